@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * Maps and helpers shared by every agenttrail kernel program.
+ *
+ * Each bpf/NAME.bpf.c is its own object and skeleton (one concern each); they
+ * all declare the maps below with identical definitions and the loader makes
+ * them share one instance (bpf_map__reuse_fd), so the tracked-process table,
+ * the ring buffer and the drop counters are a single truth.
+ */
+#ifndef AT_COMMON_BPF_H
+#define AT_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+#include "agenttrail/events.h"
+
+#define AT_MAX_PROCS 65536
+#define AT_MAX_STASH 16384
+#define AT_MAX_SOCKS 65536
+
+/* Sized by the loader (--ringbuf-mb); this is only the default. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);
+} events SEC(".maps");
+
+/* tgid -> session membership. The one lookup every hook makes first:
+ * processes outside every session stop here. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AT_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct at_proc);
+} tracked SEC(".maps");
+
+/* cgroup v2 id -> session: tasks moved into a session cgroup join it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u64);
+	__type(value, __u64);
+} session_cgroups SEC(".maps");
+
+/* Per event kind (and per loss reason), events the kernel could not deliver. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, AT_LOSS__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+/* Arguments saved at syscall entry, keyed by thread id, consumed at exit. */
+struct at_stash {
+	__u64 args[6];
+	__u32 kind;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AT_MAX_STASH);
+	__type(key, __u32);
+	__type(value, struct at_stash);
+} stash SEC(".maps");
+
+/*
+ * Per-CPU scratch for building large records. A plain array indexed by CPU
+ * rather than a PERCPU_ARRAY, whose values are limited to 32 KiB; the loader
+ * sets max_entries to the number of possible CPUs.
+ */
+#define AT_SCRATCH_MAP(name, vtype)                                             \
+	struct {                                                                \
+		__uint(type, BPF_MAP_TYPE_ARRAY);                               \
+		__uint(max_entries, 1);                                         \
+		__type(key, __u32);                                             \
+		__type(value, vtype);                                           \
+	} name SEC(".maps")
+
+static __always_inline void *cpu_scratch(void *map)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	return bpf_map_lookup_elem(map, &cpu);
+}
+
+static __always_inline void count_drop(__u32 idx)
+{
+	__u64 *n = bpf_map_lookup_elem(&drops, &idx);
+
+	if (n)
+		*n += 1;
+}
+
+static __always_inline struct at_proc *session_of(__u32 tgid)
+{
+	return bpf_map_lookup_elem(&tracked, &tgid);
+}
+
+/* Fill the header for the current task. */
+static __always_inline void fill_hdr(struct at_hdr *h, __u16 kind, const struct at_proc *p)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 id = bpf_get_current_pid_tgid();
+
+	h->kind = kind;
+	h->flags = 0;
+	h->ts_ns = bpf_ktime_get_ns();
+	h->session = p->session;
+	h->start_ns = p->start_ns;
+	h->pid = id >> 32;
+	h->tid = (__u32)id;
+	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	h->uid = (__u32)bpf_get_current_uid_gid();
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
+/* Copy a prepared record into the ring buffer; count it if it does not fit. */
+static __always_inline void submit(void *rec, __u64 size, __u16 kind)
+{
+	if (bpf_ringbuf_output(&events, rec, size, 0))
+		count_drop(kind);
+}
+
+/*
+ * nargs must be the syscall's real argument count (a constant): reading
+ * ctx->args beyond the tracepoint's record makes attach fail with EACCES.
+ */
+static __always_inline int stash_args(__u32 kind, const struct trace_event_raw_sys_enter *ctx,
+				      int nargs)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct at_stash s = {};
+
+	if (!session_of(id >> 32))
+		return 0;
+	s.kind = kind;
+	if (nargs > 0)
+		s.args[0] = ctx->args[0];
+	if (nargs > 1)
+		s.args[1] = ctx->args[1];
+	if (nargs > 2)
+		s.args[2] = ctx->args[2];
+	if (nargs > 3)
+		s.args[3] = ctx->args[3];
+	if (nargs > 4)
+		s.args[4] = ctx->args[4];
+	if (bpf_map_update_elem(&stash, &tid, &s, BPF_ANY))
+		count_drop(AT_LOSS_STASH_FULL);
+	return 0;
+}
+
+/* Take (and remove) this thread's stashed arguments; NULL when none. */
+static __always_inline int take_stash(struct at_stash *out)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct at_stash *s = bpf_map_lookup_elem(&stash, &tid);
+
+	if (!s)
+		return -1;
+	*out = *s;
+	bpf_map_delete_elem(&stash, &tid);
+	return 0;
+}
+
+/* The struct file behind fd in the current task, or NULL. */
+static __always_inline struct file *fd_file(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct files_struct *files = BPF_CORE_READ(task, files);
+	struct fdtable *fdt;
+	struct file **fds;
+	struct file *f = NULL;
+
+	if (!files || fd < 0)
+		return NULL;
+	fdt = BPF_CORE_READ(files, fdt);
+	if (!fdt || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]))
+		return NULL;
+	return f;
+}
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+#endif /* AT_COMMON_BPF_H */

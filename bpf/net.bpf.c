@@ -1,0 +1,443 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * Network activity of session processes: connect, accept, bind, listen, the
+ * byte totals of each TCP socket when it closes, and the DNS answers they
+ * receive (so user space can name the addresses they connect to).
+ */
+#include "common.bpf.h"
+
+#define AT_AF_UNIX 1
+#define AT_AF_INET 2
+#define AT_AF_INET6 10
+#define AT_TCP_CLOSE 7
+#define AT_S_IFMT 0170000
+#define AT_S_IFSOCK 0140000
+#define AT_EINPROGRESS 115
+
+enum net_stash {
+	NS_CONNECT = 20,
+	NS_BIND,
+	NS_LISTEN,
+	NS_ACCEPT,
+	NS_SENDTO,
+	NS_RECV,      /* args[0] = fd, args[1] = user buffer */
+};
+
+/* Who owns a TCP socket: the record to emit when it closes. Keyed by the
+ * kernel socket address; close may happen in softirq, in no process. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AT_MAX_SOCKS);
+	__type(key, __u64);
+	__type(value, struct at_net);
+} sock_owner SEC(".maps");
+
+/* (tgid << 32 | fd) of sockets talking to port 53 */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u8);
+} dns_fds SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct at_dns);
+} dns_scratch SEC(".maps");
+
+static __always_inline __u64 fd_key(int fd)
+{
+	return (bpf_get_current_pid_tgid() & 0xffffffff00000000ULL) | (__u32)fd;
+}
+
+static __always_inline struct sock *fd_sock(int fd)
+{
+	struct file *f = fd_file(fd);
+	struct socket *so;
+
+	if (!f)
+		return NULL;
+	if ((BPF_CORE_READ(f, f_inode, i_mode) & AT_S_IFMT) != AT_S_IFSOCK)
+		return NULL;
+	so = BPF_CORE_READ(f, private_data);
+	return so ? BPF_CORE_READ(so, sk) : NULL;
+}
+
+/* Local and peer addresses as the kernel socket knows them. */
+static __always_inline void fill_from_sock(struct at_net *n, struct sock *sk)
+{
+	n->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	n->sotype = BPF_CORE_READ(sk, sk_type);
+	n->sock = (__u64)sk;
+	n->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	n->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (n->family == AT_AF_INET) {
+		BPF_CORE_READ_INTO(n->saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO(n->daddr, sk, __sk_common.skc_daddr);
+	} else if (n->family == AT_AF_INET6) {
+		BPF_CORE_READ_INTO(n->saddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(n->daddr, sk, __sk_common.skc_v6_daddr);
+	}
+}
+
+/* Parse a user sockaddr into the remote (or, for bind, local) fields. */
+static __always_inline void fill_from_sockaddr(struct at_net *n, const void *uaddr, int local)
+{
+	struct {
+		__u16 family;
+		__u8 rest[126];
+	} sa = {};
+	__u16 port;
+
+	if (!uaddr || bpf_probe_read_user(&sa, sizeof(sa), uaddr))
+		return;
+	n->family = sa.family;
+	if (sa.family == AT_AF_INET || sa.family == AT_AF_INET6) {
+		port = ((__u16)sa.rest[0] << 8) | sa.rest[1];
+		if (local)
+			n->sport = port;
+		else
+			n->dport = port;
+		if (sa.family == AT_AF_INET)
+			__builtin_memcpy(local ? n->saddr : n->daddr, &sa.rest[2], 4);
+		else
+			__builtin_memcpy(local ? n->saddr : n->daddr, &sa.rest[6], 16);
+	} else if (sa.family == AT_AF_UNIX) {
+		__builtin_memcpy(n->unix_path, sa.rest, AT_UNIX_PATH_MAX);
+	}
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct at_net);
+} net_scratch SEC(".maps");
+
+static __always_inline struct at_net *net_rec(__u16 kind, struct at_proc *p, long ret, int fd)
+{
+	__u32 zero = 0;
+	struct at_net *n = bpf_map_lookup_elem(&net_scratch, &zero);
+
+	if (!n)
+		return NULL;
+	__builtin_memset(n, 0, sizeof(*n));
+	fill_hdr(&n->h, kind, p);
+	n->h.size = sizeof(*n);
+	n->ret = ret;
+	n->fd = fd;
+	return n;
+}
+
+static __always_inline void own_socket(struct at_net *n, struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+
+	if (n->sotype != 1 /* SOCK_STREAM */ ||
+	    (n->family != AT_AF_INET && n->family != AT_AF_INET6))
+		return;
+	if (bpf_map_update_elem(&sock_owner, &key, n, BPF_ANY))
+		count_drop(AT_LOSS_SOCK_FULL);
+}
+
+static __always_inline void mark_dns(int fd)
+{
+	__u64 key = fd_key(fd);
+	__u8 one = 1;
+
+	bpf_map_update_elem(&dns_fds, &key, &one, BPF_ANY);
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int enter_connect(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash_args(NS_CONNECT, ctx, 3);
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int exit_connect(struct trace_event_raw_sys_exit *ctx)
+{
+	struct at_stash s;
+	struct at_proc *p;
+	struct at_net *n;
+	struct sock *sk;
+	int fd;
+
+	if (take_stash(&s) || s.kind != NS_CONNECT)
+		return 0;
+	p = session_of(bpf_get_current_pid_tgid() >> 32);
+	if (!p)
+		return 0;
+	fd = (int)s.args[0];
+	n = net_rec(AT_EV_CONNECT, p, ctx->ret, fd);
+	if (!n)
+		return 0;
+	sk = fd_sock(fd);
+	if (sk)
+		fill_from_sock(n, sk);
+	fill_from_sockaddr(n, (void *)s.args[1], 0);
+	submit(n, sizeof(*n), AT_EV_CONNECT);
+	if (sk && (ctx->ret == 0 || ctx->ret == -AT_EINPROGRESS)) {
+		own_socket(n, sk);
+		if (n->dport == 53)
+			mark_dns(fd);
+	}
+	return 0;
+}
+
+static __always_inline int accept_exit(long ret)
+{
+	struct at_proc *p = session_of(bpf_get_current_pid_tgid() >> 32);
+	struct at_net *n;
+	struct sock *sk;
+
+	if (!p || ret < 0)
+		return 0;
+	n = net_rec(AT_EV_ACCEPT, p, ret, (int)ret);
+	if (!n)
+		return 0;
+	sk = fd_sock((int)ret);
+	if (sk)
+		fill_from_sock(n, sk);
+	submit(n, sizeof(*n), AT_EV_ACCEPT);
+	if (sk)
+		own_socket(n, sk);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int exit_accept(struct trace_event_raw_sys_exit *ctx)
+{
+	return accept_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int exit_accept4(struct trace_event_raw_sys_exit *ctx)
+{
+	return accept_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_enter_bind")
+int enter_bind(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash_args(NS_BIND, ctx, 3);
+}
+
+SEC("tracepoint/syscalls/sys_exit_bind")
+int exit_bind(struct trace_event_raw_sys_exit *ctx)
+{
+	struct at_stash s;
+	struct at_proc *p;
+	struct at_net *n;
+	struct sock *sk;
+
+	if (take_stash(&s) || s.kind != NS_BIND)
+		return 0;
+	p = session_of(bpf_get_current_pid_tgid() >> 32);
+	if (!p)
+		return 0;
+	n = net_rec(AT_EV_BIND, p, ctx->ret, (int)s.args[0]);
+	if (!n)
+		return 0;
+	sk = fd_sock((int)s.args[0]);
+	if (sk) {
+		n->sotype = BPF_CORE_READ(sk, sk_type);
+		n->sock = (__u64)sk;
+	}
+	fill_from_sockaddr(n, (void *)s.args[1], 1);
+	if (sk && ctx->ret == 0 && (n->family == AT_AF_INET || n->family == AT_AF_INET6))
+		n->sport = BPF_CORE_READ(sk, __sk_common.skc_num);  /* port 0 -> the one chosen */
+	submit(n, sizeof(*n), AT_EV_BIND);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_listen")
+int enter_listen(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash_args(NS_LISTEN, ctx, 2);
+}
+
+SEC("tracepoint/syscalls/sys_exit_listen")
+int exit_listen(struct trace_event_raw_sys_exit *ctx)
+{
+	struct at_stash s;
+	struct at_proc *p;
+	struct at_net *n;
+	struct sock *sk;
+
+	if (take_stash(&s) || s.kind != NS_LISTEN)
+		return 0;
+	p = session_of(bpf_get_current_pid_tgid() >> 32);
+	if (!p)
+		return 0;
+	n = net_rec(AT_EV_LISTEN, p, ctx->ret, (int)s.args[0]);
+	if (!n)
+		return 0;
+	sk = fd_sock((int)s.args[0]);
+	if (sk)
+		fill_from_sock(n, sk);
+	n->backlog = (__u32)s.args[1];
+	submit(n, sizeof(*n), AT_EV_LISTEN);
+	return 0;
+}
+
+/* An unconnected datagram sent to port 53 marks its socket as DNS. */
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	struct { __u16 family; __u16 port; } sa = {};
+
+	if (!ctx->args[4] || !session_of(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	if (bpf_probe_read_user(&sa, sizeof(sa), (void *)ctx->args[4]))
+		return 0;
+	if ((sa.family == AT_AF_INET || sa.family == AT_AF_INET6) && bpf_ntohs(sa.port) == 53)
+		mark_dns((int)ctx->args[0]);
+	return 0;
+}
+
+static __always_inline int stash_dns_recv(int fd, __u64 buf)
+{
+	__u64 key = fd_key(fd);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct at_stash s = { .kind = NS_RECV };
+
+	if (!bpf_map_lookup_elem(&dns_fds, &key))
+		return 0;
+	s.args[0] = fd;
+	s.args[1] = buf;
+	if (bpf_map_update_elem(&stash, &tid, &s, BPF_ANY))
+		count_drop(AT_LOSS_STASH_FULL);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvfrom")
+int enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash_dns_recv((int)ctx->args[0], ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_read")
+int enter_read(struct trace_event_raw_sys_enter *ctx)
+{
+	return stash_dns_recv((int)ctx->args[0], ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvmsg")
+int enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	struct user_msghdr msg = {};
+	struct iovec iov = {};
+	__u64 key = fd_key((int)ctx->args[0]);
+
+	if (!bpf_map_lookup_elem(&dns_fds, &key))
+		return 0;
+	if (bpf_probe_read_user(&msg, sizeof(msg), (void *)ctx->args[1]) || !msg.msg_iov ||
+	    bpf_probe_read_user(&iov, sizeof(iov), msg.msg_iov))
+		return 0;
+	return stash_dns_recv((int)ctx->args[0], (__u64)iov.iov_base);
+}
+
+static __always_inline int dns_recv_exit(long ret)
+{
+	struct at_stash s;
+	struct at_proc *p;
+	struct at_dns *d;
+	struct sock *sk;
+	__u32 zero = 0, len;
+
+	if (take_stash(&s) || s.kind != NS_RECV || ret <= 0)
+		return 0;
+	p = session_of(bpf_get_current_pid_tgid() >> 32);
+	d = bpf_map_lookup_elem(&dns_scratch, &zero);
+	if (!p || !d)
+		return 0;
+	fill_hdr(&d->h, AT_EV_DNS, p);
+	len = ret;
+	if (len > AT_DNS_MAX) {
+		len = AT_DNS_MAX;
+		d->h.flags |= AT_F_DNS_TRUNC;
+	}
+	sk = fd_sock((int)s.args[0]);
+	if (sk) {
+		d->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		d->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		if (d->family == AT_AF_INET)
+			BPF_CORE_READ_INTO(d->server, sk, __sk_common.skc_daddr);
+		else
+			BPF_CORE_READ_INTO(d->server, sk, __sk_common.skc_v6_daddr);
+		if (BPF_CORE_READ(sk, sk_type) == 1)
+			d->h.flags |= AT_F_DNS_TCP;
+	}
+	d->len = len;
+	/* (len - 1) & mask + 1 keeps 1..AT_DNS_MAX visible to the verifier */
+	if (bpf_probe_read_user(d->data, ((len - 1) & (AT_DNS_MAX - 1)) + 1, (void *)s.args[1]))
+		return 0;
+	d->h.size = sizeof(*d);
+	submit(d, sizeof(*d), AT_EV_DNS);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvfrom")
+int exit_recvfrom(struct trace_event_raw_sys_exit *ctx)
+{
+	return dns_recv_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_recvmsg")
+int exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
+{
+	return dns_recv_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_read")
+int exit_read(struct trace_event_raw_sys_exit *ctx)
+{
+	return dns_recv_exit(ctx->ret);
+}
+
+/* fd numbers are reused: forget a DNS mark when its fd closes. */
+SEC("tracepoint/syscalls/sys_enter_close")
+int enter_close(struct trace_event_raw_sys_enter *ctx)
+{
+	__u64 key = fd_key((int)ctx->args[0]);
+
+	bpf_map_delete_elem(&dns_fds, &key);
+	return 0;
+}
+
+/* The end of a TCP socket a session process connected or accepted: report
+ * its payload byte totals. Runs wherever the close completes (often
+ * softirq), so everything comes from the owner record. */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(on_sock_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	__u64 key = (__u64)sk;
+	struct at_net *owner;
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	struct at_net *rec;
+
+	if (newstate != AT_TCP_CLOSE)
+		return 0;
+	owner = bpf_map_lookup_elem(&sock_owner, &key);
+	if (!owner)
+		return 0;
+	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+	if (!rec) {
+		count_drop(AT_EV_SOCK_CLOSE);
+		bpf_map_delete_elem(&sock_owner, &key);
+		return 0;
+	}
+	__builtin_memcpy(rec, owner, sizeof(*rec));
+	rec->h.kind = AT_EV_SOCK_CLOSE;
+	rec->h.ts_ns = bpf_ktime_get_ns();
+	rec->h.size = sizeof(*rec);
+	rec->ret = 0;
+	rec->bytes_sent = BPF_CORE_READ(tp, bytes_acked);
+	rec->bytes_recv = BPF_CORE_READ(tp, bytes_received);
+	bpf_ringbuf_submit(rec, 0);
+	bpf_map_delete_elem(&sock_owner, &key);
+	return 0;
+}

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * Resolve a struct path to an absolute path string in the kernel by walking
+ * dentries up to the mount root and crossing mounts (bpf_d_path is only
+ * allowed in fentry/LSM programs, which this kernel refuses).
+ *
+ * The walk fills a per-CPU buffer from the end towards the start, so the
+ * result is one contiguous string that ends at the buffer's fixed end.
+ */
+#ifndef AT_PATH_BPF_H
+#define AT_PATH_BPF_H
+
+#include "common.bpf.h"
+
+#define AT_NAME_MAX 255
+#define AT_PBUF_MASK (AT_PATH_MAX - 1)
+
+struct at_pathbuf {
+	/* AT_PATH_MAX for the string plus room so that any masked write of
+	 * one name stays inside the buffer as far as the verifier knows. */
+	char buf[AT_PATH_MAX + AT_NAME_MAX + 1];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);   /* two paths per event at most (rename) */
+	__type(key, __u32);
+	__type(value, struct at_pathbuf);
+} pathbufs SEC(".maps");
+
+struct at_pathres {
+	const char *str;   /* start of the NUL-terminated string */
+	__u32 len;         /* including the NUL */
+	__u32 truncated;
+};
+
+static __always_inline struct mount *real_mount(struct vfsmount *mnt)
+{
+	/* CO-RE-relocated container_of: struct mount's layout varies. */
+	return (struct mount *)((char *)mnt - bpf_core_field_offset(struct mount, mnt));
+}
+
+struct walk_ctx {
+	struct dentry *dentry;
+	struct vfsmount *vfsmnt;
+	struct mount *mnt;
+	__u32 pos;         /* start of the string written so far */
+	__u32 slot;
+	__u32 truncated;
+	__u32 done;
+};
+
+/* One step of the walk: a bpf_loop callback, so the verifier checks the
+ * body once instead of once per level. Returns 1 to stop. */
+static long walk_step(__u32 i, void *arg)
+{
+	struct walk_ctx *w = arg;
+	struct at_pathbuf *pb = bpf_map_lookup_elem(&pathbufs, &w->slot);
+	struct dentry *mnt_root, *parent, *dentry;
+	struct vfsmount *vfsmnt;
+	struct mount *mnt;
+	struct qstr name;
+	__u32 len, off;
+
+	if (!pb)
+		return 1;
+	/* Locals, not w->field, inside BPF_CORE_READ: walk_ctx is ours and
+	 * must not get CO-RE relocations. */
+	dentry = w->dentry;
+	vfsmnt = w->vfsmnt;
+	mnt = w->mnt;
+	mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+	parent = BPF_CORE_READ(dentry, d_parent);
+	if (dentry == mnt_root || dentry == parent) {
+		struct mount *mparent = BPF_CORE_READ(mnt, mnt_parent);
+
+		if (dentry != mnt_root || mparent == mnt) {
+			w->done = 1;   /* the root of this mount namespace */
+			return 1;
+		}
+		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = mparent;
+		w->vfsmnt = (struct vfsmount *)((char *)mparent +
+						bpf_core_field_offset(struct mount, mnt));
+		return 0;
+	}
+	name = BPF_CORE_READ(dentry, d_name);
+	len = name.len;
+	if (len > AT_NAME_MAX)
+		len = AT_NAME_MAX;
+	if (len + 1 > w->pos) {
+		w->truncated = 1;
+		return 1;
+	}
+	off = w->pos - len;
+	bpf_probe_read_kernel(&pb->buf[off & AT_PBUF_MASK], len & AT_NAME_MAX, name.name);
+	off -= 1;
+	pb->buf[off & AT_PBUF_MASK] = '/';
+	w->pos = off;
+	w->dentry = parent;
+	return 0;
+}
+
+/* Walk (dentry, vfsmnt) upwards into pathbufs[slot]. Returns 0 and fills
+ * res, or -1 when no buffer is available. */
+static __always_inline int resolve_path(const struct path *path, __u32 slot,
+					struct at_pathres *res)
+{
+	struct at_pathbuf *pb = bpf_map_lookup_elem(&pathbufs, &slot);
+	struct walk_ctx w = {};
+	__u32 pos;
+
+	if (!pb)
+		return -1;
+	w.dentry = BPF_CORE_READ(path, dentry);
+	w.vfsmnt = BPF_CORE_READ(path, mnt);
+	w.mnt = real_mount(w.vfsmnt);
+	w.pos = AT_PATH_MAX - 1;
+	w.slot = slot;
+	pb->buf[AT_PATH_MAX - 1] = '\0';
+	bpf_loop(AT_PATH_DEPTH, walk_step, &w, 0);
+	res->truncated = w.truncated || !w.done;
+	pos = w.pos;
+	if (pos == AT_PATH_MAX - 1) {
+		pos -= 1;
+		pb->buf[pos & AT_PBUF_MASK] = '/';
+	}
+	pos &= AT_PBUF_MASK;
+	res->str = &pb->buf[pos];
+	res->len = AT_PATH_MAX - pos;
+	return 0;
+}
+
+/* Resolve the path of an open file. */
+static __always_inline int resolve_file(struct file *f, __u32 slot, struct at_pathres *res)
+{
+	struct path p;
+
+	if (!f || bpf_core_read(&p, sizeof(p), &f->f_path))
+		return -1;
+	return resolve_path(&p, slot, res);
+}
+
+/* Resolve the directory a relative path argument starts from: dirfd, or
+ * the cwd for AT_FDCWD. */
+static __always_inline int resolve_dirfd(int dirfd, __u32 slot, struct at_pathres *res)
+{
+	struct task_struct *task;
+	struct fs_struct *fs;
+	struct path p;
+
+	if (dirfd != -100 /* AT_FDCWD */)
+		return resolve_file(fd_file(dirfd), slot, res);
+	task = (struct task_struct *)bpf_get_current_task();
+	fs = BPF_CORE_READ(task, fs);
+	if (!fs || bpf_core_read(&p, sizeof(p), &fs->pwd))
+		return -1;
+	return resolve_path(&p, slot, res);
+}
+
+/*
+ * Append helpers for packing strings after a record's fixed part. data is
+ * the record's data[] area, which must be at least AT_DATA_ROOM bytes; off
+ * is where to write. Return the new offset (the caller masks it again).
+ */
+#define AT_DATA_MASK 0x7fff
+#define AT_DATA_ROOM (AT_DATA_MASK + 1 + AT_PATH_MAX)
+
+static __always_inline __u32 put_kstr(char *data, __u32 off, const char *src, __u32 len)
+{
+	off &= AT_DATA_MASK;
+	len &= AT_PBUF_MASK;
+	if (len && bpf_probe_read_kernel(&data[off], len, src))
+		return off;
+	return off + len;
+}
+
+/* A user string; returns bytes written including the NUL (0 on failure). */
+static __always_inline __u32 put_ustr(char *data, __u32 off, const char *src)
+{
+	long n;
+
+	off &= AT_DATA_MASK;
+	n = bpf_probe_read_user_str(&data[off], AT_PATH_MAX, src);
+	return n > 0 ? (__u32)n : 0;
+}
+
+#endif /* AT_PATH_BPF_H */

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: GPL-2.0 OR MIT */
+/*
+ * Process lineage: fork, exec, exit, and session membership (fork tracking,
+ * session cgroups, comm matches).
+ */
+#include "common.bpf.h"
+#include "path.bpf.h"
+
+/* Set by the loader before load. */
+const volatile __u8 watch_comms_enabled = 0;
+
+/* Next id for sessions the kernel starts on a comm match; the loader seeds
+ * it with the recorder's run id. Shared by all CPUs, bumped atomically. */
+__u64 next_session = 0;
+
+/* comm (zero-padded to 16 bytes) -> 1: start a session at exec of a match */
+struct at_comm_key {
+	char comm[AT_COMM_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, struct at_comm_key);
+	__type(value, __u8);
+} watch_comms SEC(".maps");
+
+struct exec_rec {
+	struct at_exec e;
+	char data[AT_DATA_ROOM];
+};
+
+AT_SCRATCH_MAP(exec_scratch, struct exec_rec);
+
+static __always_inline __u64 leader_start(struct task_struct *task)
+{
+	return BPF_CORE_READ(task, group_leader, start_time);
+}
+
+static __always_inline int comm_matches(const char *comm)
+{
+	struct at_comm_key k = {};
+
+	bpf_probe_read_kernel_str(k.comm, sizeof(k.comm), comm);
+	return bpf_map_lookup_elem(&watch_comms, &k) != NULL;
+}
+
+/* A new process matched --comm: make it the root of a new session. */
+static __always_inline struct at_proc *start_comm_session(struct task_struct *task, __u32 tgid,
+							  struct linux_binprm *bprm)
+{
+	struct at_proc np = {};
+	struct at_session rec = {};
+	struct qstr exe_name;
+	char comm[AT_COMM_LEN];
+	struct at_proc *p;
+
+	if (!watch_comms_enabled)
+		return NULL;
+	bpf_get_current_comm(comm, sizeof(comm));
+	if (!comm_matches(comm)) {
+		exe_name = BPF_CORE_READ(bprm, file, f_path.dentry, d_name);
+		if (!comm_matches((const char *)exe_name.name))
+			return NULL;
+	}
+	np.session = __sync_fetch_and_add(&next_session, 1);
+	np.start_ns = leader_start(task);
+	if (bpf_map_update_elem(&tracked, &tgid, &np, BPF_NOEXIST)) {
+		count_drop(AT_LOSS_TRACK_FULL);
+		return NULL;
+	}
+	p = session_of(tgid);
+	if (!p)
+		return NULL;
+	fill_hdr(&rec.h, AT_EV_SESSION, p);
+	rec.h.size = sizeof(rec);
+	submit(&rec, sizeof(rec), AT_EV_SESSION);
+	return p;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	struct at_proc *p = session_of(tgid);
+	struct at_pathres res;
+	struct exec_rec *r;
+	__u32 off = 0, len;
+	unsigned long as, ae;
+	struct path pwd;
+	long n;
+
+	if (!p) {
+		p = start_comm_session(task, tgid, bprm);
+		if (!p)
+			return 0;
+	}
+	/* Exec keeps the thread group's identity; fill it if user space
+	 * registered this process (record root, --pid) without knowing it. */
+	p->start_ns = leader_start(task);
+
+	r = cpu_scratch(&exec_scratch);
+	if (!r)
+		return 0;
+	fill_hdr(&r->e.h, AT_EV_EXEC, p);
+	r->e.parent_start_ns = BPF_CORE_READ(task, real_parent, group_leader, start_time);
+	r->e.euid = BPF_CORE_READ(task, cred, euid.val);
+	r->e.gid = BPF_CORE_READ(task, cred, gid.val);
+	r->e.argc = BPF_CORE_READ(bprm, argc);
+	r->e.sid = BPF_CORE_READ(task, signal, pids[PIDTYPE_SID], numbers[0].nr);
+
+	/* argv straight from the new process image */
+	as = BPF_CORE_READ(task, mm, arg_start);
+	ae = BPF_CORE_READ(task, mm, arg_end);
+	len = ae > as ? ae - as : 0;
+	if (len > AT_ARGV_MAX - 1) {
+		len = AT_ARGV_MAX - 1;
+		r->e.h.flags |= AT_F_ARGV_TRUNC;
+	}
+	len &= AT_ARGV_MAX - 1;
+	if (len && bpf_probe_read_user(r->data, len, (void *)as))
+		len = 0;
+	r->data[len & (AT_ARGV_MAX - 1)] = '\0';
+	if (len == 0 || r->data[(len - 1) & (AT_ARGV_MAX - 1)] != '\0')
+		len++;
+	r->e.argv_len = len;
+	off = len;
+
+	n = bpf_probe_read_kernel_str(&r->data[off & AT_DATA_MASK], AT_PATH_MAX,
+				      BPF_CORE_READ(bprm, filename));
+	r->e.filename_len = n > 0 ? n : 0;
+	off += r->e.filename_len;
+
+	r->e.exe_len = 0;
+	if (resolve_file(BPF_CORE_READ(bprm, file), 0, &res) == 0) {
+		off = put_kstr(r->data, off, res.str, res.len);
+		r->e.exe_len = res.len & AT_PBUF_MASK;
+		if (res.truncated)
+			r->e.h.flags |= AT_F_PATH_TRUNC;
+	}
+
+	r->e.cwd_len = 0;
+	if (bpf_core_read(&pwd, sizeof(pwd), &task->fs->pwd) == 0 &&
+	    resolve_path(&pwd, 1, &res) == 0) {
+		off = put_kstr(r->data, off, res.str, res.len);
+		r->e.cwd_len = res.len & AT_PBUF_MASK;
+	}
+
+	/* The cgroup is named by id; user space maps ids to paths, which
+	 * keeps the string walk out of the exec path. */
+	r->e.cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+	r->e.cgroup_len = 0;
+
+	off &= AT_DATA_MASK;
+	r->e.h.size = sizeof(r->e) + off;
+	submit(r, sizeof(r->e) + off, AT_EV_EXEC);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = BPF_CORE_READ(parent, tgid);
+	__u32 ctgid = BPF_CORE_READ(child, tgid);
+	struct at_proc *p = session_of(ptgid);
+	struct at_fork rec = {};
+
+	if (!p)
+		return 0;
+	rec.h.kind = AT_EV_FORK;
+	rec.h.size = sizeof(rec);
+	rec.h.ts_ns = bpf_ktime_get_ns();
+	rec.h.session = p->session;
+	rec.h.tid = BPF_CORE_READ(child, pid);
+	rec.h.uid = (__u32)bpf_get_current_uid_gid();
+	bpf_get_current_comm(rec.h.comm, sizeof(rec.h.comm));
+	rec.parent_start_ns = p->start_ns;
+	rec.parent_tid = BPF_CORE_READ(parent, pid);
+	rec.child_tid = rec.h.tid;
+
+	if (ctgid == ptgid) {
+		/* a new thread of a tracked process */
+		rec.h.flags |= AT_F_THREAD;
+		rec.h.pid = ptgid;
+		rec.h.start_ns = p->start_ns;
+		rec.h.ppid = BPF_CORE_READ(parent, real_parent, tgid);
+	} else {
+		struct at_proc np = { .session = p->session };
+
+		np.start_ns = BPF_CORE_READ(child, start_time);
+		if (bpf_map_update_elem(&tracked, &ctgid, &np, BPF_ANY))
+			count_drop(AT_LOSS_TRACK_FULL);
+		rec.h.pid = ctgid;
+		rec.h.start_ns = np.start_ns;
+		rec.h.ppid = ptgid;
+	}
+	submit(&rec, sizeof(rec), AT_EV_FORK);
+	return 0;
+}
+
+#define AT_SIGNAL_GROUP_EXIT 0x00000004
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *task)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	struct at_proc *p = session_of(tgid);
+	struct at_exit rec = {};
+	__u32 status;
+
+	if (!p)
+		return 0;
+	/* Report the process once, when its last thread goes. */
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	if (BPF_CORE_READ(task, signal, flags) & AT_SIGNAL_GROUP_EXIT)
+		status = BPF_CORE_READ(task, signal, group_exit_code);
+	else
+		status = BPF_CORE_READ(task, exit_code);
+
+	fill_hdr(&rec.h, AT_EV_EXIT, p);
+	rec.h.size = sizeof(rec);
+	rec.signal = status & 0x7f;
+	rec.code = rec.signal ? 0 : (status >> 8) & 0xff;
+	if (status & 0x80)
+		rec.h.flags |= AT_F_CORE_DUMP;
+	rec.duration_ns = rec.h.ts_ns - p->start_ns;
+	submit(&rec, sizeof(rec), AT_EV_EXIT);
+	bpf_map_delete_elem(&tracked, &tgid);
+	return 0;
+}
+
+/* A task moved into a session's cgroup joins that session. Tasks already in
+ * a session keep theirs wherever they move: membership is never dropped by
+ * a cgroup change. */
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(on_cgroup_attach, struct cgroup *dst, const char *path, struct task_struct *task)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	__u64 cgid;
+	__u64 *session;
+	struct at_proc np = {};
+
+	if (BPF_CORE_READ(dst, root, hierarchy_id) != 0)   /* cgroup v1 */
+		return 0;
+	cgid = BPF_CORE_READ(dst, kn, id);
+	session = bpf_map_lookup_elem(&session_cgroups, &cgid);
+	if (!session || session_of(tgid))
+		return 0;
+	np.session = *session;
+	np.start_ns = leader_start(task);
+	if (bpf_map_update_elem(&tracked, &tgid, &np, BPF_NOEXIST))
+		count_drop(AT_LOSS_TRACK_FULL);
+	return 0;
+}

@@ -1,0 +1,282 @@
+/*
+ * Loader: opens the three kernel objects (proc, file, net), makes them share
+ * one set of maps, loads and attaches them.
+ *
+ * The proc object is loaded first and owns the shared maps; the others reuse
+ * its map fds by name before they load. Programs whose tracepoint does not
+ * exist on the running kernel (e.g. fchmodat2 before 6.6) are not loaded and
+ * are listed in loader.missing, never silently ignored.
+ */
+#include "capture/loader.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include "file.skel.h"
+#include "net.skel.h"
+#include "proc.skel.h"
+
+#define TRACEFS_MAGIC_NR 0x74726163
+
+static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+static int verbose_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	return vfprintf(stderr, fmt, ap);
+}
+
+const char *tracefs_ensure(void)
+{
+	static const char *const candidates[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
+	struct statfs sfs;
+
+	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
+		if (statfs(candidates[i], &sfs) == 0 && sfs.f_type == TRACEFS_MAGIC_NR)
+			return candidates[i];
+	}
+	/* Not mounted: mount it where the kernel expects it. */
+	if (mount("tracefs", candidates[0], "tracefs", 0, NULL) == 0)
+		return candidates[0];
+	return NULL;
+}
+
+bool tracepoint_exists(const char *category, const char *name)
+{
+	const char *tfs = tracefs_ensure();
+	char path[512];
+	struct stat st;
+
+	if (!tfs)
+		return false;
+	snprintf(path, sizeof(path), "%s/events/%s/%s", tfs, category, name);
+	return stat(path, &st) == 0;
+}
+
+/* Reuse every map of obj that the primary object also has (same name). */
+static int share_maps(struct bpf_object *obj, struct bpf_object *primary, char *err, size_t errlen)
+{
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, obj) {
+		const char *name = bpf_map__name(map);
+		struct bpf_map *owner;
+
+		if (strchr(name, '.'))  /* .rodata, .bss: per object */
+			continue;
+		owner = bpf_object__find_map_by_name(primary, name);
+		if (!owner)
+			continue;
+		if (bpf_map__reuse_fd(map, bpf_map__fd(owner))) {
+			snprintf(err, errlen, "cannot share map %s: %s", name, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Do not load tracepoint programs whose tracepoint this kernel lacks. */
+static void skip_missing_tracepoints(struct bpf_object *obj, struct loader *l)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj) {
+		const char *sec = bpf_program__section_name(prog);
+		char cat[64], name[128];
+
+		if (sscanf(sec, "tracepoint/%63[^/]/%127s", cat, name) != 2)
+			continue;
+		if (tracepoint_exists(cat, name))
+			continue;
+		bpf_program__set_autoload(prog, false);
+		if (strlen(l->missing) + strlen(name) + 2 < sizeof(l->missing)) {
+			if (l->missing[0])
+				strcat(l->missing, " ");
+			strcat(l->missing, name);
+		}
+	}
+}
+
+static int set_entries(struct bpf_map *map, uint32_t n, char *err, size_t errlen)
+{
+	if (bpf_map__set_max_entries(map, n)) {
+		snprintf(err, errlen, "cannot size map %s: %s", bpf_map__name(map), strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int fail(char *err, size_t errlen, const char *what, int e)
+{
+	const char *hint = "";
+
+	if (e == EPERM || e == EACCES)
+		hint = " (agenttrail needs root, or CAP_BPF + CAP_PERFMON + CAP_SYS_RESOURCE)";
+	else if (e == ENOENT || e == ESRCH)
+		hint = " (a tracepoint or kernel type is missing; run 'agenttrail doctor')";
+	snprintf(err, errlen, "%s: %s%s", what, strerror(e), hint);
+	return -1;
+}
+
+int loader_open(struct loader *l, const struct loader_opts *o, char *err, size_t errlen)
+{
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+	int e;
+
+	memset(l, 0, sizeof(*l));
+	l->events_fd = l->tracked_fd = l->cgroups_fd = l->drops_fd = l->comms_fd = -1;
+	libbpf_set_print(o->verbose ? verbose_print : quiet_print);
+	/* Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK. */
+	if (setrlimit(RLIMIT_MEMLOCK, &rl) && errno != EPERM)
+		return fail(err, errlen, "setrlimit(RLIMIT_MEMLOCK)", errno);
+	if (!tracefs_ensure())
+		return fail(err, errlen, "tracefs is not mounted and cannot be mounted", errno);
+
+	l->nr_cpus = libbpf_num_possible_cpus();
+	if (l->nr_cpus <= 0)
+		return fail(err, errlen, "cannot count CPUs", -l->nr_cpus);
+
+	l->proc = proc_bpf__open();
+	if (!l->proc)
+		return fail(err, errlen, "open proc programs", errno);
+	l->proc->rodata->watch_comms_enabled = o->watch_comms;
+	l->proc->bss->next_session = o->comm_session_base;
+	if (set_entries(l->proc->maps.events, (uint32_t)o->ringbuf_bytes, err, errlen) ||
+	    set_entries(l->proc->maps.exec_scratch, (uint32_t)l->nr_cpus, err, errlen))
+		goto error;
+	if ((e = proc_bpf__load(l->proc)) != 0) {
+		fail(err, errlen, "load proc programs", -e);
+		goto error;
+	}
+
+	l->file = file_bpf__open();
+	if (!l->file) {
+		fail(err, errlen, "open file programs", errno);
+		goto error;
+	}
+	skip_missing_tracepoints(l->file->obj, l);
+	if (share_maps(l->file->obj, l->proc->obj, err, errlen) ||
+	    set_entries(l->file->maps.file_scratch, (uint32_t)l->nr_cpus, err, errlen))
+		goto error;
+	if ((e = file_bpf__load(l->file)) != 0) {
+		fail(err, errlen, "load file programs", -e);
+		goto error;
+	}
+
+	l->net = net_bpf__open();
+	if (!l->net) {
+		fail(err, errlen, "open net programs", errno);
+		goto error;
+	}
+	skip_missing_tracepoints(l->net->obj, l);
+	if (share_maps(l->net->obj, l->proc->obj, err, errlen))
+		goto error;
+	if ((e = net_bpf__load(l->net)) != 0) {
+		fail(err, errlen, "load net programs", -e);
+		goto error;
+	}
+
+	if ((e = proc_bpf__attach(l->proc)) != 0) {
+		fail(err, errlen, "attach proc programs", -e);
+		goto error;
+	}
+	if ((e = file_bpf__attach(l->file)) != 0) {
+		fail(err, errlen, "attach file programs", -e);
+		goto error;
+	}
+	if ((e = net_bpf__attach(l->net)) != 0) {
+		fail(err, errlen, "attach net programs", -e);
+		goto error;
+	}
+
+	l->events_fd = bpf_map__fd(l->proc->maps.events);
+	l->tracked_fd = bpf_map__fd(l->proc->maps.tracked);
+	l->cgroups_fd = bpf_map__fd(l->proc->maps.session_cgroups);
+	l->drops_fd = bpf_map__fd(l->proc->maps.drops);
+	l->comms_fd = bpf_map__fd(l->proc->maps.watch_comms);
+	return 0;
+error:
+	loader_close(l);
+	return -1;
+}
+
+void loader_close(struct loader *l)
+{
+	net_bpf__destroy(l->net);
+	file_bpf__destroy(l->file);
+	proc_bpf__destroy(l->proc);
+	l->net = NULL;
+	l->file = NULL;
+	l->proc = NULL;
+}
+
+int loader_track(struct loader *l, pid_t pid, uint64_t session)
+{
+	uint32_t key = (uint32_t)pid;
+	struct at_proc v = { .session = session, .start_ns = 0 };
+
+	return bpf_map_update_elem(l->tracked_fd, &key, &v, BPF_NOEXIST) && errno != EEXIST ? -1 : 0;
+}
+
+int loader_is_tracked(struct loader *l, pid_t pid)
+{
+	uint32_t key = (uint32_t)pid;
+	struct at_proc v;
+
+	if (bpf_map_lookup_elem(l->tracked_fd, &key, &v) == 0)
+		return 1;
+	return errno == ENOENT ? 0 : -1;
+}
+
+int loader_add_session_cgroup(struct loader *l, uint64_t cgroup_id, uint64_t session)
+{
+	return bpf_map_update_elem(l->cgroups_fd, &cgroup_id, &session, BPF_ANY);
+}
+
+int loader_del_session_cgroup(struct loader *l, uint64_t cgroup_id)
+{
+	return bpf_map_delete_elem(l->cgroups_fd, &cgroup_id);
+}
+
+int loader_watch_comm(struct loader *l, const char *name)
+{
+	char key[AT_COMM_LEN] = { 0 };
+	uint8_t one = 1;
+
+	/* The kernel's comm is the first 15 bytes of the name. */
+	strncpy(key, name, AT_COMM_LEN - 1);
+	return bpf_map_update_elem(l->comms_fd, key, &one, BPF_ANY);
+}
+
+int loader_read_drops(struct loader *l, uint64_t out[AT_LOSS__MAX])
+{
+	uint64_t *vals = calloc((size_t)l->nr_cpus, sizeof(*vals));
+
+	if (!vals)
+		return -1;
+	for (uint32_t k = 0; k < AT_LOSS__MAX; k++) {
+		out[k] = 0;
+		if (bpf_map_lookup_elem(l->drops_fd, &k, vals))
+			continue;
+		for (int c = 0; c < l->nr_cpus; c++)
+			out[k] += vals[c];
+	}
+	free(vals);
+	return 0;
+}

@@ -1,0 +1,55 @@
+/* Loads the kernel programs, shares their maps, attaches them. */
+#ifndef AT_CAPTURE_LOADER_H
+#define AT_CAPTURE_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "agenttrail/events.h"
+
+struct proc_bpf;
+struct file_bpf;
+struct net_bpf;
+
+struct loader_opts {
+	size_t ringbuf_bytes;     /* power of two, >= 4096 */
+	bool watch_comms;         /* --comm given: start sessions at exec */
+	uint64_t comm_session_base;
+	bool verbose;             /* libbpf debug output on stderr */
+};
+
+struct loader {
+	struct proc_bpf *proc;
+	struct file_bpf *file;
+	struct net_bpf *net;
+	int events_fd;
+	int tracked_fd;
+	int cgroups_fd;
+	int drops_fd;
+	int comms_fd;
+	int nr_cpus;
+	char missing[512];        /* tracepoints absent on this kernel, for --stats/doctor */
+};
+
+/* Open, load and attach everything. On failure writes a human-readable
+ * message (with the likely cause) into err and returns -1. */
+int loader_open(struct loader *l, const struct loader_opts *o, char *err, size_t errlen);
+void loader_close(struct loader *l);
+
+int loader_track(struct loader *l, pid_t pid, uint64_t session);
+int loader_add_session_cgroup(struct loader *l, uint64_t cgroup_id, uint64_t session);
+int loader_del_session_cgroup(struct loader *l, uint64_t cgroup_id);
+int loader_watch_comm(struct loader *l, const char *name);
+/* Is pid still in the tracked map? (1 yes, 0 no, -1 error) */
+int loader_is_tracked(struct loader *l, pid_t pid);
+/* Sum the per-CPU loss counters into out[AT_LOSS__MAX]. */
+int loader_read_drops(struct loader *l, uint64_t out[AT_LOSS__MAX]);
+
+/* Make sure tracefs is mounted (syscall tracepoints need it); returns the
+ * mount point or NULL. */
+const char *tracefs_ensure(void);
+bool tracepoint_exists(const char *category, const char *name);
+
+#endif

@@ -1,0 +1,175 @@
+/* agenttrail record: flags -> struct rec_opts -> recorder_run(). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "model/recorder.h"
+#include "sinks/store.h"
+
+static void usage(FILE *f)
+{
+	const char *db = at_default_db_path();
+
+	fprintf(f,
+		"Usage: agenttrail record [OPTIONS] -- COMMAND [ARGS...]\n"
+		"       agenttrail record [OPTIONS] --pid PID\n"
+		"       agenttrail record [OPTIONS] --comm NAME [--comm NAME...]\n"
+		"\n"
+		"Record what a process tree does - processes, files, network, DNS - with eBPF,\n"
+		"scoped in the kernel to the session (descendants of the root, or processes in\n"
+		"the session's cgroup). Nothing outside the session is recorded.\n"
+		"\n"
+		"Session:\n"
+		"  -- COMMAND ARGS     run COMMAND as the session root; exit with its status\n"
+		"  -p, --pid PID       attach to a running process and its descendants\n"
+		"  -c, --comm NAME     start a session for each new process named NAME\n"
+		"                      (comm or executable basename); runs until Ctrl-C\n"
+		"  -f, --follow        after the root exits, keep recording daemons it left\n"
+		"                      (by default recording ends when the root's tree is gone;\n"
+		"                      processes that detached with setsid do not hold it open)\n"
+		"      --no-cgroup     do not create a session cgroup (lineage tracking only)\n"
+		"  -d, --duration SEC  stop after SEC seconds\n"
+		"\n"
+		"Output:\n"
+		"      --db FILE       SQLite store (default: %s;\n"
+		"                      env AGENTTRAIL_DB overrides the default)\n"
+		"      --no-db         do not write the store\n"
+		"  -j, --jsonl FILE    also stream one JSON object per event to FILE ('-': stdout)\n"
+		"\n"
+		"Capture:\n"
+		"      --ringbuf-mb N  kernel ring buffer size in MiB, a power of two (default 16)\n"
+		"  -s, --stats         print per-kind event and loss counts at the end\n"
+		"  -q, --quiet         no progress messages\n"
+		"  -v, --verbose       libbpf and decoder diagnostics on stderr\n"
+		"  -h, --help          this help\n"
+		"\n"
+		"Ctrl-C (or SIGTERM) finishes the recording: events already captured are\n"
+		"written, the session is closed in the store, and a signal sent to agenttrail\n"
+		"alone is passed on to COMMAND. A second Ctrl-C stops at once.\n",
+		db ? db : "(none)");
+}
+
+static int parse_ulong(const char *s, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	return errno || end == s || *end || s[0] == '-' ? -1 : 0;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "comm", required_argument, NULL, 'c' },
+		{ "follow", no_argument, NULL, 'f' },
+		{ "no-cgroup", no_argument, NULL, 'G' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "db", required_argument, NULL, 'D' },
+		{ "no-db", no_argument, NULL, 'N' },
+		{ "jsonl", required_argument, NULL, 'j' },
+		{ "ringbuf-mb", required_argument, NULL, 'R' },
+		{ "stats", no_argument, NULL, 's' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct rec_opts o = { .ringbuf_bytes = 16u << 20 };
+	char *comms[64];
+	unsigned long v;
+	int c;
+
+	o.comms = comms;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+p:c:fd:j:sqvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_ulong(optarg, &v) || v == 0 || v > 4194304) {
+				fprintf(stderr, "agenttrail record: --pid: not a pid: %s\n", optarg);
+				return 2;
+			}
+			o.attach_pid = (pid_t)v;
+			break;
+		case 'c':
+			if (o.ncomms == sizeof(comms) / sizeof(comms[0])) {
+				fprintf(stderr, "agenttrail record: too many --comm (max 64)\n");
+				return 2;
+			}
+			if (!optarg[0]) {
+				fprintf(stderr, "agenttrail record: --comm: empty name\n");
+				return 2;
+			}
+			comms[o.ncomms++] = optarg;
+			break;
+		case 'f':
+			o.follow = true;
+			break;
+		case 'G':
+			o.no_cgroup = true;
+			break;
+		case 'd': {
+			char *end;
+
+			o.duration_s = strtod(optarg, &end);
+			if (end == optarg || *end || o.duration_s <= 0) {
+				fprintf(stderr, "agenttrail record: --duration: not a positive number: %s\n",
+					optarg);
+				return 2;
+			}
+			break;
+		}
+		case 'D':
+			if (!optarg[0]) {
+				fprintf(stderr, "agenttrail record: --db: empty path\n");
+				return 2;
+			}
+			o.db = optarg;
+			break;
+		case 'N':
+			o.db = "";
+			break;
+		case 'j':
+			o.jsonl = optarg;
+			break;
+		case 'R':
+			if (parse_ulong(optarg, &v) || v == 0 || v > 1024 || (v & (v - 1))) {
+				fprintf(stderr, "agenttrail record: --ringbuf-mb: a power of two from 1 to 1024\n");
+				return 2;
+			}
+			o.ringbuf_bytes = v << 20;
+			break;
+		case 's':
+			o.stats = true;
+			break;
+		case 'q':
+			o.quiet = true;
+			break;
+		case 'v':
+			o.verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc)
+		o.argv = argv + optind;
+	if (!!o.argv + (o.attach_pid > 0) + (o.ncomms > 0) != 1) {
+		fprintf(stderr, "agenttrail record: give exactly one of: -- COMMAND, --pid PID, --comm NAME\n"
+				"Try 'agenttrail record --help'.\n");
+		return 2;
+	}
+	if (geteuid() != 0)
+		fprintf(stderr, "agenttrail record: not running as root; loading eBPF programs will "
+				"likely fail\n");
+	return recorder_run(&o);
+}

@@ -1,0 +1,47 @@
+/* agenttrail: the independent side-effect layer for AI agents. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "cli/report.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"agenttrail %s - record what an AI agent's process tree really does\n"
+		"\n"
+		"Usage: agenttrail COMMAND [OPTIONS]\n"
+		"\n"
+		"Commands:\n"
+		"  record    run a command (or attach to a process) and record its process tree:\n"
+		"            processes, files, network, DNS -> SQLite store and/or JSONL\n"
+		"  report    read the store: sessions, tree, files, net, summary\n"
+		"  doctor    what this kernel supports and how agenttrail will use it\n"
+		"  version   print the version\n"
+		"\n"
+		"'agenttrail COMMAND --help' explains each command.\n",
+		AT_VERSION);
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (!cmd || !strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+		usage(cmd ? stdout : stderr);
+		return cmd ? 0 : 2;
+	}
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		printf("agenttrail %s\n", AT_VERSION);
+		return 0;
+	}
+	if (!strcmp(cmd, "record"))
+		return cmd_record(argc - 1, argv + 1);
+	if (!strcmp(cmd, "report"))
+		return cmd_report(argc - 1, argv + 1);
+	if (!strcmp(cmd, "doctor"))
+		return cmd_doctor(argc - 1, argv + 1);
+	fprintf(stderr, "agenttrail: unknown command '%s'\n\n", cmd);
+	usage(stderr);
+	return 2;
+}

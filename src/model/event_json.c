@@ -1,0 +1,626 @@
+/*
+ * Decoding of kernel records into the JSON event contract.
+ *
+ * Records come from our own kernel programs, but they are still checked
+ * like untrusted input: every length is validated against the record size
+ * before a string is read, so a bug on the kernel side shows up as a
+ * counted "malformed record", not as a crash or a read past the buffer.
+ */
+#include "model/event_json.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "agenttrail/events.h"
+#include "capture/cgroup.h"
+#include "decode/dns.h"
+#include "model/dnscache.h"
+
+static const char *const kind_names[AT_EV__MAX] = {
+	[AT_EV_NONE] = "none",       [AT_EV_EXEC] = "exec",     [AT_EV_FORK] = "fork",
+	[AT_EV_EXIT] = "exit",       [AT_EV_OPEN] = "open",     [AT_EV_UNLINK] = "unlink",
+	[AT_EV_RENAME] = "rename",   [AT_EV_MKDIR] = "mkdir",   [AT_EV_CHMOD] = "chmod",
+	[AT_EV_CONNECT] = "connect", [AT_EV_ACCEPT] = "accept", [AT_EV_BIND] = "bind",
+	[AT_EV_LISTEN] = "listen",   [AT_EV_SOCK_CLOSE] = "sock_close",
+	[AT_EV_DNS] = "dns",         [AT_EV_SESSION] = "session",
+};
+
+const char *event_kind_name(unsigned kind)
+{
+	if (kind >= AT_EV__MAX)
+		return "unknown";
+	return kind_names[kind];
+}
+
+void ev_ctx_init(struct ev_ctx *c)
+{
+	struct timespec rt, mono;
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	c->mono_to_wall_ns = ((int64_t)rt.tv_sec - mono.tv_sec) * 1000000000LL +
+			     ((int64_t)rt.tv_nsec - mono.tv_nsec);
+	if (getrandom(&c->sock_key, sizeof(c->sock_key), 0) != sizeof(c->sock_key))
+		c->sock_key = (uint64_t)rt.tv_nsec * 0x9e3779b97f4a7c15ULL;
+}
+
+/* ---- strings ------------------------------------------------------------- */
+
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t need;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		need = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		need = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		need = 4;
+	else
+		return 0;
+	if (need > n)
+		return 0;
+	for (size_t i = 1; i < need; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	/* overlongs and surrogates */
+	if (c == 0xe0 && s[1] < 0xa0)
+		return 0;
+	if (c == 0xed && s[1] >= 0xa0)
+		return 0;
+	if (c == 0xf0 && s[1] < 0x90)
+		return 0;
+	if (c == 0xf4 && s[1] >= 0x90)
+		return 0;
+	return need;
+}
+
+json_t *json_bytes_string(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	char stackbuf[512] = "";
+	char *out = stackbuf;
+	size_t cap = sizeof(stackbuf), o = 0;
+	json_t *j;
+
+	if (len * 3 + 1 > cap) {
+		cap = len * 3 + 1;
+		out = calloc(1, cap);
+		if (!out)
+			return NULL;
+	}
+	for (size_t i = 0; i < len;) {
+		size_t k = utf8_seq_len(u + i, len - i);
+
+		if (k == 0) {
+			out[o++] = (char)0xef; /* U+FFFD */
+			out[o++] = (char)0xbf;
+			out[o++] = (char)0xbd;
+			i++;
+			continue;
+		}
+		memcpy(out + o, u + i, k);
+		o += k;
+		i += k;
+	}
+	j = json_stringn(out, o);
+	if (out != stackbuf)
+		free(out);
+	return j;
+}
+
+/* A packed string: [p, p+len) with len counting the NUL; NULL if absent. */
+struct span {
+	const char *p;
+	size_t len;   /* without the NUL */
+};
+
+struct cursor {
+	const char *p;
+	size_t left;
+	int bad;
+};
+
+static struct span take(struct cursor *c, size_t len)
+{
+	struct span s = { NULL, 0 };
+
+	if (len == 0)
+		return s;
+	if (len > c->left) {
+		c->bad = 1;
+		return s;
+	}
+	s.p = c->p;
+	s.len = strnlen(c->p, len);
+	c->p += len;
+	c->left -= len;
+	return s;
+}
+
+static void set_span(json_t *o, const char *key, struct span s)
+{
+	json_object_set_new(o, key, s.p ? json_bytes_string(s.p, s.len) : json_null());
+}
+
+/* ---- paths and flags ----------------------------------------------------- */
+
+int path_join_lexical(const char *dir, const char *arg, char *out, size_t len)
+{
+	char buf[2 * AT_PATH_MAX + 2];
+	char *parts[AT_PATH_MAX / 2];
+	size_t n = 0, o = 0;
+	char *save = NULL, *tok;
+	int w;
+
+	if (arg[0] == '/')
+		w = snprintf(buf, sizeof(buf), "%s", arg);
+	else
+		w = snprintf(buf, sizeof(buf), "%s/%s", dir, arg);
+	if (w < 0 || (size_t)w >= sizeof(buf))
+		return -1;
+	for (tok = strtok_r(buf, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+		if (strcmp(tok, ".") == 0)
+			continue;
+		if (strcmp(tok, "..") == 0) {
+			if (n)
+				n--;
+			continue;
+		}
+		if (n < sizeof(parts) / sizeof(parts[0]))
+			parts[n++] = tok;
+	}
+	if (len < 2)
+		return -1;
+	if (n == 0) {
+		strcpy(out, "/");
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(parts[i]);
+
+		if (o + l + 2 > len)
+			return -1;
+		out[o++] = '/';
+		memcpy(out + o, parts[i], l);
+		o += l;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+static const struct {
+	uint32_t bit;
+	const char *name;
+} open_bits[] = {
+	{ O_CREAT, "O_CREAT" },         { O_EXCL, "O_EXCL" },
+	{ O_NOCTTY, "O_NOCTTY" },       { O_TRUNC, "O_TRUNC" },
+	{ O_APPEND, "O_APPEND" },       { O_NONBLOCK, "O_NONBLOCK" },
+	{ O_DSYNC, "O_DSYNC" },         { O_DIRECT, "O_DIRECT" },
+	{ 0100000, "O_LARGEFILE" },     { O_DIRECTORY, "O_DIRECTORY" },
+	{ O_NOFOLLOW, "O_NOFOLLOW" },   { O_NOATIME, "O_NOATIME" },
+	{ O_CLOEXEC, "O_CLOEXEC" },     { 04000000, "O_SYNC" },
+	{ O_PATH, "O_PATH" },           { 020000000, "O_TMPFILE" },
+};
+
+void open_flags_str(uint32_t flags, char *buf, size_t len)
+{
+	static const char *const acc[] = { "O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE" };
+	size_t o;
+
+	snprintf(buf, len, "%s", acc[flags & O_ACCMODE]);
+	o = strlen(buf);
+	for (size_t i = 0; i < sizeof(open_bits) / sizeof(open_bits[0]); i++) {
+		if (!(flags & open_bits[i].bit))
+			continue;
+		if ((open_bits[i].bit == 04000000 || open_bits[i].bit == 020000000) &&
+		    (flags & open_bits[i].bit) != open_bits[i].bit)
+			continue;
+		snprintf(buf + o, len - o, "|%s", open_bits[i].name);
+		o = strlen(buf);
+	}
+}
+
+const char *open_access(uint32_t flags)
+{
+	if (flags & O_PATH)
+		return "path";
+	switch (flags & O_ACCMODE) {
+	case O_WRONLY:
+		return "write";
+	case O_RDWR:
+		return "read-write";
+	default:
+		return "read";
+	}
+}
+
+static void set_result(json_t *o, int64_t ret)
+{
+	json_object_set_new(o, "ret", json_integer(ret));
+	if (ret < 0 && ret > -4096) {
+		const char *name = strerrorname_np((int)-ret);
+
+		json_object_set_new(o, "errno", name ? json_string(name) : json_integer(-ret));
+	} else {
+		json_object_set_new(o, "errno", json_null());
+	}
+}
+
+/* ---- per kind ------------------------------------------------------------ */
+
+static json_t *common(struct ev_ctx *c, const struct at_hdr *h)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "type", json_string(event_kind_name(h->kind)));
+	json_object_set_new(o, "ts_ns", json_integer((json_int_t)(h->ts_ns + (uint64_t)c->mono_to_wall_ns)));
+	json_object_set_new(o, "session", json_integer((json_int_t)h->session));
+	json_object_set_new(o, "pid", json_integer(h->pid));
+	json_object_set_new(o, "tid", json_integer(h->tid));
+	json_object_set_new(o, "ppid", json_integer(h->ppid));
+	json_object_set_new(o, "start_ns", json_integer((json_int_t)h->start_ns));
+	json_object_set_new(o, "comm", json_bytes_string(h->comm, strnlen(h->comm, AT_COMM_LEN)));
+	json_object_set_new(o, "uid", json_integer(h->uid));
+	return o;
+}
+
+static int decode_exec(struct ev_ctx *c, json_t *o, const struct at_exec *e, size_t size)
+{
+	struct cursor cur = { e->data, size - sizeof(*e), 0 };
+	struct span argv, filename, exe, cwd, cg;
+	json_t *arr = json_array();
+	char cgpath[1024], cid[80];
+
+	argv.p = cur.p;
+	argv.len = e->argv_len;
+	if (e->argv_len > cur.left)
+		return -1;
+	cur.p += e->argv_len;
+	cur.left -= e->argv_len;
+	for (size_t i = 0; i < argv.len;) {
+		size_t l = strnlen(argv.p + i, argv.len - i);
+
+		if (l == 0 && i + 1 >= argv.len)
+			break;
+		json_array_append_new(arr, json_bytes_string(argv.p + i, l));
+		i += l + 1;
+	}
+	filename = take(&cur, e->filename_len);
+	exe = take(&cur, e->exe_len);
+	cwd = take(&cur, e->cwd_len);
+	cg = take(&cur, e->cgroup_len);
+	if (cur.bad) {
+		json_decref(arr);
+		return -1;
+	}
+	json_object_set_new(o, "argv", arr);
+	json_object_set_new(o, "argv_truncated", json_boolean(e->h.flags & AT_F_ARGV_TRUNC));
+	set_span(o, "filename", filename);
+	set_span(o, "exe", exe);
+	set_span(o, "cwd", cwd);
+	json_object_set_new(o, "euid", json_integer(e->euid));
+	json_object_set_new(o, "gid", json_integer(e->gid));
+	json_object_set_new(o, "sid", json_integer(e->sid));
+	json_object_set_new(o, "parent_start_ns", json_integer((json_int_t)e->parent_start_ns));
+	json_object_set_new(o, "cgroup_id", json_integer((json_int_t)e->cgroup_id));
+	if (cg.p) {
+		set_span(o, "cgroup", cg);
+		snprintf(cgpath, sizeof(cgpath), "%.*s", (int)cg.len, cg.p);
+	} else if (c->cg && cgroup_name(c->cg, e->cgroup_id, cgpath, sizeof(cgpath)) == 0) {
+		json_object_set_new(o, "cgroup", json_string(cgpath));
+	} else {
+		cgpath[0] = '\0';
+		json_object_set_new(o, "cgroup", json_null());
+	}
+	if (cgpath[0] && container_id_from_cgroup(cgpath, cid, sizeof(cid)))
+		json_object_set_new(o, "container_id", json_string(cid));
+	else
+		json_object_set_new(o, "container_id", json_null());
+	return 0;
+}
+
+static void set_joined_path(json_t *o, const char *key, const char *src_key, uint16_t flags,
+			    struct span dir, struct span arg)
+{
+	char dirbuf[AT_PATH_MAX + 1], argbuf[AT_PATH_MAX + 1], out[2 * AT_PATH_MAX + 2];
+
+	if (arg.p && arg.p[0] == '/') {
+		/* absolute argument: normalise lexically */
+		snprintf(argbuf, sizeof(argbuf), "%.*s", (int)arg.len, arg.p);
+		if (path_join_lexical("/", argbuf, out, sizeof(out)) == 0) {
+			json_object_set_new(o, key, json_bytes_string(out, strlen(out)));
+			if (src_key)
+				json_object_set_new(o, src_key, json_string("lexical"));
+			return;
+		}
+	}
+	if (dir.p && arg.p && (flags & AT_F_PATH_LEXICAL)) {
+		snprintf(dirbuf, sizeof(dirbuf), "%.*s", (int)dir.len, dir.p);
+		snprintf(argbuf, sizeof(argbuf), "%.*s", (int)arg.len, arg.p);
+		if (path_join_lexical(dirbuf, argbuf, out, sizeof(out)) == 0) {
+			json_object_set_new(o, key, json_bytes_string(out, strlen(out)));
+			if (src_key)
+				json_object_set_new(o, src_key, json_string("lexical"));
+			return;
+		}
+	}
+	json_object_set_new(o, key, arg.p ? json_bytes_string(arg.p, arg.len) : json_null());
+	if (src_key)
+		json_object_set_new(o, src_key, json_string("unresolved"));
+}
+
+static int decode_file(json_t *o, const struct at_file *f, size_t size)
+{
+	struct cursor cur = { f->data, size - sizeof(*f), 0 };
+	struct span path = take(&cur, f->path_len);
+	struct span arg = take(&cur, f->arg_len);
+	struct span path2 = take(&cur, f->path2_len);
+	struct span arg2 = take(&cur, f->arg2_len);
+	char fl[256];
+
+	if (cur.bad)
+		return -1;
+	if (f->h.kind == AT_EV_OPEN && f->ret >= 0 && path.p && !(f->h.flags & AT_F_PATH_LEXICAL)) {
+		set_span(o, "path", path);
+		json_object_set_new(o, "path_source", json_string("kernel"));
+	} else {
+		set_joined_path(o, "path", "path_source", f->h.flags, path, arg);
+	}
+	set_span(o, "arg_path", arg);
+	if (f->h.flags & AT_F_PATH_TRUNC)
+		json_object_set_new(o, "path_truncated", json_true());
+	set_result(o, f->ret);
+	json_object_set_new(o, "flags", json_integer(f->flags));
+	switch (f->h.kind) {
+	case AT_EV_OPEN:
+		open_flags_str(f->flags, fl, sizeof(fl));
+		json_object_set_new(o, "flags_str", json_string(fl));
+		json_object_set_new(o, "access", json_string(open_access(f->flags)));
+		json_object_set_new(o, "create", json_boolean(f->flags & O_CREAT));
+		json_object_set_new(o, "truncate", json_boolean(f->flags & O_TRUNC));
+		json_object_set_new(o, "mode", json_integer(f->mode));
+		json_object_set_new(o, "ino", json_integer((json_int_t)f->ino));
+		json_object_set_new(o, "dev", json_integer(f->dev));
+		break;
+	case AT_EV_MKDIR:
+	case AT_EV_CHMOD:
+		json_object_set_new(o, "mode", json_integer(f->mode));
+		break;
+	case AT_EV_RENAME:
+		set_joined_path(o, "new_path", NULL, f->h.flags, path2, arg2);
+		set_span(o, "new_arg_path", arg2);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static const char *family_name(unsigned f)
+{
+	switch (f) {
+	case AF_INET:
+		return "inet";
+	case AF_INET6:
+		return "inet6";
+	case AF_UNIX:
+		return "unix";
+	default:
+		return NULL;
+	}
+}
+
+static const char *sotype_name(unsigned t)
+{
+	switch (t & 0xf) {
+	case SOCK_STREAM:
+		return "stream";
+	case SOCK_DGRAM:
+		return "dgram";
+	case SOCK_SEQPACKET:
+		return "seqpacket";
+	case SOCK_RAW:
+		return "raw";
+	default:
+		return NULL;
+	}
+}
+
+static json_t *addr_json(unsigned family, const uint8_t *a)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	if (family != AF_INET && family != AF_INET6)
+		return json_null();
+	if (!inet_ntop(family, a, buf, sizeof(buf)))
+		return json_null();
+	return json_string(buf);
+}
+
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
+static void decode_net(struct ev_ctx *c, json_t *o, const struct at_net *n)
+{
+	const char *fam = family_name(n->family);
+	const char *st = sotype_name(n->sotype);
+	const char *domain = NULL;
+
+	json_object_set_new(o, "family", fam ? json_string(fam) : json_integer(n->family));
+	json_object_set_new(o, "sotype", st ? json_string(st) : json_null());
+	json_object_set_new(o, "saddr", addr_json(n->family, n->saddr));
+	json_object_set_new(o, "sport", json_integer(n->sport));
+	json_object_set_new(o, "daddr", addr_json(n->family, n->daddr));
+	json_object_set_new(o, "dport", json_integer(n->dport));
+	if (n->family == AF_UNIX) {
+		size_t l = strnlen(n->unix_path, AT_UNIX_PATH_MAX);
+
+		/* abstract sockets start with a NUL: show it as '@' like ss(8) */
+		if (l == 0 && n->unix_path[1]) {
+			char ab[AT_UNIX_PATH_MAX + 1];
+			size_t al = strnlen(n->unix_path + 1, AT_UNIX_PATH_MAX - 1);
+
+			ab[0] = '@';
+			memcpy(ab + 1, n->unix_path + 1, al);
+			json_object_set_new(o, "unix_path", json_bytes_string(ab, al + 1));
+		} else {
+			json_object_set_new(o, "unix_path", json_bytes_string(n->unix_path, l));
+		}
+	} else {
+		json_object_set_new(o, "unix_path", json_null());
+	}
+	if (c->dns && (n->family == AF_INET || n->family == AF_INET6))
+		domain = dnscache_lookup(c->dns, n->h.session, n->family, n->daddr);
+	json_object_set_new(o, "domain", domain ? json_string(domain) : json_null());
+	json_object_set_new(o, "sock", json_integer((json_int_t)(mix64(n->sock ^ c->sock_key) >> 12)));
+	if (n->h.kind == AT_EV_SOCK_CLOSE) {
+		json_object_set_new(o, "bytes_sent", json_integer((json_int_t)n->bytes_sent));
+		json_object_set_new(o, "bytes_recv", json_integer((json_int_t)n->bytes_recv));
+	} else {
+		json_object_set_new(o, "fd", json_integer(n->fd));
+		set_result(o, n->ret);
+	}
+	if (n->h.kind == AT_EV_LISTEN)
+		json_object_set_new(o, "backlog", json_integer(n->backlog));
+}
+
+static void decode_dns(struct ev_ctx *c, json_t *o, const struct at_dns *d)
+{
+	struct dns_msg *m = malloc(sizeof(*m));
+	size_t len = d->len > AT_DNS_MAX ? AT_DNS_MAX : d->len;
+	int rc = -EINVAL;
+	json_t *answers;
+
+	json_object_set_new(o, "server", addr_json(d->family, d->server));
+	json_object_set_new(o, "port", json_integer(d->port));
+	json_object_set_new(o, "truncated", json_boolean(d->h.flags & AT_F_DNS_TRUNC));
+	if (!m)
+		return;
+	if (d->h.flags & AT_F_DNS_TCP)
+		rc = dns_parse_tcp(d->data, len, m);
+	if (rc)
+		rc = dns_parse(d->data, len, m);
+	if (rc) {
+		json_object_set_new(o, "error", json_string("malformed DNS message"));
+		json_object_set_new(o, "len", json_integer((json_int_t)len));
+		free(m);
+		return;
+	}
+	json_object_set_new(o, "id", json_integer(m->id));
+	json_object_set_new(o, "response", json_boolean(m->response));
+	json_object_set_new(o, "rcode", json_integer(m->rcode));
+	json_object_set_new(o, "qname", json_string(m->qname));
+	json_object_set_new(o, "qtype", dns_type_name(m->qtype) ? json_string(dns_type_name(m->qtype))
+								 : json_integer(m->qtype));
+	answers = json_array();
+	for (size_t i = 0; i < m->n_answers; i++) {
+		const struct dns_rr *rr = &m->answers[i];
+		json_t *a = json_object();
+
+		json_object_set_new(a, "name", json_string(rr->name));
+		json_object_set_new(a, "type", json_string(dns_type_name(rr->type) ? dns_type_name(rr->type) : "?"));
+		if (rr->family)
+			json_object_set_new(a, "addr", addr_json((unsigned)rr->family, rr->addr));
+		else
+			json_object_set_new(a, "target", json_string(rr->target));
+		json_object_set_new(a, "ttl", json_integer(rr->ttl));
+		json_array_append_new(answers, a);
+	}
+	json_object_set_new(o, "answers", answers);
+	if (c->dns && m->response)
+		dnscache_add_msg(c->dns, d->h.session, m);
+	free(m);
+}
+
+json_t *event_to_json(struct ev_ctx *c, const void *data, size_t size, char *err, size_t errlen)
+{
+	const struct at_hdr *h = data;
+	json_t *o;
+	int bad = 0;
+
+	if (size < sizeof(*h) || h->size > size || h->kind == AT_EV_NONE || h->kind >= AT_EV__MAX) {
+		snprintf(err, errlen, "malformed record (size %zu)", size);
+		return NULL;
+	}
+	o = common(c, h);
+	if (!o) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	switch (h->kind) {
+	case AT_EV_EXEC:
+		bad = size < sizeof(struct at_exec) || decode_exec(c, o, data, size);
+		break;
+	case AT_EV_FORK: {
+		const struct at_fork *f = data;
+
+		if ((bad = size < sizeof(*f)))
+			break;
+		json_object_set_new(o, "parent_start_ns", json_integer((json_int_t)f->parent_start_ns));
+		json_object_set_new(o, "thread", json_boolean(h->flags & AT_F_THREAD));
+		json_object_set_new(o, "child_tid", json_integer(f->child_tid));
+		json_object_set_new(o, "parent_tid", json_integer(f->parent_tid));
+		break;
+	}
+	case AT_EV_EXIT: {
+		const struct at_exit *x = data;
+
+		if ((bad = size < sizeof(*x)))
+			break;
+		json_object_set_new(o, "code", x->signal ? json_null() : json_integer(x->code));
+		json_object_set_new(o, "signal", json_integer(x->signal));
+		json_object_set_new(o, "core_dumped", json_boolean(h->flags & AT_F_CORE_DUMP));
+		json_object_set_new(o, "duration_ns", json_integer((json_int_t)x->duration_ns));
+		break;
+	}
+	case AT_EV_OPEN:
+	case AT_EV_UNLINK:
+	case AT_EV_RENAME:
+	case AT_EV_MKDIR:
+	case AT_EV_CHMOD:
+		bad = size < sizeof(struct at_file) || decode_file(o, data, size);
+		break;
+	case AT_EV_CONNECT:
+	case AT_EV_ACCEPT:
+	case AT_EV_BIND:
+	case AT_EV_LISTEN:
+	case AT_EV_SOCK_CLOSE:
+		if (!(bad = size < sizeof(struct at_net)))
+			decode_net(c, o, data);
+		break;
+	case AT_EV_DNS:
+		if (!(bad = size < sizeof(struct at_dns)))
+			decode_dns(c, o, data);
+		break;
+	case AT_EV_SESSION:
+		break;
+	default:
+		bad = 1;
+	}
+	if (bad) {
+		snprintf(err, errlen, "malformed %s record (size %zu)", event_kind_name(h->kind), size);
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}

@@ -1,0 +1,662 @@
+/*
+ * The recording loop.
+ *
+ * One thread: an epoll over the ring buffer and a signalfd. Each kernel
+ * record becomes one JSON event that goes to the store and the JSONL
+ * stream. Sessions end when their process tree is gone; SIGINT/SIGTERM
+ * end the recording after draining what the kernel already produced, so
+ * nothing recorded up to the signal is lost.
+ */
+#include "model/recorder.h"
+
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agenttrail/events.h"
+#include "capture/cgroup.h"
+#include "capture/loader.h"
+#include "capture/proctree.h"
+#include "model/dnscache.h"
+#include "model/event_json.h"
+#include "model/pidset.h"
+#include "sinks/jsonl.h"
+#include "sinks/store.h"
+
+#define MAX_SESSIONS 4096
+#define STOP_GRACE_NS (2ULL * 1000000000ULL)
+
+struct session {
+	uint64_t id;
+	pid_t root;
+	const char *mode;
+	bool root_gone;        /* root exited (command: reaped; others: exit seen) */
+	bool ended;
+	int exit_code;         /* -1 unknown */
+	int exit_signal;
+	uint64_t events;
+	uint64_t started_ns;
+};
+
+struct recorder {
+	const struct rec_opts *o;
+	struct loader ld;
+	struct ring_buffer *rb;
+	struct ev_ctx ev;
+	struct store *store;
+	struct jsonl jl;
+	bool use_jsonl;
+	bool store_failed;
+	struct pidset live;
+	struct session *sessions;
+	size_t nsessions;
+	uint64_t counts[AT_EV__MAX];
+	uint64_t malformed;
+	uint64_t total;
+	pid_t child;
+	pid_t my_sid;
+	char cgroup[1200];
+	uint64_t cgroup_id;
+	bool have_cgroup;
+	char dbpath[PATH_MAX];
+};
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static struct session *find_session(struct recorder *r, uint64_t id)
+{
+	for (size_t i = 0; i < r->nsessions; i++)
+		if (r->sessions[i].id == id)
+			return &r->sessions[i];
+	return NULL;
+}
+
+static struct session *add_session(struct recorder *r, uint64_t id, pid_t root, const char *mode)
+{
+	struct session *s;
+
+	if (r->nsessions == MAX_SESSIONS)
+		return NULL;
+	s = &r->sessions[r->nsessions++];
+	memset(s, 0, sizeof(*s));
+	s->id = id;
+	s->root = root;
+	s->mode = mode;
+	s->exit_code = -1;
+	s->started_ns = now_ns(CLOCK_REALTIME);
+	return s;
+}
+
+/* Send one event to every sink. A failing sink is reported once and the
+ * others keep going: losing the JSONL stream must not lose the store. */
+static void emit(struct recorder *r, json_t *ev)
+{
+	if (r->store && !r->store_failed && store_put(r->store, ev)) {
+		fprintf(stderr, "agenttrail: store %s: %s; events from now on go only to JSONL\n",
+			r->dbpath, store_last_error(r->store));
+		r->store_failed = true;
+	}
+	if (r->use_jsonl && jsonl_write(&r->jl, ev) && r->jl.failed == 1) {
+		fprintf(stderr, "agenttrail: %s\n", r->jl.err);
+		r->jl.failed = 2;  /* reported */
+	}
+	r->total++;
+}
+
+static void emit_session_start(struct recorder *r, struct session *s, char **argv, const char *cwd)
+{
+	json_t *ev = json_object();
+	json_t *args = json_array();
+	struct utsname u;
+	char hostbuf[256] = "";
+
+	if (uname(&u) == 0)
+		snprintf(hostbuf, sizeof(hostbuf), "%s", u.nodename);
+	for (size_t i = 0; argv && argv[i]; i++)
+		json_array_append_new(args, json_bytes_string(argv[i], strlen(argv[i])));
+	json_object_set_new(ev, "type", json_string("session_start"));
+	json_object_set_new(ev, "ts_ns", json_integer((json_int_t)s->started_ns));
+	json_object_set_new(ev, "session", json_integer((json_int_t)s->id));
+	json_object_set_new(ev, "pid", json_integer(s->root));
+	json_object_set_new(ev, "root_pid", json_integer(s->root));
+	json_object_set_new(ev, "argv", args);
+	json_object_set_new(ev, "mode", json_string(s->mode));
+	json_object_set_new(ev, "cgroup", r->have_cgroup && strcmp(s->mode, "command") == 0
+						  ? json_string(r->cgroup) : json_null());
+	json_object_set_new(ev, "cwd", cwd ? json_bytes_string(cwd, strlen(cwd)) : json_null());
+	json_object_set_new(ev, "host", json_string(hostbuf));
+	emit(r, ev);
+	json_decref(ev);
+}
+
+static const char *const loss_names[AT_LOSS__MAX - AT_EV__MAX] = {
+	"track_map_full", "stash_map_full", "sock_map_full",
+};
+
+static void emit_session_end(struct recorder *r, struct session *s)
+{
+	uint64_t drops[AT_LOSS__MAX] = { 0 };
+	json_t *ev = json_object();
+	json_t *d = json_object();
+	uint64_t lost = 0;
+
+	if (loader_read_drops(&r->ld, drops) == 0) {
+		for (unsigned k = 1; k < AT_LOSS__MAX; k++) {
+			const char *name = k < AT_EV__MAX ? event_kind_name(k) : loss_names[k - AT_EV__MAX];
+
+			json_object_set_new(d, name, json_integer((json_int_t)drops[k]));
+			lost += drops[k];
+		}
+	}
+	json_object_set_new(ev, "type", json_string("session_end"));
+	json_object_set_new(ev, "ts_ns", json_integer((json_int_t)now_ns(CLOCK_REALTIME)));
+	json_object_set_new(ev, "session", json_integer((json_int_t)s->id));
+	json_object_set_new(ev, "pid", json_integer(s->root));
+	json_object_set_new(ev, "exit_code", s->exit_code >= 0 && !s->exit_signal
+					     ? json_integer(s->exit_code) : json_null());
+	json_object_set_new(ev, "exit_signal", json_integer(s->exit_signal));
+	json_object_set_new(ev, "events", json_integer((json_int_t)s->events));
+	json_object_set_new(ev, "drops", d);
+	json_object_set_new(ev, "lost_total", json_integer((json_int_t)lost));
+	json_object_set_new(ev, "malformed", json_integer((json_int_t)r->malformed));
+	emit(r, ev);
+	json_decref(ev);
+	s->ended = true;
+}
+
+/* Keep the live-process set in step with the event stream. */
+static void track_liveness(struct recorder *r, const struct at_hdr *h, struct session *s)
+{
+	switch (h->kind) {
+	case AT_EV_FORK:
+		if (!(h->flags & AT_F_THREAD))
+			pidset_put(&r->live, h->pid, h->session);
+		break;
+	case AT_EV_EXEC:
+		pidset_put(&r->live, h->pid, h->session);
+		break;
+	case AT_EV_EXIT:
+		pidset_del(&r->live, h->pid);
+		if (s && h->pid == (uint32_t)s->root && strcmp(s->mode, "command") != 0)
+			s->root_gone = true;
+		break;
+	default:
+		break;
+	}
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct recorder *r = ctx;
+	const struct at_hdr *h = data;
+	struct session *s;
+	char err[128];
+	json_t *ev;
+
+	if (size < sizeof(*h)) {
+		r->malformed++;
+		return 0;
+	}
+	s = find_session(r, h->session);
+	if (h->kind == AT_EV_SESSION) {
+		if (!s) {
+			s = add_session(r, h->session, (pid_t)h->pid, "comm");
+			if (s) {
+				pidset_put(&r->live, h->pid, h->session);
+				emit_session_start(r, s, NULL, NULL);
+			}
+		}
+		return 0;
+	}
+	ev = event_to_json(&r->ev, data, size, err, sizeof(err));
+	if (!ev) {
+		r->malformed++;
+		if (r->o->verbose)
+			fprintf(stderr, "agenttrail: %s\n", err);
+		return 0;
+	}
+	if (h->kind < AT_EV__MAX)
+		r->counts[h->kind]++;
+	if (s)
+		s->events++;
+	track_liveness(r, h, s);
+	emit(r, ev);
+	json_decref(ev);
+	return 0;
+}
+
+/* ---- starting the recorded command --------------------------------------- */
+
+static pid_t spawn_child(struct recorder *r, char **argv, uint64_t session, int *exec_errno)
+{
+	int go[2], errp[2];
+	char sess[32];
+	ssize_t n;
+	pid_t pid;
+	char c = 'g';
+	int e = 0;
+
+	*exec_errno = 0;
+	if (pipe2(go, O_CLOEXEC) || pipe2(errp, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		close(go[1]);
+		close(errp[0]);
+		/* Wait until the parent tracked us and moved us into the cgroup. */
+		while ((n = read(go[0], &c, 1)) < 0 && errno == EINTR)
+			;
+		if (n != 1)
+			_exit(126);
+		snprintf(sess, sizeof(sess), "%llu", (unsigned long long)session);
+		setenv("AGENTTRAIL_SESSION", sess, 1);
+		execvp(argv[0], argv);
+		e = errno;
+		if (write(errp[1], &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(go[0]);
+	close(errp[1]);
+	if (loader_track(&r->ld, pid, session))
+		fprintf(stderr, "agenttrail: cannot track pid %d: %s\n", pid, strerror(errno));
+	if (r->have_cgroup && cgroup_move(r->cgroup, pid))
+		fprintf(stderr, "agenttrail: cannot move pid %d into %s: %s (tracking by lineage only)\n",
+			pid, r->cgroup, strerror(errno));
+	pidset_put(&r->live, (uint32_t)pid, session);
+	if (write(go[1], &c, 1) != 1)
+		fprintf(stderr, "agenttrail: cannot start the command: %s\n", strerror(errno));
+	close(go[1]);
+	while ((n = read(errp[0], &e, sizeof(e))) < 0 && errno == EINTR)
+		;
+	close(errp[0]);
+	if (n == (ssize_t)sizeof(e))
+		*exec_errno = e;
+	return pid;
+}
+
+/* ---- session end detection ----------------------------------------------- */
+
+static bool process_alive(struct recorder *r, pid_t pid)
+{
+	if (kill(pid, 0) && errno == ESRCH)
+		return false;
+	/* A zombie still answers kill(); the kernel map is dropped at exit. */
+	return loader_is_tracked(&r->ld, pid) != 0;
+}
+
+/* Is the session's tree gone? Daemons (processes that left our terminal
+ * session with setsid) do not hold it open unless --follow. */
+static bool tree_gone(struct recorder *r, struct session *s)
+{
+	size_t it = 0;
+	uint32_t pid;
+	uint64_t sid;
+	bool any = false;
+
+	while (pidset_next(&r->live, &it, &pid, &sid)) {
+		if (sid != s->id)
+			continue;
+		if (!process_alive(r, (pid_t)pid)) {
+			pidset_del(&r->live, pid);
+			continue;
+		}
+		if (!r->o->follow && strcmp(s->mode, "command") == 0 && s->root_gone &&
+		    getsid((pid_t)pid) != r->my_sid)
+			continue;   /* a daemon */
+		any = true;
+	}
+	return !any;
+}
+
+static void reap_child(struct recorder *r)
+{
+	int status;
+	pid_t p;
+
+	while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+		struct session *s = r->nsessions ? &r->sessions[0] : NULL;
+
+		if (p != r->child || !s)
+			continue;
+		s->root_gone = true;
+		if (WIFEXITED(status)) {
+			s->exit_code = WEXITSTATUS(status);
+			s->exit_signal = 0;
+		} else if (WIFSIGNALED(status)) {
+			s->exit_code = -1;
+			s->exit_signal = WTERMSIG(status);
+		}
+	}
+}
+
+/* ---- setup and the loop -------------------------------------------------- */
+
+static int setup_sinks(struct recorder *r)
+{
+	char err[512];
+
+	if (!r->o->db || r->o->db[0]) {
+		if (r->o->db)
+			snprintf(r->dbpath, sizeof(r->dbpath), "%s", r->o->db);
+		else if (at_default_db_path_r(r->dbpath, sizeof(r->dbpath))) {
+			fprintf(stderr, "agenttrail: no default database path; use --db FILE\n");
+			return -1;
+		}
+		if (store_open(r->dbpath, &r->store, err, sizeof(err))) {
+			fprintf(stderr, "agenttrail: %s\n", err);
+			return -1;
+		}
+	}
+	if (r->o->jsonl) {
+		if (jsonl_open(&r->jl, r->o->jsonl)) {
+			fprintf(stderr, "agenttrail: %s\n", r->jl.err);
+			return -1;
+		}
+		r->use_jsonl = true;
+	}
+	return 0;
+}
+
+static void print_summary(struct recorder *r)
+{
+	uint64_t drops[AT_LOSS__MAX] = { 0 };
+	uint64_t lost = 0;
+
+	loader_read_drops(&r->ld, drops);
+	for (unsigned k = 1; k < AT_LOSS__MAX; k++)
+		lost += drops[k];
+	if (r->o->quiet && !r->o->stats)
+		return;
+	fprintf(stderr, "agenttrail: %llu events recorded, %llu lost in the kernel%s%s\n",
+		(unsigned long long)r->total, (unsigned long long)lost,
+		r->store ? ", store " : "", r->store ? r->dbpath : "");
+	if (lost && !r->o->stats)
+		fprintf(stderr, "agenttrail: events were lost; --stats shows which kinds; "
+				"a larger --ringbuf-mb helps\n");
+	if (!r->o->stats)
+		return;
+	fprintf(stderr, "%-12s %12s %10s\n", "kind", "recorded", "lost");
+	for (unsigned k = 1; k < AT_EV__MAX; k++) {
+		if (k == AT_EV_SESSION)
+			continue;
+		fprintf(stderr, "%-12s %12llu %10llu\n", event_kind_name(k),
+			(unsigned long long)r->counts[k], (unsigned long long)drops[k]);
+	}
+	for (unsigned k = AT_EV__MAX; k < AT_LOSS__MAX; k++)
+		fprintf(stderr, "%-16s %8s %10llu\n", loss_names[k - AT_EV__MAX], "",
+			(unsigned long long)drops[k]);
+	if (r->malformed)
+		fprintf(stderr, "malformed records: %llu\n", (unsigned long long)r->malformed);
+	if (r->ld.missing[0])
+		fprintf(stderr, "tracepoints absent on this kernel: %s\n", r->ld.missing);
+}
+
+static int block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGCHLD);
+	signal(SIGPIPE, SIG_IGN);
+	return sigprocmask(SIG_BLOCK, set, NULL);
+}
+
+static int start_sessions(struct recorder *r, uint64_t run_id)
+{
+	const struct rec_opts *o = r->o;
+	char cwd[PATH_MAX];
+	struct session *s;
+	int exec_errno;
+
+	if (!getcwd(cwd, sizeof(cwd)))
+		cwd[0] = '\0';
+	if (o->argv) {
+		if (!o->no_cgroup) {
+			if (cgroup_session_create(run_id, r->cgroup, sizeof(r->cgroup)) == 0 &&
+			    cgroup_id_of(r->cgroup, &r->cgroup_id) == 0 &&
+			    loader_add_session_cgroup(&r->ld, r->cgroup_id, run_id) == 0)
+				r->have_cgroup = true;
+			else
+				fprintf(stderr, "agenttrail: no session cgroup (%s); tracking by lineage only\n",
+					strerror(errno));
+		}
+		s = add_session(r, run_id, 0, "command");
+		r->child = spawn_child(r, o->argv, run_id, &exec_errno);
+		if (r->child < 0) {
+			fprintf(stderr, "agenttrail: cannot start %s: %s\n", o->argv[0], strerror(errno));
+			return -1;
+		}
+		s->root = r->child;
+		emit_session_start(r, s, o->argv, cwd);
+		if (exec_errno) {
+			fprintf(stderr, "agenttrail: cannot run %s: %s\n", o->argv[0], strerror(exec_errno));
+			s->exit_code = 127;
+		}
+		return 0;
+	}
+	if (o->attach_pid > 0) {
+		if (kill(o->attach_pid, 0) && errno == ESRCH) {
+			fprintf(stderr, "agenttrail: no process %d\n", (int)o->attach_pid);
+			return -1;
+		}
+		s = add_session(r, run_id, o->attach_pid, "pid");
+		if (proctree_track(&r->ld, &r->live, o->attach_pid, run_id) < 0) {
+			fprintf(stderr, "agenttrail: cannot attach to %d: %s\n", (int)o->attach_pid,
+				strerror(errno));
+			return -1;
+		}
+		emit_session_start(r, s, NULL, cwd);
+		return 0;
+	}
+	for (size_t i = 0; i < o->ncomms; i++) {
+		if (loader_watch_comm(&r->ld, o->comms[i])) {
+			fprintf(stderr, "agenttrail: cannot watch %s: %s\n", o->comms[i], strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Returns true when recording should stop. */
+static bool check_sessions(struct recorder *r)
+{
+	bool all_ended = r->nsessions > 0;
+
+	for (size_t i = 0; i < r->nsessions; i++) {
+		struct session *s = &r->sessions[i];
+
+		if (s->ended)
+			continue;
+		if (strcmp(s->mode, "command") == 0 && !s->root_gone) {
+			all_ended = false;
+			continue;
+		}
+		if (tree_gone(r, s)) {
+			ring_buffer__consume(r->rb);
+			emit_session_end(r, s);
+		} else {
+			all_ended = false;
+		}
+	}
+	/* --comm keeps watching for new sessions until stopped */
+	return all_ended && r->o->ncomms == 0;
+}
+
+static int run_loop(struct recorder *r, int sigfd)
+{
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event e = { .events = EPOLLIN };
+	uint64_t stop_at = 0, deadline = 0, last_flush = now_ns(CLOCK_MONOTONIC);
+
+	if (ep < 0)
+		return -1;
+	e.data.fd = ring_buffer__epoll_fd(r->rb);
+	epoll_ctl(ep, EPOLL_CTL_ADD, e.data.fd, &e);
+	e.data.fd = sigfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, sigfd, &e);
+	if (r->o->duration_s > 0)
+		deadline = now_ns(CLOCK_MONOTONIC) + (uint64_t)(r->o->duration_s * 1e9);
+
+	for (;;) {
+		struct epoll_event out[4];
+		struct signalfd_siginfo si;
+		uint64_t now;
+
+		epoll_wait(ep, out, 4, 100);
+		if (ring_buffer__consume(r->rb) < 0 && errno != EINTR)
+			fprintf(stderr, "agenttrail: ring buffer: %s\n", strerror(errno));
+		while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
+			if (si.ssi_signo == SIGCHLD) {
+				reap_child(r);
+				continue;
+			}
+			if (stop_at) {
+				stop_at = 1;   /* second signal: stop now */
+				continue;
+			}
+			/* A signal sent to us alone (kill, systemd) goes on to the
+			 * recorded command; a terminal's Ctrl-C reached it already. */
+			if (r->child > 0 && si.ssi_code == SI_USER && si.ssi_pid != 0)
+				kill(r->child, (int)si.ssi_signo);
+			stop_at = now_ns(CLOCK_MONOTONIC) + STOP_GRACE_NS;
+			if (!r->o->quiet)
+				fprintf(stderr, "agenttrail: %s, finishing (again to stop at once)\n",
+					strsignal((int)si.ssi_signo));
+		}
+		now = now_ns(CLOCK_MONOTONIC);
+		if (check_sessions(r))
+			break;
+		if (stop_at && (now >= stop_at || r->child <= 0 ||
+				(r->nsessions && r->sessions[0].root_gone)))
+			break;
+		if (deadline && now >= deadline)
+			break;
+		if (now - last_flush > 200000000ULL) {
+			if (r->store && !r->store_failed && store_flush(r->store)) {
+				fprintf(stderr, "agenttrail: store: %s\n", store_last_error(r->store));
+				r->store_failed = true;
+			}
+			if (r->use_jsonl)
+				jsonl_flush(&r->jl);
+			last_flush = now;
+		}
+	}
+	close(ep);
+	return 0;
+}
+
+static void finish(struct recorder *r)
+{
+	ring_buffer__consume(r->rb);
+	reap_child(r);
+	for (size_t i = 0; i < r->nsessions; i++)
+		if (!r->sessions[i].ended)
+			emit_session_end(r, &r->sessions[i]);
+	if (r->store) {
+		if (!r->store_failed && store_flush(r->store))
+			fprintf(stderr, "agenttrail: store: %s\n", store_last_error(r->store));
+		store_close(r->store);
+		r->store = NULL;
+	}
+	if (r->use_jsonl && jsonl_close(&r->jl) && r->jl.failed == 1)
+		fprintf(stderr, "agenttrail: %s\n", r->jl.err);
+	print_summary(r);
+	if (r->have_cgroup) {
+		loader_del_session_cgroup(&r->ld, r->cgroup_id);
+		if (cgroup_session_remove(r->cgroup) && r->o->verbose)
+			fprintf(stderr, "agenttrail: %s kept: %s\n", r->cgroup, strerror(errno));
+	}
+}
+
+int recorder_run(const struct rec_opts *o)
+{
+	struct recorder *r = calloc(1, sizeof(*r));
+	struct loader_opts lo = { 0 };
+	uint64_t run_id = now_ns(CLOCK_REALTIME) / 1000;
+	char err[512];
+	sigset_t set;
+	int sigfd = -1, status = 1;
+
+	if (!r)
+		return 1;
+	r->o = o;
+	r->my_sid = getsid(0);
+	r->sessions = calloc(MAX_SESSIONS, sizeof(*r->sessions));
+	if (!r->sessions || pidset_init(&r->live))
+		goto out;
+	if (block_signals(&set) || (sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+		fprintf(stderr, "agenttrail: signals: %s\n", strerror(errno));
+		goto out;
+	}
+	lo.ringbuf_bytes = o->ringbuf_bytes;
+	lo.watch_comms = o->ncomms > 0;
+	lo.comm_session_base = run_id + 1;
+	lo.verbose = o->verbose;
+	if (loader_open(&r->ld, &lo, err, sizeof(err))) {
+		fprintf(stderr, "agenttrail: %s\n", err);
+		goto out;
+	}
+	r->rb = ring_buffer__new(r->ld.events_fd, on_record, r, NULL);
+	if (!r->rb) {
+		fprintf(stderr, "agenttrail: ring buffer: %s\n", strerror(errno));
+		goto out_loader;
+	}
+	ev_ctx_init(&r->ev);
+	r->ev.dns = dnscache_new(4096);
+	r->ev.cg = cgroup_names_new();
+	if (setup_sinks(r))
+		goto out_rb;
+	if (start_sessions(r, run_id)) {
+		finish(r);
+		goto out_rb;
+	}
+	if (!o->quiet && o->ncomms)
+		fprintf(stderr, "agenttrail: watching for %s%s; Ctrl-C to stop\n", o->comms[0],
+			o->ncomms > 1 ? " and others" : "");
+	run_loop(r, sigfd);
+	finish(r);
+	status = 0;
+	if (o->argv && r->nsessions) {
+		struct session *s = &r->sessions[0];
+
+		status = s->exit_signal ? 128 + s->exit_signal : (s->exit_code >= 0 ? s->exit_code : 0);
+	}
+out_rb:
+	ring_buffer__free(r->rb);
+	dnscache_free(r->ev.dns);
+	cgroup_names_free(r->ev.cg);
+out_loader:
+	loader_close(&r->ld);
+out:
+	if (sigfd >= 0)
+		close(sigfd);
+	pidset_free(&r->live);
+	free(r->sessions);
+	free(r);
+	return status;
+}

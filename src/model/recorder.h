@@ -1,0 +1,32 @@
+/* The recording loop: kernel records -> JSON events -> store and JSONL. */
+#ifndef AT_MODEL_RECORDER_H
+#define AT_MODEL_RECORDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct rec_opts {
+	char **argv;              /* command mode: the command to run */
+	pid_t attach_pid;         /* --pid */
+	char **comms;             /* --comm NAME (repeatable) */
+	size_t ncomms;
+	const char *db;           /* NULL: default path; "" : no store */
+	const char *jsonl;        /* NULL: none; "-": stdout */
+	size_t ringbuf_bytes;
+	bool follow;              /* keep following daemons after the root exits */
+	bool stats;               /* print per-kind counts and drops at the end */
+	bool quiet;
+	bool verbose;
+	bool no_cgroup;           /* do not create a session cgroup */
+	double duration_s;        /* stop after this long (0: no limit) */
+};
+
+/*
+ * Record until the session(s) end or SIGINT/SIGTERM. Returns the process
+ * exit status for agenttrail: the recorded command's status in command
+ * mode (128 + signal if it was killed), 0 otherwise, 1 on a setup error.
+ */
+int recorder_run(const struct rec_opts *o);
+
+#endif

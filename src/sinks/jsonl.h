@@ -1,0 +1,22 @@
+/* JSON Lines sink: one event object per line, to a file or stdout. */
+#ifndef AT_SINKS_JSONL_H
+#define AT_SINKS_JSONL_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+struct jsonl {
+	FILE *f;
+	int owned;          /* we opened it (not stdout) */
+	int failed;         /* a write failed; further writes are skipped */
+	char err[256];
+};
+
+/* path "-" means stdout. Returns 0, or -1 with j->err set. */
+int jsonl_open(struct jsonl *j, const char *path);
+/* Returns 0, or -1 once writing failed (j->err says why). */
+int jsonl_write(struct jsonl *j, json_t *ev);
+int jsonl_flush(struct jsonl *j);
+int jsonl_close(struct jsonl *j);
+
+#endif

@@ -1,0 +1,787 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The SQLite sink: every event goes into `events`, and the derived tables
+ * are filled from it (docs/schema.md). The SQL is in store_sql.c; its
+ * named parameters are bound from the event's JSON keys by bind_event().
+ */
+#include "sinks/store.h"
+#include "sinks/store_sql.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Which statements an event type runs after the insert into `events`.
+ * Process statements (all but the session ones) need pid and start_ns. */
+struct route {
+	const char *type;
+	enum stmt_id first;
+	enum stmt_id second;
+};
+
+static const struct route routes[] = {
+	{ "session_start", ST_SESS_START, ST_NONE },
+	{ "session_end", ST_SESS_END, ST_NONE },
+	{ "fork", ST_FORK, ST_NONE },
+	{ "exec", ST_EXEC, ST_NONE },
+	{ "exit", ST_EXIT, ST_NONE },
+	{ "open", ST_PROC_SEEN, ST_FILE },
+	{ "unlink", ST_PROC_SEEN, ST_FILE },
+	{ "rename", ST_PROC_SEEN, ST_FILE },
+	{ "mkdir", ST_PROC_SEEN, ST_FILE },
+	{ "chmod", ST_PROC_SEEN, ST_FILE },
+	{ "connect", ST_PROC_SEEN, ST_CONN },
+	{ "accept", ST_PROC_SEEN, ST_CONN },
+	{ "bind", ST_PROC_SEEN, ST_CONN },
+	{ "listen", ST_PROC_SEEN, ST_CONN },
+	{ "sock_close", ST_PROC_SEEN, ST_SOCK_CLOSE },
+	{ "dns", ST_PROC_SEEN, ST_DNS },
+};
+
+/* Types not in the table still get their process row. */
+static const struct route route_other = { NULL, ST_PROC_SEEN, ST_NONE };
+
+struct store {
+	sqlite3 *db;
+	bool readonly;
+	bool in_tx;
+	unsigned long batch_n;     /* events in the open transaction */
+	uint64_t batch_start_ms;   /* CLOCK_MONOTONIC ms when it began */
+	sqlite3_stmt *st[ST__MAX];
+	char path[PATH_MAX];
+	char err[1024];
+};
+
+/* ------------------------------------------------------------------------ */
+/* Errors */
+
+static void set_msg(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void set_msg(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!buf || len == 0)
+		return;
+	va_start(ap, fmt);
+	if (vsnprintf(buf, len, fmt, ap) < 0)
+		buf[0] = '\0';
+	va_end(ap);
+}
+
+/* A hint for the result codes a user can do something about. */
+static const char *rc_hint(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_FULL:
+		return " [SQLITE_FULL: no space left on the disk, or the database"
+		       " reached its size limit]";
+	case SQLITE_READONLY:
+		return " [the database or its directory is not writable]";
+	case SQLITE_CANTOPEN:
+		return " [cannot open the file: check the path and permissions]";
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return " [another process holds the database locked]";
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return " [the file is damaged or not an SQLite database]";
+	case SQLITE_IOERR:
+		return " [I/O error]";
+	default:
+		return "";
+	}
+}
+
+static void db_msg(char *buf, size_t len, sqlite3 *db, int rc,
+		   const char *path, const char *what)
+{
+	const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+
+	set_msg(buf, len, "store %s: %s: %s%s", path, what, msg, rc_hint(rc));
+}
+
+static int db_fail(struct store *s, int rc, const char *what)
+{
+	db_msg(s->err, sizeof(s->err), s->db, rc, s->path, what);
+	return -1;
+}
+
+static int fail(struct store *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int fail(struct store *s, const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
+		msg[0] = '\0';
+	va_end(ap);
+	set_msg(s->err, sizeof(s->err), "store %s: %s", s->path, msg);
+	return -1;
+}
+
+/* Append to the current error message. */
+static void add_msg(struct store *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void add_msg(struct store *s, const char *fmt, ...)
+{
+	size_t used = strnlen(s->err, sizeof(s->err));
+	va_list ap;
+
+	if (used + 1 >= sizeof(s->err))
+		return;
+	va_start(ap, fmt);
+	if (vsnprintf(s->err + used, sizeof(s->err) - used, fmt, ap) < 0)
+		s->err[used] = '\0';
+	va_end(ap);
+}
+
+const char *store_last_error(const struct store *s)
+{
+	return s ? s->err : "no store";
+}
+
+sqlite3 *store_db(struct store *s)
+{
+	return s ? s->db : NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Helpers */
+
+static int now_ms(uint64_t *out)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return -1;
+	*out = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return 0;
+}
+
+/* mkdir -p of the directory part of path. */
+static int make_parent_dirs(const char *path, char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	size_t n = strnlen(path, sizeof(dir));
+
+	if (n >= sizeof(dir)) {
+		set_msg(err, errlen, "store: path too long: %.64s...", path);
+		return -1;
+	}
+	memcpy(dir, path, n + 1);
+	for (size_t i = 1; i < n; i++) {
+		if (dir[i] != '/')
+			continue;
+		dir[i] = '\0';
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+			set_msg(err, errlen, "store %s: cannot create directory %s: %s",
+				path, dir, strerror(errno));
+			return -1;
+		}
+		dir[i] = '/';
+	}
+	return 0;
+}
+
+/* Bind one JSON value: scalars as themselves, arrays/objects as JSON text,
+ * absent or null as NULL. */
+static int bind_json(sqlite3_stmt *st, int idx, const json_t *v)
+{
+	char *text;
+	size_t len;
+	int rc;
+
+	if (!v)
+		return sqlite3_bind_null(st, idx);
+	switch (json_typeof(v)) {
+	case JSON_INTEGER:
+		return sqlite3_bind_int64(st, idx, (sqlite3_int64)json_integer_value(v));
+	case JSON_REAL:
+		return sqlite3_bind_double(st, idx, json_real_value(v));
+	case JSON_TRUE:
+		return sqlite3_bind_int(st, idx, 1);
+	case JSON_FALSE:
+		return sqlite3_bind_int(st, idx, 0);
+	case JSON_STRING:
+		len = json_string_length(v);
+		if (len > INT_MAX)
+			return SQLITE_TOOBIG;
+		/* the event outlives the step: no copy needed */
+		return sqlite3_bind_text(st, idx, json_string_value(v), (int)len,
+					 SQLITE_STATIC);
+	case JSON_OBJECT:
+	case JSON_ARRAY:
+		text = json_dumps(v, JSON_COMPACT);
+		if (!text)
+			return SQLITE_NOMEM;
+		rc = sqlite3_bind_text(st, idx, text, -1, SQLITE_TRANSIENT);
+		free(text);
+		return rc;
+	case JSON_NULL:
+	default:
+		return sqlite3_bind_null(st, idx);
+	}
+}
+
+/* Bind every named parameter of st from ev (see the top of this file). */
+static int bind_event(struct store *s, sqlite3_stmt *st, const json_t *ev,
+		      sqlite3_int64 event_id, const char *data)
+{
+	int n = sqlite3_bind_parameter_count(st);
+
+	for (int i = 1; i <= n; i++) {
+		const char *name = sqlite3_bind_parameter_name(st, i);
+		int rc;
+
+		if (!name || name[0] != ':')
+			return fail(s, "internal: unnamed SQL parameter %d", i);
+		if (strcmp(name, ":_event_id") == 0)
+			rc = sqlite3_bind_int64(st, i, event_id);
+		else if (strcmp(name, ":_data") == 0)
+			rc = sqlite3_bind_text(st, i, data, -1, SQLITE_STATIC);
+		else
+			rc = bind_json(st, i, json_object_get(ev, name + 1));
+		if (rc != SQLITE_OK)
+			return db_fail(s, rc, "binding a value");
+	}
+	return 0;
+}
+
+/* Step a statement to completion and reset it. */
+static int run(struct store *s, enum stmt_id id, const char *what)
+{
+	sqlite3_stmt *st = s->st[id];
+	int rc = sqlite3_step(st);
+	int rrc = sqlite3_reset(st);
+
+	(void)sqlite3_clear_bindings(st); /* documented to return SQLITE_OK */
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return db_fail(s, rc, what);
+	if (rrc != SQLITE_OK)
+		return db_fail(s, rrc, what);
+	return 0;
+}
+
+static int run_bound(struct store *s, enum stmt_id id, const json_t *ev,
+		     sqlite3_int64 event_id, const char *data, const char *what)
+{
+	if (bind_event(s, s->st[id], ev, event_id, data) != 0) {
+		(void)sqlite3_clear_bindings(s->st[id]); /* always SQLITE_OK */
+		return -1;
+	}
+	return run(s, id, what);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Schema version */
+
+/* *version: 0 for an empty database, else meta.schema_version. */
+static int read_version(sqlite3 *db, const char *path, long long *version,
+			char *err, size_t errlen)
+{
+	static const char q_tables[] =
+		"SELECT count(*), coalesce(sum(name = 'meta'), 0)"
+		" FROM sqlite_master WHERE type = 'table'";
+	static const char q_version[] =
+		"SELECT value FROM meta WHERE key = 'schema_version'";
+	sqlite3_stmt *st = NULL;
+	long long tables = 0, has_meta = 0;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, q_tables, -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			tables = sqlite3_column_int64(st, 0);
+			has_meta = sqlite3_column_int64(st, 1);
+			rc = SQLITE_OK;
+		}
+	}
+	if (rc != SQLITE_OK) {
+		db_msg(err, errlen, db, rc, path, "reading the schema");
+		(void)sqlite3_finalize(st); /* repeats the error above */
+		return -1;
+	}
+	(void)sqlite3_finalize(st); /* the step succeeded: SQLITE_OK */
+	st = NULL;
+
+	if (!has_meta) {
+		if (tables > 0) {
+			set_msg(err, errlen, "store %s: not an agenttrail database"
+				" (it has tables but no meta table)", path);
+			return -1;
+		}
+		*version = 0;
+		return 0;
+	}
+
+	rc = sqlite3_prepare_v2(db, q_version, -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER) {
+		*version = sqlite3_column_int64(st, 0);
+		(void)sqlite3_finalize(st);
+		if (*version >= 1)
+			return 0;
+		rc = SQLITE_DONE;
+	}
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		set_msg(err, errlen, "store %s: not an agenttrail database"
+			" (meta has no valid schema_version)", path);
+	else
+		db_msg(err, errlen, db, rc, path, "reading the schema version");
+	(void)sqlite3_finalize(st);
+	return -1;
+}
+
+static int refuse_newer(const char *path, long long version, char *err, size_t errlen)
+{
+	if (version <= STORE_SCHEMA_VERSION)
+		return 0;
+	set_msg(err, errlen, "store %s: the database has schema version %lld, newer"
+		" than this agenttrail supports (%d); use a newer agenttrail, or"
+		" another database (--db FILE)", path, version, STORE_SCHEMA_VERSION);
+	return -1;
+}
+
+static int exec_sql(sqlite3 *db, const char *path, const char *sql,
+		    const char *what, char *err, size_t errlen)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK) {
+		set_msg(err, errlen, "store %s: %s: %s%s", path, what,
+			msg ? msg : sqlite3_errstr(rc), rc_hint(rc));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Inside one write transaction: check the version again (another process
+ * may have created the schema meanwhile) and apply missing migrations. */
+static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+	long long version;
+	char sql[128];
+
+	if (exec_sql(db, path, "BEGIN IMMEDIATE", "starting the schema update",
+		     err, errlen) != 0)
+		return -1;
+	if (read_version(db, path, &version, err, errlen) != 0 ||
+	    refuse_newer(path, version, err, errlen) != 0)
+		goto rollback;
+	if (version == STORE_SCHEMA_VERSION)
+		return exec_sql(db, path, "COMMIT", "checking the schema", err, errlen);
+
+	for (long long v = version; v < STORE_SCHEMA_VERSION; v++) {
+		if (exec_sql(db, path, store_migrations[v], "creating the schema",
+			     err, errlen) != 0)
+			goto rollback;
+	}
+	if (snprintf(sql, sizeof(sql), "INSERT INTO meta(key, value)"
+		     " VALUES('schema_version', %d) ON CONFLICT(key)"
+		     " DO UPDATE SET value = excluded.value",
+		     STORE_SCHEMA_VERSION) >= (int)sizeof(sql)) {
+		set_msg(err, errlen, "store %s: internal: version statement", path);
+		goto rollback;
+	}
+	if (exec_sql(db, path, sql, "writing the schema version", err, errlen) != 0)
+		goto rollback;
+	return exec_sql(db, path, "COMMIT", "committing the schema", err, errlen);
+
+rollback:
+	if (!sqlite3_get_autocommit(db)) {
+		char ignored[8];
+
+		/* the first error is the one to report */
+		(void)exec_sql(db, path, "ROLLBACK", "", ignored, sizeof(ignored));
+	}
+	return -1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Open / close */
+
+static void finalize_all(struct store *s)
+{
+	for (int i = 0; i < ST__MAX; i++) {
+		/* finalize only repeats the last step's error, already reported */
+		(void)sqlite3_finalize(s->st[i]);
+		s->st[i] = NULL;
+	}
+}
+
+static int new_store(const char *path, bool readonly, struct store **out,
+		     char *err, size_t errlen)
+{
+	struct store *s;
+	size_t n = strnlen(path, PATH_MAX);
+
+	*out = NULL;
+	if (n == 0 || n >= PATH_MAX) {
+		set_msg(err, errlen, "store: invalid database path");
+		return -1;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		set_msg(err, errlen, "store %s: out of memory", path);
+		return -1;
+	}
+	memcpy(s->path, path, n + 1);
+	s->readonly = readonly;
+	*out = s;
+	return 0;
+}
+
+/* Close the connection; the statements must be finalized. */
+static int close_db(struct store *s)
+{
+	int rc;
+
+	if (!s->db)
+		return 0;
+	rc = sqlite3_close(s->db);
+	if (rc != SQLITE_OK) {
+		db_fail(s, rc, "closing");
+		return -1;
+	}
+	s->db = NULL;
+	return 0;
+}
+
+static void abandon(struct store *s, char *err, size_t errlen)
+{
+	if (!s)
+		return;
+	if (err && errlen && s->err[0] && !err[0])
+		set_msg(err, errlen, "%s", s->err);
+	finalize_all(s);
+	if (close_db(s) != 0) {
+		/* sqlite3_close_v2 defers the close; nothing else holds it */
+		(void)sqlite3_close_v2(s->db);
+	}
+	free(s);
+}
+
+static int open_common(struct store *s, int flags, char *err, size_t errlen)
+{
+	int rc = sqlite3_open_v2(s->path, &s->db, flags, NULL);
+
+	if (rc != SQLITE_OK) {
+		db_msg(err, errlen, s->db, rc, s->path, "opening");
+		return -1;
+	}
+	rc = sqlite3_extended_result_codes(s->db, 1);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_busy_timeout(s->db, 5000);
+	if (rc != SQLITE_OK) {
+		db_msg(err, errlen, s->db, rc, s->path, "configuring");
+		return -1;
+	}
+	return 0;
+}
+
+int store_open(const char *path, struct store **out, char *err, size_t errlen)
+{
+	struct store *s;
+	long long version;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!path || !out) {
+		set_msg(err, errlen, "store: no database path");
+		return -1;
+	}
+	if (new_store(path, false, &s, err, errlen) != 0)
+		return -1;
+	if (make_parent_dirs(path, err, errlen) != 0 ||
+	    open_common(s, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err, errlen) != 0)
+		goto fail;
+	/* look before touching: never switch a foreign or newer file to WAL */
+	if (read_version(s->db, path, &version, err, errlen) != 0 ||
+	    refuse_newer(path, version, err, errlen) != 0)
+		goto fail;
+	/* WAL: readers (report) never block the recorder; NORMAL sync keeps
+	 * every commit across a crash of the process */
+	if (exec_sql(s->db, path, "PRAGMA journal_mode = WAL",
+		     "switching to WAL", err, errlen) != 0 ||
+	    exec_sql(s->db, path, "PRAGMA synchronous = NORMAL",
+		     "setting synchronous", err, errlen) != 0 ||
+	    migrate(s->db, path, err, errlen) != 0)
+		goto fail;
+	for (int i = 0; i < ST__MAX; i++) {
+		int rc = sqlite3_prepare_v3(s->db, store_stmt_sql[i], -1,
+					    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
+		if (rc != SQLITE_OK) {
+			db_msg(err, errlen, s->db, rc, path, "preparing statements");
+			goto fail;
+		}
+	}
+	*out = s;
+	return 0;
+
+fail:
+	abandon(s, err, errlen);
+	return -1;
+}
+
+int store_open_readonly(const char *path, struct store **out, char *err, size_t errlen)
+{
+	struct store *s;
+	long long version;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!path || !out) {
+		set_msg(err, errlen, "store: no database path");
+		return -1;
+	}
+	*out = NULL;
+	if (access(path, F_OK) != 0) {
+		set_msg(err, errlen, "no database at %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (new_store(path, true, &s, err, errlen) != 0)
+		return -1;
+	if (open_common(s, SQLITE_OPEN_READONLY, err, errlen) != 0 ||
+	    read_version(s->db, path, &version, err, errlen) != 0 ||
+	    refuse_newer(path, version, err, errlen) != 0)
+		goto fail;
+	if (version < STORE_SCHEMA_VERSION) {
+		set_msg(err, errlen, "store %s: not an agenttrail database"
+			" (empty, or schema version %lld)", path, version);
+		goto fail;
+	}
+	*out = s;
+	return 0;
+
+fail:
+	abandon(s, err, errlen);
+	return -1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Writing */
+
+/* After a failed statement: undo the event, or note the lost batch when
+ * SQLite rolled the whole transaction back (it does so on SQLITE_FULL). */
+static void undo_event(struct store *s)
+{
+	if (!sqlite3_get_autocommit(s->db)) {
+		char saved[sizeof(s->err)];
+
+		memcpy(saved, s->err, sizeof(saved));
+		if (run(s, ST_ROLLBACK_TO, "undoing the event") == 0 &&
+		    run(s, ST_RELEASE, "undoing the event") == 0) {
+			memcpy(s->err, saved, sizeof(saved));
+			return;
+		}
+		memcpy(s->err, saved, sizeof(saved));
+		if (run(s, ST_ROLLBACK, "rolling back") != 0)
+			memcpy(s->err, saved, sizeof(saved));
+	}
+	if (s->batch_n > 0)
+		add_msg(s, "; the %lu uncommitted event(s) of the current batch"
+			" were lost", s->batch_n);
+	s->in_tx = false;
+	s->batch_n = 0;
+}
+
+static const struct route *route_of(const char *type)
+{
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (strcmp(routes[i].type, type) == 0)
+			return &routes[i];
+	}
+	return &route_other;
+}
+
+static bool is_process_stmt(enum stmt_id id)
+{
+	return id != ST_NONE && id != ST_SESS_START && id != ST_SESS_END;
+}
+
+static int put_event(struct store *s, const json_t *ev, const char *type)
+{
+	const struct route *r = route_of(type);
+	bool identity = json_is_integer(json_object_get(ev, "pid")) &&
+			json_is_integer(json_object_get(ev, "start_ns"));
+	enum stmt_id steps[2] = { r->first, r->second };
+	sqlite3_int64 id;
+	char *data;
+	int rc;
+
+	data = json_dumps(ev, JSON_COMPACT);
+	if (!data)
+		return fail(s, "cannot serialize a %s event", type);
+	rc = run_bound(s, ST_EVENT, ev, 0, data, "inserting an event");
+	free(data);
+	if (rc != 0)
+		return -1;
+	id = sqlite3_last_insert_rowid(s->db);
+
+	/* a thread is not a process: its fork only goes to `events` */
+	if (steps[0] == ST_FORK && json_is_true(json_object_get(ev, "thread")))
+		steps[0] = ST_PROC_SEEN;
+	for (int i = 0; i < 2; i++) {
+		if (steps[i] == ST_NONE || (is_process_stmt(steps[i]) && !identity))
+			continue;
+		if (run_bound(s, steps[i], ev, id, NULL, type) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int store_put(struct store *s, json_t *ev)
+{
+	const char *type;
+	uint64_t now;
+
+	if (!s)
+		return -1;
+	s->err[0] = '\0';
+	if (s->readonly)
+		return fail(s, "opened read-only");
+	if (!json_is_object(ev))
+		return fail(s, "an event must be a JSON object");
+	type = json_string_value(json_object_get(ev, "type"));
+	if (!type)
+		return fail(s, "event without a string \"type\"");
+	if (!json_is_integer(json_object_get(ev, "session")))
+		return fail(s, "%s event without an integer \"session\"", type);
+
+	if (!s->in_tx) {
+		if (now_ms(&s->batch_start_ms) != 0)
+			return fail(s, "clock_gettime: %s", strerror(errno));
+		if (run(s, ST_BEGIN, "starting a transaction") != 0)
+			return -1;
+		s->in_tx = true;
+		s->batch_n = 0;
+	}
+	if (run(s, ST_SAVEPOINT, "starting an event") != 0) {
+		undo_event(s);
+		return -1;
+	}
+	if (put_event(s, ev, type) != 0 ||
+	    run(s, ST_RELEASE, "finishing an event") != 0) {
+		undo_event(s);
+		return -1;
+	}
+	s->batch_n++;
+
+	if (s->batch_n >= STORE_BATCH_EVENTS)
+		return store_flush(s);
+	if (now_ms(&now) != 0)
+		return fail(s, "clock_gettime: %s", strerror(errno));
+	if (now - s->batch_start_ms >= STORE_BATCH_MS)
+		return store_flush(s);
+	return 0;
+}
+
+int store_flush(struct store *s)
+{
+	unsigned long n;
+
+	if (!s)
+		return -1;
+	if (!s->in_tx)
+		return 0;
+	n = s->batch_n;
+	if (run(s, ST_COMMIT, "committing") == 0) {
+		s->in_tx = false;
+		s->batch_n = 0;
+		return 0;
+	}
+	/* COMMIT failed: the transaction may still be open */
+	if (!sqlite3_get_autocommit(s->db)) {
+		char saved[sizeof(s->err)];
+
+		memcpy(saved, s->err, sizeof(saved));
+		(void)run(s, ST_ROLLBACK, "rolling back");
+		memcpy(s->err, saved, sizeof(saved));
+	}
+	add_msg(s, "; the %lu event(s) of the batch were lost", n);
+	s->in_tx = false;
+	s->batch_n = 0;
+	return -1;
+}
+
+int store_close(struct store *s)
+{
+	int ret = 0;
+
+	if (!s)
+		return 0;
+	if (!s->readonly && store_flush(s) != 0)
+		ret = -1;
+	finalize_all(s);
+	if (close_db(s) != 0) {
+		/* cannot happen once all statements are finalized; v2 defers */
+		(void)sqlite3_close_v2(s->db);
+		ret = -1;
+	}
+	free(s);
+	return ret;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Default path */
+
+static int copy_path(char *buf, size_t len, const char *a, const char *b)
+{
+	int n = snprintf(buf, len, "%s%s", a, b);
+
+	return (n < 0 || (size_t)n >= len) ? -1 : 0;
+}
+
+int at_default_db_path_r(char *buf, size_t len)
+{
+	const char *env = getenv("AGENTTRAIL_DB");
+	const char *home;
+
+	if (!buf || len == 0)
+		return -1;
+	if (env && env[0])
+		return copy_path(buf, len, env, "");
+	if (geteuid() == 0)
+		return copy_path(buf, len, "/var/lib/agenttrail/trail.db", "");
+	env = getenv("XDG_DATA_HOME");
+	if (env && env[0] == '/') /* relative values are invalid per XDG */
+		return copy_path(buf, len, env, "/agenttrail/trail.db");
+	home = getenv("HOME");
+	if (!home || !home[0]) {
+		struct passwd pw, *res = NULL;
+		char pwbuf[4096];
+
+		if (getpwuid_r(getuid(), &pw, pwbuf, sizeof(pwbuf), &res) != 0 ||
+		    !res || !res->pw_dir)
+			return -1;
+		return copy_path(buf, len, res->pw_dir, "/.local/share/agenttrail/trail.db");
+	}
+	return copy_path(buf, len, home, "/.local/share/agenttrail/trail.db");
+}
+
+const char *at_default_db_path(void)
+{
+	static __thread char buf[PATH_MAX];
+
+	return at_default_db_path_r(buf, sizeof(buf)) == 0 ? buf : NULL;
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The embedded SQLite store (see docs/schema.md).
+ *
+ * Events are the jansson objects of docs/events.md. store_put() keeps every
+ * event in the `events` table and fills the derived tables (sessions,
+ * processes, files, connections, dns). Writes are batched in one transaction
+ * that is committed every STORE_BATCH_EVENTS events, when a put finds the
+ * batch older than STORE_BATCH_MS, on store_flush() and on store_close().
+ * Once store_flush() returned 0, everything put before it is on disk and
+ * survives the process being killed.
+ *
+ * All functions return 0 on success and -1 on error; the error message is
+ * then available from store_last_error(). Nothing here aborts or exits.
+ */
+#ifndef AGENTTRAIL_SINKS_STORE_H
+#define AGENTTRAIL_SINKS_STORE_H
+
+#include <stddef.h>
+#include <jansson.h>
+#include <sqlite3.h>
+
+#define STORE_SCHEMA_VERSION 1   /* meta.schema_version written by this build */
+#define STORE_BATCH_EVENTS 1024  /* commit after this many events */
+#define STORE_BATCH_MS 200       /* ... or when a put finds the batch this old */
+
+struct store;
+
+/*
+ * Open (creating it and its missing parent directories if needed) the
+ * database at path for writing: WAL journal, schema created or migrated.
+ * A database whose schema_version is newer than STORE_SCHEMA_VERSION is
+ * refused. On error *out is NULL and err holds a message.
+ */
+int store_open(const char *path, struct store **out, char *err, size_t errlen);
+
+/* Open an existing database for reading only (the report command). */
+int store_open_readonly(const char *path, struct store **out, char *err, size_t errlen);
+
+/*
+ * Store one event (a JSON object with at least a string "type" and an
+ * integer "session"). The reference is borrowed: the caller still owns ev.
+ * Either the whole event is added to the current batch or none of it is.
+ * On error, events of the current (uncommitted) batch may have been lost
+ * (store_last_error() says so); committed events never are.
+ */
+int store_put(struct store *s, json_t *ev);
+
+/* Commit the current batch (a no-op when nothing is pending). */
+int store_flush(struct store *s);
+
+/* Flush and close. Safe on NULL. The store is freed either way; -1 means
+ * the final commit or the close failed (events of the last batch lost).
+ * To learn why, call store_flush() first and read store_last_error(). */
+int store_close(struct store *s);
+
+/* The underlying connection (for queries; do not close it). */
+sqlite3 *store_db(struct store *s);
+
+/* The message of the last failure, or "" if none. Never NULL. */
+const char *store_last_error(const struct store *s);
+
+/*
+ * The default database path: $AGENTTRAIL_DB if set and non-empty, else
+ * /var/lib/agenttrail/trail.db when running as root (euid 0), else
+ * $XDG_DATA_HOME/agenttrail/trail.db, else ~/.local/share/agenttrail/trail.db.
+ *
+ * at_default_db_path_r() writes it into buf and returns 0, or -1 if it does
+ * not fit or no home directory is known. at_default_db_path() returns a
+ * pointer to a per-thread buffer overwritten by the next call, or NULL.
+ */
+int at_default_db_path_r(char *buf, size_t len);
+const char *at_default_db_path(void);
+
+#endif /* AGENTTRAIL_SINKS_STORE_H */

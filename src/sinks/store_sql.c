@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/* The SQL of the store: schema (docs/schema.md) and statements. */
+#include "sinks/store_sql.h"
+
+/* Schema version 1. */
+
+static const char schema_v1[] =
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value NOT NULL);"
+	"CREATE TABLE events("
+	" id INTEGER PRIMARY KEY, session INTEGER NOT NULL, ts_ns INTEGER,"
+	" type TEXT NOT NULL, pid INTEGER, tid INTEGER, start_ns INTEGER,"
+	" data TEXT NOT NULL);"
+	"CREATE INDEX events_session_ts ON events(session, ts_ns);"
+	"CREATE INDEX events_session_proc ON events(session, pid, start_ns);"
+	"CREATE TABLE sessions("
+	" id INTEGER PRIMARY KEY, started_ns INTEGER, ended_ns INTEGER,"
+	" mode TEXT, root_pid INTEGER, argv TEXT, cwd TEXT, cgroup TEXT,"
+	" host TEXT, exit_code INTEGER, exit_signal INTEGER, events INTEGER,"
+	" lost_total INTEGER, drops TEXT);"
+	"CREATE TABLE processes("
+	" session INTEGER NOT NULL, pid INTEGER NOT NULL, start_ns INTEGER NOT NULL,"
+	" ppid INTEGER, parent_start_ns INTEGER, comm TEXT, exe TEXT, argv TEXT,"
+	" cwd TEXT, uid INTEGER, euid INTEGER, gid INTEGER, cgroup TEXT,"
+	" container_id TEXT, first_ts_ns INTEGER, exec_ts_ns INTEGER,"
+	" exit_ts_ns INTEGER, exit_code INTEGER, exit_signal INTEGER,"
+	" core_dumped INTEGER, duration_ns INTEGER,"
+	" execs INTEGER NOT NULL DEFAULT 0,"
+	" PRIMARY KEY(session, pid, start_ns));"
+	"CREATE INDEX processes_parent ON processes(session, ppid, parent_start_ns);"
+	"CREATE TABLE files("
+	" id INTEGER PRIMARY KEY, event_id INTEGER NOT NULL, session INTEGER NOT NULL,"
+	" ts_ns INTEGER, pid INTEGER, start_ns INTEGER, op TEXT NOT NULL,"
+	" path TEXT, arg_path TEXT, new_path TEXT, access TEXT, flags INTEGER,"
+	" ret INTEGER, errno TEXT);"
+	"CREATE INDEX files_session_ts ON files(session, ts_ns);"
+	"CREATE INDEX files_session_proc ON files(session, pid, start_ns);"
+	"CREATE TABLE connections("
+	" id INTEGER PRIMARY KEY, event_id INTEGER NOT NULL, session INTEGER NOT NULL,"
+	" ts_ns INTEGER, pid INTEGER, start_ns INTEGER, op TEXT NOT NULL,"
+	" family TEXT, sotype TEXT, saddr TEXT, sport INTEGER, daddr TEXT,"
+	" dport INTEGER, unix_path TEXT, domain TEXT, ret INTEGER, errno TEXT,"
+	" sock INTEGER, bytes_sent INTEGER, bytes_recv INTEGER,"
+	" closed_ts_ns INTEGER);"
+	"CREATE INDEX connections_session_ts ON connections(session, ts_ns);"
+	"CREATE INDEX connections_session_proc ON connections(session, pid, start_ns);"
+	"CREATE INDEX connections_session_sock ON connections(session, sock);"
+	"CREATE TABLE dns("
+	" id INTEGER PRIMARY KEY, event_id INTEGER NOT NULL, session INTEGER NOT NULL,"
+	" ts_ns INTEGER, pid INTEGER, start_ns INTEGER, response INTEGER,"
+	" qname TEXT, qtype TEXT, rcode, answers TEXT);"
+	"CREATE INDEX dns_session_ts ON dns(session, ts_ns);"
+	"CREATE INDEX dns_session_proc ON dns(session, pid, start_ns);";
+
+const char *const store_migrations[STORE_SCHEMA_VERSION] = {
+	schema_v1, /* 0 -> 1 */
+};
+
+/* Prepared statements, indexed by enum stmt_id. */
+
+
+
+#define PROC_KEY "ON CONFLICT(session, pid, start_ns) DO "
+
+const char *const store_stmt_sql[ST__MAX] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_SAVEPOINT] = "SAVEPOINT ev",
+	[ST_RELEASE] = "RELEASE ev",
+	[ST_ROLLBACK_TO] = "ROLLBACK TO ev",
+	[ST_EVENT] =
+		"INSERT INTO events(session, ts_ns, type, pid, tid, start_ns, data)"
+		" VALUES(:session, :ts_ns, :type, :pid, :tid, :start_ns, :_data)",
+	/* any event of a process: make sure the process has a row */
+	[ST_PROC_SEEN] =
+		"INSERT INTO processes(session, pid, start_ns, ppid, comm, uid, first_ts_ns)"
+		" VALUES(:session, :pid, :start_ns, :ppid, :comm, :uid, :ts_ns) "
+		PROC_KEY "NOTHING",
+	/* fork: the child, with its link to the parent */
+	[ST_FORK] =
+		"INSERT INTO processes(session, pid, start_ns, ppid, parent_start_ns,"
+		" comm, uid, first_ts_ns)"
+		" VALUES(:session, :pid, :start_ns, :ppid, :parent_start_ns, :comm,"
+		" :uid, :ts_ns) "
+		PROC_KEY "UPDATE SET ppid = excluded.ppid,"
+		" parent_start_ns = excluded.parent_start_ns,"
+		" comm = coalesce(comm, excluded.comm), uid = coalesce(uid, excluded.uid),"
+		" first_ts_ns = CASE WHEN first_ts_ns IS NULL"
+		"  OR excluded.first_ts_ns < first_ts_ns"
+		"  THEN excluded.first_ts_ns ELSE first_ts_ns END",
+	/* exec: the last exec wins; the parent link of a fork is kept */
+	[ST_EXEC] =
+		"INSERT INTO processes(session, pid, start_ns, ppid, parent_start_ns,"
+		" comm, exe, argv, cwd, uid, euid, gid, cgroup, container_id,"
+		" first_ts_ns, exec_ts_ns, execs)"
+		" VALUES(:session, :pid, :start_ns, :ppid, :parent_start_ns, :comm,"
+		" :exe, :argv, :cwd, :uid, :euid, :gid, :cgroup, :container_id,"
+		" :ts_ns, :ts_ns, 1) "
+		PROC_KEY "UPDATE SET ppid = coalesce(ppid, excluded.ppid),"
+		" parent_start_ns = coalesce(parent_start_ns, excluded.parent_start_ns),"
+		" comm = excluded.comm, exe = excluded.exe, argv = excluded.argv,"
+		" cwd = excluded.cwd, uid = excluded.uid, euid = excluded.euid,"
+		" gid = excluded.gid, cgroup = excluded.cgroup,"
+		" container_id = excluded.container_id,"
+		" exec_ts_ns = excluded.exec_ts_ns, execs = execs + 1",
+	[ST_EXIT] =
+		"INSERT INTO processes(session, pid, start_ns, ppid, comm, uid,"
+		" first_ts_ns, exit_ts_ns, exit_code, exit_signal, core_dumped,"
+		" duration_ns)"
+		" VALUES(:session, :pid, :start_ns, :ppid, :comm, :uid, :ts_ns, :ts_ns,"
+		" :code, :signal, :core_dumped, :duration_ns) "
+		PROC_KEY "UPDATE SET exit_ts_ns = excluded.exit_ts_ns,"
+		" exit_code = excluded.exit_code, exit_signal = excluded.exit_signal,"
+		" core_dumped = excluded.core_dumped, duration_ns = excluded.duration_ns",
+	[ST_SESS_START] =
+		"INSERT INTO sessions(id, started_ns, mode, root_pid, argv, cwd, cgroup, host)"
+		" VALUES(:session, :ts_ns, :mode, :root_pid, :argv, :cwd, :cgroup, :host)"
+		" ON CONFLICT(id) DO UPDATE SET started_ns = excluded.started_ns,"
+		" mode = excluded.mode, root_pid = excluded.root_pid,"
+		" argv = excluded.argv, cwd = excluded.cwd, cgroup = excluded.cgroup,"
+		" host = excluded.host",
+	[ST_SESS_END] =
+		"INSERT INTO sessions(id, ended_ns, exit_code, exit_signal, events,"
+		" lost_total, drops)"
+		" VALUES(:session, :ts_ns, :exit_code, :exit_signal, :events,"
+		" :lost_total, :drops)"
+		" ON CONFLICT(id) DO UPDATE SET ended_ns = excluded.ended_ns,"
+		" exit_code = excluded.exit_code, exit_signal = excluded.exit_signal,"
+		" events = excluded.events, lost_total = excluded.lost_total,"
+		" drops = excluded.drops",
+	[ST_FILE] =
+		"INSERT INTO files(event_id, session, ts_ns, pid, start_ns, op, path,"
+		" arg_path, new_path, access, flags, ret, errno)"
+		" VALUES(:_event_id, :session, :ts_ns, :pid, :start_ns, :type, :path,"
+		" :arg_path, :new_path, :access, :flags, :ret, :errno)",
+	[ST_CONN] =
+		"INSERT INTO connections(event_id, session, ts_ns, pid, start_ns, op,"
+		" family, sotype, saddr, sport, daddr, dport, unix_path, domain, ret,"
+		" errno, sock)"
+		" VALUES(:_event_id, :session, :ts_ns, :pid, :start_ns, :type, :family,"
+		" :sotype, :saddr, :sport, :daddr, :dport, :unix_path, :domain, :ret,"
+		" :errno, :sock)",
+	/* sock_close: totals go to the latest row of that socket */
+	[ST_SOCK_CLOSE] =
+		"UPDATE connections SET bytes_sent = :bytes_sent,"
+		" bytes_recv = :bytes_recv, closed_ts_ns = :ts_ns,"
+		" domain = coalesce(domain, :domain)"
+		" WHERE id = (SELECT max(id) FROM connections"
+		"  WHERE session = :session AND sock = :sock)",
+	[ST_DNS] =
+		"INSERT INTO dns(event_id, session, ts_ns, pid, start_ns, response,"
+		" qname, qtype, rcode, answers)"
+		" VALUES(:_event_id, :session, :ts_ns, :pid, :start_ns, :response,"
+		" :qname, :qtype, :rcode, :answers)",
+};

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/* Internal to the store: the schema and the prepared statements' SQL. */
+#ifndef AGENTTRAIL_SINKS_STORE_SQL_H
+#define AGENTTRAIL_SINKS_STORE_SQL_H
+
+#include "sinks/store.h"
+
+enum stmt_id {
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_ROLLBACK,
+	ST_SAVEPOINT,
+	ST_RELEASE,
+	ST_ROLLBACK_TO,
+	ST_EVENT,
+	ST_PROC_SEEN,
+	ST_FORK,
+	ST_EXEC,
+	ST_EXIT,
+	ST_SESS_START,
+	ST_SESS_END,
+	ST_FILE,
+	ST_CONN,
+	ST_SOCK_CLOSE,
+	ST_DNS,
+	ST__MAX,
+	ST_NONE = ST__MAX,
+};
+
+/* store_migrations[v] brings a database from schema version v to v + 1;
+ * version 0 is an empty file. */
+extern const char *const store_migrations[STORE_SCHEMA_VERSION];
+
+/* Statements use named parameters that are the JSON keys of the event
+ * (":pid" is bound to ev["pid"]), plus ":_event_id" (events.id of the
+ * event) and ":_data" (the whole event as compact JSON). */
+extern const char *const store_stmt_sql[ST__MAX];
+
+#endif /* AGENTTRAIL_SINKS_STORE_SQL_H */
