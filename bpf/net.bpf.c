@@ -74,11 +74,11 @@ static __always_inline void fill_from_sock(struct at_net *n, struct sock *sk)
 	n->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	n->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	if (n->family == AT_AF_INET) {
-		BPF_CORE_READ_INTO(n->saddr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO(n->daddr, sk, __sk_common.skc_daddr);
+		bpf_core_read(n->saddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(n->daddr, 4, &sk->__sk_common.skc_daddr);
 	} else if (n->family == AT_AF_INET6) {
-		BPF_CORE_READ_INTO(n->saddr, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO(n->daddr, sk, __sk_common.skc_v6_daddr);
+		bpf_core_read(n->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(n->daddr, 16, &sk->__sk_common.skc_v6_daddr);
 	}
 }
 
@@ -365,9 +365,9 @@ static __always_inline int dns_recv_exit(long ret)
 		d->family = BPF_CORE_READ(sk, __sk_common.skc_family);
 		d->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 		if (d->family == AT_AF_INET)
-			BPF_CORE_READ_INTO(d->server, sk, __sk_common.skc_daddr);
+			bpf_core_read(d->server, 4, &sk->__sk_common.skc_daddr);
 		else
-			BPF_CORE_READ_INTO(d->server, sk, __sk_common.skc_v6_daddr);
+			bpf_core_read(d->server, 16, &sk->__sk_common.skc_v6_daddr);
 		if (BPF_CORE_READ(sk, sk_type) == 1)
 			d->h.flags |= AT_F_DNS_TCP;
 	}
@@ -435,8 +435,13 @@ int BPF_PROG(on_sock_state, const struct sock *sk, const int oldstate, const int
 	rec->h.ts_ns = bpf_ktime_get_ns();
 	rec->h.size = sizeof(*rec);
 	rec->ret = 0;
-	rec->bytes_sent = BPF_CORE_READ(tp, bytes_acked);
+	/* bytes_sent: payload of transmitted segments (SYN and FIN carry
+	 * none; retransmissions count again). bytes_received advances with
+	 * rcv_nxt, which a received FIN moves by one: SOCK_DONE says one came. */
+	rec->bytes_sent = BPF_CORE_READ(tp, bytes_sent);
 	rec->bytes_recv = BPF_CORE_READ(tp, bytes_received);
+	if ((BPF_CORE_READ(sk, __sk_common.skc_flags) & (1UL << SOCK_DONE)) && rec->bytes_recv)
+		rec->bytes_recv -= 1;
 	bpf_ringbuf_submit(rec, 0);
 	bpf_map_delete_elem(&sock_owner, &key);
 	return 0;

@@ -12,6 +12,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,6 +226,52 @@ void loader_close(struct loader *l)
 	l->net = NULL;
 	l->file = NULL;
 	l->proc = NULL;
+}
+
+void loader_close_deferred(struct loader *l)
+{
+	int p[2];
+	pid_t pid;
+	char c;
+
+	if (pipe2(p, O_CLOEXEC)) {
+		loader_close(l);
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		loader_close(l);
+		return;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		/* Out of the caller's way: no terminal signals, no open pipes
+		 * that a reader of our output would wait on. */
+		setsid();
+		signal(SIGINT, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		close(p[1]);
+		/* EOF once the parent (every other holder) has exited. */
+		for (;;) {
+			ssize_t n = read(p[0], &c, 1);
+
+			if (n == 0 || (n < 0 && errno != EINTR))
+				break;
+		}
+		loader_close(l);
+		_exit(0);
+	}
+	/* Parent: keep the write end open until exit; the fds are released
+	 * by exit without being the last reference. */
+	close(p[0]);
 }
 
 int loader_track(struct loader *l, pid_t pid, uint64_t session)

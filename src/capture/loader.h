@@ -37,6 +37,14 @@ struct loader {
  * message (with the likely cause) into err and returns -1. */
 int loader_open(struct loader *l, const struct loader_opts *o, char *err, size_t errlen);
 void loader_close(struct loader *l);
+/*
+ * Detaching a syscall tracepoint waits for an RCU grace period each, under
+ * one kernel mutex: ~50 programs take seconds. This hands the detach to a
+ * background child that holds the last references, so the caller can exit
+ * at once; the child releases them after the caller is gone. Falls back to
+ * loader_close() if it cannot fork. The loader must not be used afterwards.
+ */
+void loader_close_deferred(struct loader *l);
 
 int loader_track(struct loader *l, pid_t pid, uint64_t session);
 int loader_add_session_cgroup(struct loader *l, uint64_t cgroup_id, uint64_t session);

@@ -116,12 +116,12 @@ static int tree_load(struct report_ctx *c, struct tree *t)
 		json_t *o = json_object();
 		int bad = o ? 0 : -1;
 
-		for (int i = 2; i < 16 && !bad; i++) {
+		for (int i = 2; i < (int)(sizeof(keys) / sizeof(keys[0])) && !bad; i++) {
 			json_t *v;
 
-			if (i == 8)
+			if (i == 8)        /* argv: stored as JSON text */
 				v = col_json_text(st, i);
-			else if (i == 11)
+			else if (i == 11)  /* core_dumped: 0/1 -> bool */
 				v = col_null(st, i) ? json_null()
 						    : json_boolean(sqlite3_column_int(st, i));
 			else
@@ -536,7 +536,7 @@ int view_net(struct report_ctx *c)
 	json_t *doc = NULL;
 	int rc = -1, step;
 
-	if (table_init(&tab, 10, "rllllllrrr", 0) != 0)
+	if (table_init(&tab, 10, "rlllllllrr", 0) != 0)
 		return rq_fail(c, "internal: table");
 	if (c->o->json && !(doc = json_array())) {
 		rq_fail(c, "out of memory");

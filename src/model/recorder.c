@@ -651,7 +651,7 @@ out_rb:
 	dnscache_free(r->ev.dns);
 	cgroup_names_free(r->ev.cg);
 out_loader:
-	loader_close(&r->ld);
+	loader_close_deferred(&r->ld);
 out:
 	if (sigfd >= 0)
 		close(sigfd);

@@ -1,0 +1,71 @@
+"""Process lineage: exec chains with exact argv and parent links, exits."""
+import os
+from atlib import PY, eq, record, run_tests, tmpdir
+
+
+def test_exec_chain_bash_python_sh_cat():
+    d = tmpdir()
+    f = os.path.join(d, "file.txt")
+    with open(f, "w") as fh:
+        fh.write("hello\n")
+    py_code = "import subprocess; subprocess.run(['sh', '-c', 'cat %s; true'], check=True)" % f
+    bash_cmd = "%s -c \"%s\"; exit 0" % (PY, py_code)
+    r = record(["bash", "-c", bash_cmd])
+    eq(r.rc, 0, "exit status")
+    sess = r.session()
+
+    bash = r.one("exec", argv=["bash", "-c", bash_cmd])
+    py = r.one("exec", argv=[PY, "-c", py_code])
+    sh = r.one("exec", argv=["sh", "-c", "cat %s; true" % f])
+    cat = r.one("exec", argv=["cat", f])
+    for e in (bash, py, sh, cat):
+        eq(e["session"], sess, "session of %s" % e["argv"][0])
+        eq(e["argv_truncated"], False, "argv_truncated")
+    eq(py["ppid"], bash["pid"], "python's parent is bash")
+    eq(py["parent_start_ns"], bash["start_ns"], "python's parent identity")
+    eq(sh["ppid"], py["pid"], "sh's parent is python")
+    eq(cat["ppid"], sh["pid"], "cat's parent is sh")
+    eq(cat["exe"], os.path.realpath("/usr/bin/cat"), "cat exe")
+    eq(cat["filename"], "/usr/bin/cat", "cat filename as passed by sh's PATH lookup")
+    eq(bash["cwd"], os.path.realpath(os.getcwd()), "cwd")
+    # every exec'd process also exits, with its status
+    eq(r.one("exit", pid=cat["pid"])["code"], 0, "cat exit code")
+    eq(r.one("exit", pid=bash["pid"])["code"], 0, "bash exit code")
+    # the cat read the file
+    opens = [e for e in r.of("open", pid=cat["pid"]) if e["path"] == f]
+    eq(len(opens), 1, "cat opened the file once")
+    eq(opens[0]["access"], "read", "access")
+
+
+def test_exit_status_and_signal_propagate():
+    r = record(["bash", "-c", "exit 7"])
+    eq(r.rc, 7, "agenttrail exits with the command's status")
+    end = r.one("session_end")
+    eq(end["exit_code"], 7, "session_end exit_code")
+    r = record(["bash", "-c", "kill -TERM $$"])
+    eq(r.rc, 128 + 15, "killed command gives 128+signal")
+    ex = r.of("exit")[-1]
+    eq(ex["signal"], 15, "exit signal")
+    eq(ex["code"], None, "no exit code when killed")
+
+
+def test_long_argv_is_kept_and_truncation_flagged():
+    arg = "a" * 6000
+    r = record(["/bin/echo", arg, "b" * 3000])
+    e = r.one("exec", filename="/bin/echo")
+    eq(e["argv"], ["/bin/echo", arg, "b" * 3000], "9 KiB of argv kept whole")
+    eq(e["argv_truncated"], False, "not truncated")
+    r = record(["/bin/echo"] + ["c" * 1000] * 20)
+    e = r.one("exec", filename="/bin/echo")
+    eq(e["argv_truncated"], True, "20 KiB argv flagged as truncated")
+    eq(e["argv"][:5], ["/bin/echo"] + ["c" * 1000] * 4, "the start is kept")
+
+
+def test_missing_command_reports_127():
+    r = record(["/nonexistent/agenttrail-test-cmd"])
+    eq(r.rc, 127, "status for a command that cannot run")
+    if "cannot run /nonexistent/agenttrail-test-cmd" not in r.stderr:
+        raise AssertionError("no clear error: %r" % r.stderr)
+
+
+run_tests(globals())
