@@ -33,6 +33,7 @@ static void usage(FILE *f)
 		"                      processes that detached with setsid do not hold it open)\n"
 		"      --no-cgroup     do not create a session cgroup (lineage tracking only)\n"
 		"  -d, --duration SEC  stop after SEC seconds\n"
+		"      --ready-file F  create file F once capture is live (for scripts)\n"
 		"\n"
 		"Output:\n"
 		"      --db FILE       SQLite store (default: %s;\n"
@@ -77,6 +78,7 @@ int cmd_record(int argc, char **argv)
 		{ "stats", no_argument, NULL, 's' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "ready-file", required_argument, NULL, 'Y' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -133,6 +135,9 @@ int cmd_record(int argc, char **argv)
 			break;
 		case 'N':
 			o.db = "";
+			break;
+		case 'Y':
+			o.ready_file = optarg;
 			break;
 		case 'j':
 			o.jsonl = optarg;

@@ -635,6 +635,14 @@ int recorder_run(const struct rec_opts *o)
 		finish(r);
 		goto out_rb;
 	}
+	if (o->ready_file) {
+		int fd = open(o->ready_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+		if (fd < 0)
+			fprintf(stderr, "agenttrail: --ready-file %s: %s\n", o->ready_file, strerror(errno));
+		else
+			close(fd);
+	}
 	if (!o->quiet && o->ncomms)
 		fprintf(stderr, "agenttrail: watching for %s%s; Ctrl-C to stop\n", o->comms[0],
 			o->ncomms > 1 ? " and others" : "");

@@ -20,6 +20,7 @@ struct rec_opts {
 	bool verbose;
 	bool no_cgroup;           /* do not create a session cgroup */
 	double duration_s;        /* stop after this long (0: no limit) */
+	const char *ready_file;   /* created once capture is live (for scripts) */
 };
 
 /*

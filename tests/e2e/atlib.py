@@ -80,11 +80,13 @@ def record(cmd, extra=(), db=True, timeout=120, env=None):
 
 
 def read_jsonl(path):
+    """Complete lines only: a live file may end in a half-written line."""
     events = []
+    if not os.path.exists(path):
+        return events
     with open(path) as f:
         for line in f:
-            line = line.strip()
-            if line:
+            if line.endswith("\n") and line.strip():
                 events.append(json.loads(line))
     return events
 
@@ -94,23 +96,18 @@ def start_record(cmd=None, extra=()):
     d = tmpdir()
     jl = os.path.join(d, "events.jsonl")
     dbp = os.path.join(d, "trail.db")
-    argv = [AGENTTRAIL, "record", "--quiet", "--jsonl", jl, "--db", dbp] + list(extra)
+    ready = os.path.join(d, "ready")
+    argv = [AGENTTRAIL, "record", "--quiet", "--jsonl", jl, "--db", dbp,
+            "--ready-file", ready] + list(extra)
     if cmd:
         argv += ["--"] + list(cmd)
     p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     return p, d, jl, dbp
 
 
-def wait_loaded(timeout=20):
-    """Wait until agenttrail's kernel programs are attached."""
-    end = time.time() + timeout
-    while time.time() < end:
-        out = subprocess.run(["bpftool", "prog", "show"], stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL).stdout.decode()
-        if "on_exec" in out and "exit_openat" in out and "on_sock_state" in out:
-            return
-        time.sleep(0.1)
-    raise AssertionError("agenttrail did not load its programs in time")
+def wait_loaded(d, timeout=20):
+    """Wait until the agenttrail started by start_record() in d is live."""
+    wait_for(lambda: os.path.exists(os.path.join(d, "ready")), timeout, "agenttrail to load")
 
 
 def wait_for(pred, timeout=20, what="condition"):

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The test command: sets everything up, then runs every test layer that
+# this machine supports through CTest:
+#   unit  (cmocka; also rebuilt and rerun with ASan + UBSan),
+#   e2e   (real eBPF on this kernel, root),
+#   fuzz  (libFuzzer on committed corpora, bounded time),
+#   bench (smoke mode: checks the harness, never a time).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+# Sanitizer build of the library and unit tests.
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DAT_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$(nproc)" >/dev/null
+# Fuzz targets (clang + libFuzzer).
+CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAT_FUZZ=ON >/dev/null
+cmake --build build-fuzz -j"$(nproc)" >/dev/null
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+(cd build-asan && ctest --output-on-failure -L unit)
+(cd build-fuzz && ctest --output-on-failure -L fuzz)
+(cd build && ctest --output-on-failure)
