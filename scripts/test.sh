@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: sets everything up, then runs every test layer that
 # this machine supports through CTest:
-#   unit  (cmocka; also rebuilt and rerun with ASan + UBSan),
+#   unit  (cmocka) and e2e, also rebuilt and rerun with ASan + UBSan,
 #   e2e   (real eBPF on this kernel, root),
 #   fuzz  (libFuzzer on committed corpora, bounded time),
 #   bench (smoke mode: checks the harness, never a time).
@@ -18,6 +18,6 @@ cmake --build build-fuzz -j"$(nproc)" >/dev/null
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-(cd build-asan && ctest --output-on-failure -L unit)
+(cd build-asan && ctest --output-on-failure -L "unit|e2e")
 (cd build-fuzz && ctest --output-on-failure -L fuzz)
 (cd build && ctest --output-on-failure)

@@ -269,9 +269,10 @@ void loader_close_deferred(struct loader *l)
 		loader_close(l);
 		_exit(0);
 	}
-	/* Parent: keep the write end open until exit; the fds are released
-	 * by exit without being the last reference. */
+	/* Parent: releasing our references is quick while the child holds
+	 * its own; keep the pipe's write end open until we exit. */
 	close(p[0]);
+	loader_close(l);
 }
 
 int loader_track(struct loader *l, pid_t pid, uint64_t session)

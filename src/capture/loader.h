@@ -41,8 +41,9 @@ void loader_close(struct loader *l);
  * Detaching a syscall tracepoint waits for an RCU grace period each, under
  * one kernel mutex: ~50 programs take seconds. This hands the detach to a
  * background child that holds the last references, so the caller can exit
- * at once; the child releases them after the caller is gone. Falls back to
- * loader_close() if it cannot fork. The loader must not be used afterwards.
+ * at once; the child releases them after the caller is gone. The caller's
+ * own references and memory are released before this returns. Falls back
+ * to loader_close() if it cannot fork.
  */
 void loader_close_deferred(struct loader *l);
 

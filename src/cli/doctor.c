@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -165,6 +166,9 @@ int cmd_doctor(int argc, char **argv)
 	libbpf_set_print(silent);
 	uname(&u);
 	btf = stat("/sys/kernel/btf/vmlinux", &st) == 0;
+	/* lockdown and the LSM list live in securityfs; mount it if absent */
+	if (stat("/sys/kernel/security/lsm", &st) != 0)
+		mount("securityfs", "/sys/kernel/security", "securityfs", 0, NULL);
 	read_first_line("/sys/kernel/security/lockdown", lockdown, sizeof(lockdown));
 	read_first_line("/sys/kernel/security/lsm", lsm, sizeof(lsm));
 	cgroup2_mount(cg2, sizeof(cg2));

@@ -233,4 +233,44 @@ def test_comm_match_starts_sessions():
     eq(plain, [], "a non-matching process is not recorded")
 
 
+def test_lost_events_are_counted_per_kind():
+    d = tmpdir()
+    go, done, marker = (os.path.join(d, n) for n in ("go", "done", "marker"))
+    open(marker, "w").close()
+    n = 30000
+    loop = ("import os, time\n"
+            "while not os.path.exists(%r): time.sleep(0.01)\n"
+            "for _ in range(%d):\n"
+            "    os.close(os.open(%r, os.O_RDONLY))\n"
+            "open(%r, 'w').close()\n" % (go, n, marker, done))
+    p, pd, jl, db = start_record([PY, "-c", loop], extra=["--ringbuf-mb", "1", "--stats"])
+    try:
+        wait_loaded(pd)
+        wait_for(lambda: any(e["type"] == "session_start" for e in read_jsonl(jl)), what="start")
+        p.send_signal(signal.SIGSTOP)          # nobody drains the ring buffer now
+        open(go, "w").close()
+        wait_for(lambda: os.path.exists(done), timeout=60, what="workload")
+        p.send_signal(signal.SIGCONT)
+        _, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    eq(p.returncode, 0, "status")
+    ev = read_jsonl(jl)
+    end = [e for e in ev if e["type"] == "session_end"][0]
+    recorded = len([e for e in ev if e["type"] == "open" and e.get("path") == marker])
+    lost = end["drops"]["open"]
+    if not (0 < recorded < n):
+        raise AssertionError("expected a partial record, got %d of %d" % (recorded, n))
+    if lost < n - recorded:
+        raise AssertionError("lost opens not counted: %d recorded + %d lost < %d" % (recorded, lost, n))
+    eq(end["lost_total"] >= lost, True, "lost_total includes the open drops")
+    if b"events were lost" not in err and b"open" not in err:
+        raise AssertionError("--stats did not report the loss: %r" % err)
+    con = sqlite3.connect(db)
+    drops = json.loads(con.execute("SELECT drops FROM sessions").fetchone()[0])
+    eq(drops["open"], lost, "the store has the per-kind drops")
+    con.close()
+
+
 run_tests(globals())
