@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(
-  build-essential cmake pkg-config clang llvm libclang-rt-14-dev
+  build-essential cmake pkg-config clang libclang-rt-14-dev
   libbpf-dev bpftool libelf-dev zlib1g-dev
   libjansson-dev libsqlite3-dev sqlite3 libcmocka-dev
   python3 iproute2 util-linux procps
