@@ -225,6 +225,11 @@ static int on_record(void *ctx, void *data, size_t size)
 		}
 		return 0;
 	}
+	/* DNS over TCP read in two calls: the 2-byte length prefix alone
+	 * carries nothing; the message that follows is decoded by itself. */
+	if (h->kind == AT_EV_DNS && (h->flags & AT_F_DNS_TCP) && size >= sizeof(struct at_dns) &&
+	    ((const struct at_dns *)data)->len == 2)
+		return 0;
 	ev = event_to_json(&r->ev, data, size, err, sizeof(err));
 	if (!ev) {
 		r->malformed++;

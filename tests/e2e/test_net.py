@@ -163,25 +163,94 @@ def dns_answer(query, addr):
     return qid + struct.pack("!HHHHH", flags, 1, count, 0, 0) + question + answers
 
 
-def test_dns_name_becomes_domain_of_connect():
-    server = Echo(socket.AF_INET, "127.0.0.1", 5)
-    dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    dns.bind(("127.0.0.53", 53))
-    stop = threading.Event()
+class DnsServer:
+    """A DNS server on 127.0.0.53:53, UDP and TCP, outside the session."""
 
-    def serve():
-        dns.settimeout(0.2)
-        while not stop.is_set():
+    def __init__(self):
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind(("127.0.0.53", 53))
+        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.tcp.bind(("127.0.0.53", 53))
+        self.tcp.listen(4)
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self.serve_udp, daemon=True),
+                        threading.Thread(target=self.serve_tcp, daemon=True)]
+        for t in self.threads:
+            t.start()
+
+    def serve_udp(self):
+        self.udp.settimeout(0.2)
+        while not self.stop.is_set():
             try:
-                q, peer = dns.recvfrom(2048)
+                q, peer = self.udp.recvfrom(2048)
             except socket.timeout:
                 continue
             except OSError:
                 return
-            dns.sendto(dns_answer(q, "127.0.0.1"), peer)
+            self.udp.sendto(dns_answer(q, "127.0.0.1"), peer)
 
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
+    def serve_tcp(self):
+        self.tcp.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                c, _ = self.tcp.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            c.settimeout(5)
+            n = int.from_bytes(c.recv(2), "big")
+            q = b""
+            while len(q) < n:
+                q += c.recv(n - len(q))
+            a = dns_answer(q, "127.0.0.1")
+            c.sendall(len(a).to_bytes(2, "big") + a)
+            c.close()
+
+    def close(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join()
+        self.udp.close()
+        self.tcp.close()
+
+
+def test_dns_over_tcp_names_the_connect():
+    server = Echo(socket.AF_INET, "127.0.0.1", 3)
+    dns = DnsServer()
+    # a client that speaks DNS over TCP itself: length prefix read first,
+    # then the message, in two recv calls
+    client = ("import socket, struct\n"
+              "q = struct.pack('!HHHHHH', 0x1234, 0x0100, 1, 0, 0, 0)\n"
+              "q += b''.join(bytes([len(l)]) + l for l in (b'api', b'agenttrail', b'test')) + b'\\0'\n"
+              "q += struct.pack('!HH', 1, 1)\n"
+              "s = socket.create_connection(('127.0.0.53', 53))\n"
+              "s.sendall(len(q).to_bytes(2, 'big') + q)\n"
+              "n = int.from_bytes(s.recv(2), 'big')\n"
+              "a = b''\n"
+              "while len(a) < n: a += s.recv(n - len(a))\n"
+              "s.close()\n"
+              "ip = socket.inet_ntoa(a[-4:])\n"
+              "c = socket.create_connection((ip, %d)); c.sendall(b'tcp'); c.shutdown(1)\n"
+              "while c.recv(100): pass\n" % server.port)
+    try:
+        r = record([PY, "-c", client])
+    finally:
+        dns.close()
+        server.close()
+    eq(r.rc, 0, "status: " + r.stderr)
+    msgs = [e for e in r.of("dns") if e.get("qname") == "api.agenttrail.test"]
+    eq(len(msgs), 1, "one DNS message over TCP, the length prefix alone is not an event")
+    eq(msgs[0]["answers"][0]["addr"], "127.0.0.1", "answer")
+    eq([e for e in r.of("dns") if "error" in e], [], "no undecodable DNS capture")
+    c = r.one("connect", dport=server.port)
+    eq(c["domain"], "api.agenttrail.test", "the TCP DNS answer names the connect")
+
+
+def test_dns_name_becomes_domain_of_connect():
+    server = Echo(socket.AF_INET, "127.0.0.1", 5)
+    dns = DnsServer()
     d = tmpdir()
     resolv = os.path.join(d, "resolv.conf")
     with open(resolv, "w") as f:
@@ -194,8 +263,6 @@ def test_dns_name_becomes_domain_of_connect():
         r = record(["unshare", "-m", "--propagation", "private", "sh", "-c",
                     "mount --bind %s /etc/resolv.conf && exec %s -c \"$0\"" % (resolv, PY), client])
     finally:
-        stop.set()
-        t.join()
         dns.close()
         server.close()
     eq(r.rc, 0, "status: " + r.stderr)

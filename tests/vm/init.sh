@@ -1,0 +1,164 @@
+#!/bin/sh
+# /init of the agenttrail test VM (busybox ash; see tests/vm/README.md).
+#
+# Mounts what agenttrail needs, runs the checks, prints one line per check on
+# the serial console and powers off:
+#   VMTEST BEGIN ...
+#   VMTEST PLAN name...               every check this run will report
+#   VMTEST RESULT PASS|FAIL name[: why]
+#   VMTEST END passed=N failed=M
+# tests/vm/run.sh (on the host) parses these lines. Anything that is not a
+# marker (doctor output, the recorded JSONL, libbpf logs, kernel messages) is
+# there for a human reading the log.
+export PATH=/bin
+export HOME=/root
+umask 022
+
+PLAN="doctor_runs doctor_btf doctor_bpf_lsm lsm_bpf_active
+record_status exec_cat_argv open_read open_write session_end_no_loss
+net_status net_connect net_sock_close_bytes net_no_loss"
+
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+exec </dev/console >/dev/console 2>&1
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t tracefs tracefs /sys/kernel/tracing
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+mount -t securityfs securityfs /sys/kernel/security
+mount -t bpf bpf /sys/fs/bpf
+mount -t tmpfs tmpfs /tmp
+ip link set lo up
+
+# A recording that hangs must not eat the host's whole time budget.
+REC_TIMEOUT=300
+PASSED=0
+FAILED=0
+
+now() { read -r up _ </proc/uptime; echo "$up"; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+pass() { PASSED=$((PASSED + 1)); echo "VMTEST RESULT PASS $1"; }
+fail() { FAILED=$((FAILED + 1)); echo "VMTEST RESULT FAIL $1${2:+: $2}"; }
+# check NAME WHY COMMAND...: PASS if COMMAND succeeds, else FAIL with WHY.
+check() {
+	_name=$1
+	_why=$2
+	shift 2
+	if "$@"; then pass "$_name"; else fail "$_name" "$_why"; fi
+}
+
+# line_with FILE STRING...: some line of FILE contains every STRING.
+line_with() {
+	_f=$1
+	shift
+	[ -s "$_f" ] || return 1
+	cp "$_f" /tmp/.lw.0
+	for _s in "$@"; do
+		grep -F -e "$_s" /tmp/.lw.0 >/tmp/.lw.1 || return 1
+		mv /tmp/.lw.1 /tmp/.lw.0
+	done
+	return 0
+}
+
+show() { # show TITLE FILE: a file on the console between markers
+	echo "----- $1 -----"
+	cat "$2" 2>/dev/null
+	echo
+	echo "----- end $1 -----"
+}
+
+# After a failed recording: the same command again with -v, so libbpf's
+# program-load log (the verifier's message) reaches the console.
+verbose_rerun() {
+	echo "VMTEST LOG BEGIN $1 (agenttrail record -v)"
+	shift
+	timeout "$REC_TIMEOUT" agenttrail record -v "$@" </dev/null 2>&1
+	echo "VMTEST LOG END rc=$?"
+}
+
+echo
+echo "VMTEST BEGIN kernel=$(uname -r) uptime=$(now)s cpus=$(nproc)"
+echo "VMTEST PLAN" $PLAN
+echo "cmdline: $(cat /proc/cmdline)"
+
+# --- doctor -------------------------------------------------------------------
+t=$(now)
+agenttrail doctor >/tmp/doctor.txt 2>&1
+rc=$?
+show "agenttrail doctor (rc=$rc, $(since "$t")s)" /tmp/doctor.txt
+check doctor_runs "exit status $rc" [ "$rc" -eq 0 ]
+check doctor_btf "no 'BTF yes' line" grep -Eq '^  BTF +yes' /tmp/doctor.txt
+check doctor_bpf_lsm "BPF-LSM does not work: $(grep -E '^  BPF-LSM ' /tmp/doctor.txt)" \
+	grep -Eq '^  BPF-LSM +yes +loads and attaches' /tmp/doctor.txt
+check lsm_bpf_active "active LSMs: $(cat /sys/kernel/security/lsm 2>&1)" \
+	grep -Eq '(^|,)bpf(,|$)' /sys/kernel/security/lsm
+
+# --- files and processes -------------------------------------------------------
+CMD='cat /etc/hostname-test; echo hi > /tmp/out.txt; ls /nonexistent'
+/bin/sh -c "$CMD" >/dev/null 2>&1
+want=$?
+rm -f /tmp/out.txt /tmp/ev.jsonl
+t=$(now)
+timeout "$REC_TIMEOUT" agenttrail record --no-db --jsonl /tmp/ev.jsonl -- /bin/sh -c "$CMD" \
+	</dev/null >/tmp/rec.out 2>/tmp/rec.err
+rc=$?
+cat /tmp/rec.out /tmp/rec.err >/tmp/rec.log
+show "record files (rc=$rc, command alone exits $want, $(since "$t")s): output" /tmp/rec.log
+show "record files: JSONL" /tmp/ev.jsonl
+check record_status "agenttrail exited $rc, the command alone exits $want" [ "$rc" -eq "$want" ]
+check exec_cat_argv "no exec with argv [cat, /etc/hostname-test]" \
+	line_with /tmp/ev.jsonl '"type":"exec"' '"argv":["cat","/etc/hostname-test"]'
+check open_read "no read open of /etc/hostname-test" \
+	line_with /tmp/ev.jsonl '"type":"open"' '"path":"/etc/hostname-test"' '"access":"read"' '"errno":null'
+check open_write "no write open of /tmp/out.txt" \
+	line_with /tmp/ev.jsonl '"type":"open"' '"path":"/tmp/out.txt"' '"access":"write"' '"create":true'
+check session_end_no_loss "no session_end with lost_total 0" \
+	line_with /tmp/ev.jsonl '"type":"session_end"' '"lost_total":0'
+if [ "$rc" -ne "$want" ] || ! grep -q '"type":"session_end"' /tmp/ev.jsonl; then
+	verbose_rerun files --no-db --jsonl /tmp/ev-v.jsonl -- /bin/sh -c "$CMD"
+fi
+
+# --- network: loopback TCP ------------------------------------------------------
+# The server runs outside the session; its stdin is a FIFO kept open by a
+# sleeper so that it never half-closes first and waits for the client's EOF.
+PORT=5555
+mkfifo /tmp/nc.in
+sleep 600 >/tmp/nc.in &
+sleeper=$!
+nc -l -p "$PORT" </tmp/nc.in >/tmp/nc.srv 2>&1 &
+server=$!
+i=0
+while ! netstat -ltn 2>/dev/null | grep -q ":$PORT "; do
+	i=$((i + 1))
+	[ "$i" -gt 100 ] && break
+	sleep 0.1
+done
+NETCMD="echo hello | nc 127.0.0.1 $PORT"
+rm -f /tmp/net.jsonl
+t=$(now)
+timeout "$REC_TIMEOUT" agenttrail record --no-db --jsonl /tmp/net.jsonl -- /bin/sh -c "$NETCMD" \
+	</dev/null >/tmp/net.out 2>/tmp/net.err
+rc=$?
+cat /tmp/net.out /tmp/net.err >/tmp/net.log
+show "record net (rc=$rc, $(since "$t")s): output" /tmp/net.log
+show "record net: JSONL" /tmp/net.jsonl
+got=$(cat /tmp/nc.srv 2>/dev/null)
+check net_status "agenttrail exited $rc, server received '$got'" [ "$rc" -eq 0 -a "$got" = hello ]
+check net_connect "no connect to 127.0.0.1:$PORT" \
+	line_with /tmp/net.jsonl '"type":"connect"' '"family":"inet"' '"daddr":"127.0.0.1"' "\"dport\":$PORT," '"ret":0'
+check net_sock_close_bytes "no sock_close of :$PORT with bytes_sent 6" \
+	line_with /tmp/net.jsonl '"type":"sock_close"' "\"dport\":$PORT," '"bytes_sent":6,'
+check net_no_loss "no session_end with lost_total 0" \
+	line_with /tmp/net.jsonl '"type":"session_end"' '"lost_total":0'
+kill "$server" "$sleeper" 2>/dev/null
+if [ "$rc" -ne 0 ] || ! grep -q '"type":"session_end"' /tmp/net.jsonl; then
+	verbose_rerun net --no-db --jsonl /tmp/net-v.jsonl -- /bin/sh -c "true"
+fi
+
+echo "VMTEST END passed=$PASSED failed=$FAILED uptime=$(now)s"
+sync
+poweroff -f
+# Not reached; if it were, init exiting panics the kernel and panic=-1 with
+# -no-reboot ends qemu.
+sleep 5
