@@ -3,6 +3,7 @@
 # this machine supports through CTest:
 #   unit  (cmocka) and e2e, also rebuilt and rerun with ASan + UBSan,
 #   e2e   (real eBPF on this kernel, root),
+#   vm    (the recorder on Debian's 6.1 kernel under qemu TCG),
 #   fuzz  (libFuzzer on committed corpora, bounded time),
 #   bench (smoke mode: checks the harness, never a time).
 set -euo pipefail
@@ -20,4 +21,5 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build-asan && ctest --output-on-failure -L "unit|e2e")
 (cd build-fuzz && ctest --output-on-failure -L fuzz)
+# Everything else, including vm/, with the normal build: this summary is the last word.
 (cd build && ctest --output-on-failure)

@@ -238,6 +238,7 @@ void loader_close_deferred(struct loader *l)
 		loader_close(l);
 		return;
 	}
+	fflush(NULL);   /* the child must not inherit unwritten output */
 	pid = fork();
 	if (pid < 0) {
 		close(p[0]);

@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +126,23 @@ out:
 	probe_bpf__destroy(skel);
 }
 
+static bool lsm_active(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; *p;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+
+		if (len == n && !strncmp(p, name, n))
+			return true;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	return false;
+}
+
 int cmd_doctor(int argc, char **argv)
 {
 	struct probe_result probes[] = {
@@ -184,6 +202,13 @@ int cmd_doctor(int argc, char **argv)
 	}
 	for (size_t i = 0; i < np; i++)
 		run_probe(&probes[i], cgdir[0] ? cgdir : "/nonexistent");
+	/* An LSM program can load and attach while the bpf LSM is not in the
+	 * active list, and then never runs: only the list says it is live. */
+	if (probes[3].ok && !lsm_active(lsm, "bpf")) {
+		probes[3].ok = 0;
+		snprintf(probes[3].detail, sizeof(probes[3].detail),
+			 "loads, but 'bpf' is not in the active LSM list (boot with lsm=...,bpf)");
+	}
 	if (cgdir[0])
 		rmdir(cgdir);
 	snprintf(rel, sizeof(rel), "%s", u.release);

@@ -29,6 +29,7 @@ mount -t securityfs securityfs /sys/kernel/security
 mount -t bpf bpf /sys/fs/bpf
 mount -t tmpfs tmpfs /tmp
 ip link set lo up
+hostname agenttrail-vm
 
 # A recording that hangs must not eat the host's whole time budget.
 REC_TIMEOUT=300
@@ -68,13 +69,34 @@ show() { # show TITLE FILE: a file on the console between markers
 	echo "----- end $1 -----"
 }
 
-# After a failed recording: the same command again with -v, so libbpf's
-# program-load log (the verifier's message) reaches the console.
+# After a failed recording: the same command again with -v, so that libbpf's
+# program-load log (with the verifier's message) reaches the console. The
+# whole log sits between VMTEST LOG markers (run.sh folds it away unless
+# AGENTTRAIL_VM_LOG keeps it); the lines that matter follow it: every
+# failure/error line and the last 60 lines of each verifier log.
 verbose_rerun() {
-	echo "VMTEST LOG BEGIN $1 (agenttrail record -v)"
+	_what=$1
 	shift
-	timeout "$REC_TIMEOUT" agenttrail record -v "$@" </dev/null 2>&1
-	echo "VMTEST LOG END rc=$?"
+	timeout "$REC_TIMEOUT" agenttrail record -v "$@" </dev/null >/tmp/v.log 2>&1
+	_rc=$?
+	echo "VMTEST LOG BEGIN $_what: agenttrail record -v (rc=$_rc, $(wc -l </tmp/v.log) lines)"
+	cat /tmp/v.log
+	echo "VMTEST LOG END $_what"
+	echo "----- $_what: libbpf and verifier messages from the -v run (rc=$_rc) -----"
+	awk '
+		/BEGIN PROG LOAD LOG/ { inlog = 1; n = 0; print; next }
+		/END PROG LOAD LOG/ {
+			s = n > 60 ? n - 60 : 0
+			if (s) print "  [... " s " earlier verifier lines ...]"
+			for (i = s; i < n; i++) print buf[i % 60]
+			print
+			inlog = 0
+			next
+		}
+		inlog { buf[n % 60] = $0; n++; next }
+		tolower($0) ~ /fail|error|refus|invalid|unknown|not found|not supported|denied|permission/ { print }
+	' /tmp/v.log | tail -n 300
+	echo "----- end $_what -----"
 }
 
 echo
@@ -153,7 +175,7 @@ check net_no_loss "no session_end with lost_total 0" \
 	line_with /tmp/net.jsonl '"type":"session_end"' '"lost_total":0'
 kill "$server" "$sleeper" 2>/dev/null
 if [ "$rc" -ne 0 ] || ! grep -q '"type":"session_end"' /tmp/net.jsonl; then
-	verbose_rerun net --no-db --jsonl /tmp/net-v.jsonl -- /bin/sh -c "true"
+	verbose_rerun net --no-db --jsonl /tmp/net-v.jsonl -- /bin/sh -c true
 fi
 
 echo "VMTEST END passed=$PASSED failed=$FAILED uptime=$(now)s"

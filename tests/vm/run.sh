@@ -148,7 +148,7 @@ say "kernel $(basename "$VMLINUZ") ($(basename "$KDIR")), initramfs $(du -h "$WO
 
 # --- boot ----------------------------------------------------------------------------
 LOG="$WORK/serial.log"
-say "booting under TCG (timeout ${VM_TIMEOUT}s); this takes a few minutes"
+say "booting under TCG (timeout ${VM_TIMEOUT}s); usually 15-60 s"
 start=$(date +%s)
 set +e
 timeout "$VM_TIMEOUT" qemu-system-x86_64 \
@@ -171,13 +171,21 @@ tr -d '\r' <"$LOG" >"$WORK/clean.log"
 CLEAN="$WORK/clean.log"
 extra_fail=()
 if grep -q '^VMTEST BEGIN' "$CLEAN"; then
-	# The test section; a very long one (a libbpf -v log) is shortened.
-	sed -n '/^VMTEST BEGIN/,$p' "$CLEAN" >"$WORK/section.log"
+	# The test section, with the full libbpf -v logs folded (the guest prints
+	# the lines that matter after each); a very long section is shortened.
+	sed -n '/^VMTEST BEGIN/,$p' "$CLEAN" | awk -v keep="${AGENTTRAIL_VM_LOG:-}" '
+		/^VMTEST LOG BEGIN/ { print; inlog = 1; n = 0; next }
+		/^VMTEST LOG END/ {
+			print "[" n " lines of libbpf -v output folded" (keep ? "; all in " keep : "; AGENTTRAIL_VM_LOG=FILE keeps them") "]"
+			print; inlog = 0; next
+		}
+		inlog { n++; next }
+		{ print }' >"$WORK/section.log"
 	n=$(wc -l <"$WORK/section.log")
-	if [ "$n" -gt 600 ]; then
-		head -n 150 "$WORK/section.log"
-		echo "[... $((n - 550)) lines left out; AGENTTRAIL_VM_LOG=FILE keeps the whole log ...]"
-		tail -n 400 "$WORK/section.log"
+	if [ "$n" -gt 1500 ]; then
+		head -n 300 "$WORK/section.log"
+		echo "[... $((n - 1200)) lines left out; AGENTTRAIL_VM_LOG=FILE keeps the whole log ...]"
+		tail -n 900 "$WORK/section.log"
 	else
 		cat "$WORK/section.log"
 	fi
