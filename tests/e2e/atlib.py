@@ -6,6 +6,7 @@ binary on the host kernel (root required) and assert exact values on what
 was recorded.
 """
 import json
+import shutil
 import os
 import signal
 import sqlite3
@@ -58,9 +59,14 @@ class Recording:
             con.close()
 
 
+_TMPDIRS = []
+
+
 def tmpdir():
-    d = tempfile.mkdtemp(prefix="at-e2e-")
-    return os.path.realpath(d)
+    """A fresh directory, removed when every test of the file passed."""
+    d = os.path.realpath(tempfile.mkdtemp(prefix="at-e2e-"))
+    _TMPDIRS.append(d)
+    return d
 
 
 def record(cmd, extra=(), db=True, timeout=120, env=None):
@@ -141,4 +147,9 @@ def run_tests(namespace):
             print("FAIL %s" % name, flush=True)
             traceback.print_exc()
     print("%d passed, %d failed" % (passed, failed))
+    if failed:
+        print("kept for inspection: " + " ".join(_TMPDIRS))
+    else:
+        for d in _TMPDIRS:
+            shutil.rmtree(d, ignore_errors=True)
     sys.exit(1 if failed else 0)
