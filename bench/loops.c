@@ -5,8 +5,9 @@
  *   loops open N [PATH]     openat(AT_FDCWD, PATH, O_RDONLY) + close, N times
  *   loops stat N [PATH]     stat(PATH), N times
  *   loops forkexec N        fork + execve("/bin/true") + waitpid, N times
- *   loops connect N         TCP connect + close to a loopback listener that
- *                           this program runs in a thread, N times
+ *   loops connect N         TCP connect + close (with a RST, see below) to a
+ *                           loopback listener that this program runs in a
+ *                           thread, N times
  *
  * PATH defaults to /etc/passwd and must be absolute.  The only line written
  * to stdout is "ns_per_op=X", the CLOCK_MONOTONIC time of the loop divided
@@ -19,6 +20,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,28 +93,36 @@ static void loop_forkexec(long n)
 	}
 }
 
-/* The listener thread accepts and closes connections until it has seen
- * all N of them. */
+/*
+ * The listener thread accepts and closes connections until the main thread
+ * sets stop and shuts the listening socket down, which wakes accept().
+ *
+ * The client closes with SO_LINGER {1, 0}, i.e. with a RST: a graceful close
+ * would leave every client port in TIME_WAIT for 60 s, and a few hundred
+ * thousand of them (a full benchmark run) fill the kernel's TIME_WAIT table
+ * and make every later connect() slower while it looks for a free port.
+ */
 struct listener {
 	int fd;
-	long n;
+	atomic_bool stop;
 };
 
 static void *accept_loop(void *arg)
 {
 	struct listener *l = arg;
 
-	for (long i = 0; i < l->n; i++) {
+	for (;;) {
 		int c = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC);
 
-		if (c < 0) {
-			if (errno == EINTR || errno == ECONNABORTED) {
-				i--;
-				continue;
-			}
-			die("accept");
+		if (c >= 0) {
+			close(c);
+			continue;
 		}
-		close(c);
+		if (atomic_load(&l->stop))
+			break;
+		if (errno == EINTR || errno == ECONNABORTED)
+			continue;
+		die("accept");
 	}
 	return NULL;
 }
@@ -120,10 +131,12 @@ static void loop_connect(long n)
 {
 	struct sockaddr_in addr = { .sin_family = AF_INET };
 	socklen_t len = sizeof(addr);
-	struct listener l = { .n = n };
+	struct linger rst = { .l_onoff = 1, .l_linger = 0 };
+	struct listener l;
 	pthread_t thread;
 	int one = 1;
 
+	atomic_init(&l.stop, false);
 	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	l.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (l.fd < 0)
@@ -147,6 +160,8 @@ static void loop_connect(long n)
 
 		if (fd < 0)
 			die("socket");
+		if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst)))
+			die("setsockopt");
 		if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)))
 			die("connect");
 		close(fd);
@@ -154,6 +169,9 @@ static void loop_connect(long n)
 
 	double t1 = now_ns();
 
+	atomic_store(&l.stop, true);
+	if (shutdown(l.fd, SHUT_RDWR))
+		die("shutdown");
 	errno = pthread_join(thread, NULL);
 	if (errno)
 		die("pthread_join");

@@ -158,7 +158,7 @@ static void set_span(json_t *o, const char *key, struct span s)
 int path_join_lexical(const char *dir, const char *arg, char *out, size_t len)
 {
 	char buf[2 * AT_PATH_MAX + 2];
-	char *parts[AT_PATH_MAX / 2];
+	char *parts[sizeof(buf) / 2 + 1];   /* a component is at least 1 byte + '/' */
 	size_t n = 0, o = 0;
 	char *save = NULL, *tok;
 	int w;
@@ -177,8 +177,9 @@ int path_join_lexical(const char *dir, const char *arg, char *out, size_t len)
 				n--;
 			continue;
 		}
-		if (n < sizeof(parts) / sizeof(parts[0]))
-			parts[n++] = tok;
+		if (n == sizeof(parts) / sizeof(parts[0]))
+			return -1;
+		parts[n++] = tok;
 	}
 	if (len < 2)
 		return -1;
@@ -218,13 +219,14 @@ void open_flags_str(uint32_t flags, char *buf, size_t len)
 	static const char *const acc[] = { "O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE" };
 	size_t o;
 
+	if (len == 0)
+		return;
 	snprintf(buf, len, "%s", acc[flags & O_ACCMODE]);
 	o = strlen(buf);
-	for (size_t i = 0; i < sizeof(open_bits) / sizeof(open_bits[0]); i++) {
+	/* O_SYNC and O_TMPFILE are multi-bit in the ABI; the table names their
+	 * own bit, so they print as O_DSYNC|O_SYNC and O_DIRECTORY|O_TMPFILE. */
+	for (size_t i = 0; i < sizeof(open_bits) / sizeof(open_bits[0]) && o + 1 < len; i++) {
 		if (!(flags & open_bits[i].bit))
-			continue;
-		if ((open_bits[i].bit == 04000000 || open_bits[i].bit == 020000000) &&
-		    (flags & open_bits[i].bit) != open_bits[i].bit)
 			continue;
 		snprintf(buf + o, len - o, "|%s", open_bits[i].name);
 		o = strlen(buf);
@@ -281,8 +283,8 @@ static int decode_exec(struct ev_ctx *c, json_t *o, const struct at_exec *e, siz
 {
 	struct cursor cur = { e->data, size - sizeof(*e), 0 };
 	struct span argv, filename, exe, cwd, cg;
-	json_t *arr = json_array();
 	char cgpath[1024], cid[80];
+	json_t *arr;
 
 	argv.p = cur.p;
 	argv.len = e->argv_len;
@@ -290,10 +292,15 @@ static int decode_exec(struct ev_ctx *c, json_t *o, const struct at_exec *e, siz
 		return -1;
 	cur.p += e->argv_len;
 	cur.left -= e->argv_len;
+	arr = json_array();
+	if (!arr)
+		return -1;
 	for (size_t i = 0; i < argv.len;) {
 		size_t l = strnlen(argv.p + i, argv.len - i);
 
-		if (l == 0 && i + 1 >= argv.len)
+		/* A lone final NUL is the terminator the kernel adds for an
+		 * empty argv, unless argc says it is a real "" argument. */
+		if (l == 0 && i + 1 >= argv.len && json_array_size(arr) >= e->argc)
 			break;
 		json_array_append_new(arr, json_bytes_string(argv.p + i, l));
 		i += l + 1;
@@ -308,6 +315,8 @@ static int decode_exec(struct ev_ctx *c, json_t *o, const struct at_exec *e, siz
 	}
 	json_object_set_new(o, "argv", arr);
 	json_object_set_new(o, "argv_truncated", json_boolean(e->h.flags & AT_F_ARGV_TRUNC));
+	if (e->h.flags & AT_F_PATH_TRUNC)
+		json_object_set_new(o, "path_truncated", json_true());
 	set_span(o, "filename", filename);
 	set_span(o, "exe", exe);
 	set_span(o, "cwd", cwd);
