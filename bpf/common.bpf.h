@@ -52,20 +52,6 @@ struct {
 	__type(value, __u64);
 } drops SEC(".maps");
 
-/* Arguments saved at syscall entry, keyed by thread id, consumed at exit. */
-struct at_stash {
-	__u64 args[6];
-	__u32 kind;
-	__u32 _pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, AT_MAX_STASH);
-	__type(key, __u32);
-	__type(value, struct at_stash);
-} stash SEC(".maps");
-
 /*
  * Per-CPU scratch for building large records. A plain array indexed by CPU
  * rather than a PERCPU_ARRAY, whose values are limited to 32 KiB; the loader
@@ -125,44 +111,37 @@ static __always_inline void submit(void *rec, __u64 size, __u16 kind)
 }
 
 /*
- * nargs must be the syscall's real argument count (a constant): reading
- * ctx->args beyond the tracepoint's record makes attach fail with EACCES.
+ * The arguments of the syscall now returning, read at sys_exit from the
+ * registers saved at entry (the kernel leaves them untouched but for the
+ * return value). No sys_enter program and no per-thread stash are needed:
+ * processes outside every session pay one map lookup per hooked syscall.
  */
-static __always_inline int stash_args(__u32 kind, const struct trace_event_raw_sys_enter *ctx,
-				      int nargs)
+struct at_args {
+	unsigned long a[6];
+};
+
+static __always_inline int syscall_args(struct at_args *args, int n)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	struct at_stash s = {};
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 
-	if (!session_of(id >> 32))
-		return 0;
-	s.kind = kind;
-	if (nargs > 0)
-		s.args[0] = ctx->args[0];
-	if (nargs > 1)
-		s.args[1] = ctx->args[1];
-	if (nargs > 2)
-		s.args[2] = ctx->args[2];
-	if (nargs > 3)
-		s.args[3] = ctx->args[3];
-	if (nargs > 4)
-		s.args[4] = ctx->args[4];
-	if (bpf_map_update_elem(&stash, &tid, &s, BPF_ANY))
-		count_drop(AT_LOSS_STASH_FULL);
-	return 0;
-}
-
-/* Take (and remove) this thread's stashed arguments; NULL when none. */
-static __always_inline int take_stash(struct at_stash *out)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct at_stash *s = bpf_map_lookup_elem(&stash, &tid);
-
-	if (!s)
+	if (!regs)
 		return -1;
-	*out = *s;
-	bpf_map_delete_elem(&stash, &tid);
+#if defined(__TARGET_ARCH_x86)
+	if (n > 0)
+		args->a[0] = BPF_CORE_READ(regs, di);
+	if (n > 1)
+		args->a[1] = BPF_CORE_READ(regs, si);
+	if (n > 2)
+		args->a[2] = BPF_CORE_READ(regs, dx);
+	if (n > 3)
+		args->a[3] = BPF_CORE_READ(regs, r10);
+	if (n > 4)
+		args->a[4] = BPF_CORE_READ(regs, r8);
+	if (n > 5)
+		args->a[5] = BPF_CORE_READ(regs, r9);
+#else
+#error "syscall_args: only x86_64 is supported so far"
+#endif
 	return 0;
 }
 

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 OR MIT */
 /*
  * File activity of session processes: open family, unlink, rename, mkdir,
- * chmod. Arguments are stashed at syscall entry; the record is made at exit,
- * when the result is known and, for a successful open, the kernel's own
- * struct file gives the real path (symlinks, "..", mounts resolved).
+ * chmod. The record is made at syscall exit, when the result is known and,
+ * for a successful open, the kernel's own struct file gives the real path
+ * (symlinks, "..", mounts resolved); the arguments come from the registers
+ * saved at entry.
  */
 #include "common.bpf.h"
 #include "path.bpf.h"
@@ -103,123 +104,51 @@ static __always_inline int emit_file(void *ctx, __u16 kind, long ret, const stru
 
 #define AT_FDCWD -100
 
-/* Decode stashed arguments for each syscall into file_args. */
-static __always_inline int file_exit(void *ctx, long ret)
-{
-	struct at_stash s;
-	struct file_args a = { .dirfd = AT_FDCWD, .dirfd2 = AT_FDCWD };
-	__u16 kind;
-
-	if (take_stash(&s))
-		return 0;
-	switch (s.kind) {
-	case 1: /* open(path, flags, mode) */
-		a.arg = (const char *)s.args[0];
-		a.flags = s.args[1];
-		a.mode = s.args[2];
-		kind = AT_EV_OPEN;
-		break;
-	case 2: /* openat(dirfd, path, flags, mode) */
-		a.dirfd = (int)s.args[0];
-		a.arg = (const char *)s.args[1];
-		a.flags = s.args[2];
-		a.mode = s.args[3];
-		kind = AT_EV_OPEN;
-		break;
-	case 3: { /* openat2(dirfd, path, how, size) */
-		struct open_how how = {};
-
-		a.dirfd = (int)s.args[0];
-		a.arg = (const char *)s.args[1];
-		bpf_probe_read_user(&how, sizeof(how), (void *)s.args[2]);
-		a.flags = how.flags;
-		a.mode = how.mode;
-		kind = AT_EV_OPEN;
-		break;
-	}
-	case 4: /* creat(path, mode) */
-		a.arg = (const char *)s.args[0];
-		a.flags = 01 | 0100 | 01000; /* O_WRONLY|O_CREAT|O_TRUNC */
-		a.mode = s.args[1];
-		kind = AT_EV_OPEN;
-		break;
-	case 5: /* unlink(path) */
-		a.arg = (const char *)s.args[0];
-		kind = AT_EV_UNLINK;
-		break;
-	case 6: /* unlinkat(dirfd, path, flags) */
-		a.dirfd = (int)s.args[0];
-		a.arg = (const char *)s.args[1];
-		a.flags = s.args[2];
-		kind = AT_EV_UNLINK;
-		break;
-	case 7: /* rename(old, new) */
-		a.arg = (const char *)s.args[0];
-		a.arg2 = (const char *)s.args[1];
-		kind = AT_EV_RENAME;
-		break;
-	case 8:  /* renameat(olddirfd, old, newdirfd, new) */
-	case 13: /* renameat2(olddirfd, old, newdirfd, new, flags) */
-		a.dirfd = (int)s.args[0];
-		a.arg = (const char *)s.args[1];
-		a.dirfd2 = (int)s.args[2];
-		a.arg2 = (const char *)s.args[3];
-		a.flags = s.kind == 13 ? s.args[4] : 0;
-		kind = AT_EV_RENAME;
-		break;
-	case 9: /* mkdir(path, mode) */
-		a.arg = (const char *)s.args[0];
-		a.mode = s.args[1];
-		kind = AT_EV_MKDIR;
-		break;
-	case 10: /* mkdirat(dirfd, path, mode) */
-		a.dirfd = (int)s.args[0];
-		a.arg = (const char *)s.args[1];
-		a.mode = s.args[2];
-		kind = AT_EV_MKDIR;
-		break;
-	case 11: /* chmod(path, mode) */
-		a.arg = (const char *)s.args[0];
-		a.mode = s.args[1];
-		kind = AT_EV_CHMOD;
-		break;
-	case 12: /* fchmodat(dirfd, path, mode) */
-	case 14: /* fchmodat2(dirfd, path, mode, flags) */
-		a.dirfd = (int)s.args[0];
-		a.arg = (const char *)s.args[1];
-		a.mode = s.args[2];
-		a.flags = s.kind == 14 ? s.args[3] : 0;
-		kind = AT_EV_CHMOD;
-		break;
-	default:
-		return 0;
-	}
-	return emit_file(ctx, kind, ret, &a);
-}
-
-#define FILE_SYSCALL(name, id, nargs)                                            \
-	SEC("tracepoint/syscalls/sys_enter_" #name)                             \
-	int enter_##name(struct trace_event_raw_sys_enter *ctx)                 \
-	{                                                                       \
-		return stash_args(id, ctx, nargs);                              \
-	}                                                                       \
+/*
+ * One exit program per syscall: check the session first (the only cost for
+ * everyone else), then read the arguments from the saved registers.
+ */
+#define FILE_EXIT(name, nargs, kind, ...)                                       \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                              \
 	int exit_##name(struct trace_event_raw_sys_exit *ctx)                   \
 	{                                                                       \
-		return file_exit(ctx, ctx->ret);                                \
+		struct file_args a = { .dirfd = AT_FDCWD, .dirfd2 = AT_FDCWD }; \
+		struct at_args r;                                               \
+                                                                                \
+		if (!session_of(bpf_get_current_pid_tgid() >> 32) ||            \
+		    syscall_args(&r, nargs))                                    \
+			return 0;                                               \
+		__VA_ARGS__;                                                    \
+		return emit_file(ctx, kind, ctx->ret, &a);                      \
 	}
 
-FILE_SYSCALL(open, 1, 3)
-FILE_SYSCALL(openat, 2, 4)
-FILE_SYSCALL(openat2, 3, 4)
-FILE_SYSCALL(creat, 4, 2)
-FILE_SYSCALL(unlink, 5, 1)
-FILE_SYSCALL(unlinkat, 6, 3)
-FILE_SYSCALL(rename, 7, 2)
-FILE_SYSCALL(renameat, 8, 4)
-FILE_SYSCALL(renameat2, 13, 5)
-FILE_SYSCALL(mkdir, 9, 2)
-FILE_SYSCALL(mkdirat, 10, 3)
-FILE_SYSCALL(chmod, 11, 2)
-FILE_SYSCALL(fchmodat, 12, 3)
-FILE_SYSCALL(fchmodat2, 14, 4)
+#define ARG(i) (r.a[i])
+#define STR(i) ((const char *)r.a[i])
+
+FILE_EXIT(open, 3, AT_EV_OPEN,
+	  a.arg = STR(0); a.flags = ARG(1); a.mode = ARG(2))
+FILE_EXIT(openat, 4, AT_EV_OPEN,
+	  a.dirfd = (int)ARG(0); a.arg = STR(1); a.flags = ARG(2); a.mode = ARG(3))
+FILE_EXIT(openat2, 3, AT_EV_OPEN,
+	  struct open_how how = {};
+	  a.dirfd = (int)ARG(0); a.arg = STR(1);
+	  bpf_probe_read_user(&how, sizeof(how), (void *)ARG(2));
+	  a.flags = how.flags; a.mode = how.mode)
+FILE_EXIT(creat, 2, AT_EV_OPEN,
+	  a.arg = STR(0); a.flags = 01 | 0100 | 01000 /* O_WRONLY|O_CREAT|O_TRUNC */;
+	  a.mode = ARG(1))
+FILE_EXIT(unlink, 1, AT_EV_UNLINK, a.arg = STR(0))
+FILE_EXIT(unlinkat, 3, AT_EV_UNLINK,
+	  a.dirfd = (int)ARG(0); a.arg = STR(1); a.flags = ARG(2))
+FILE_EXIT(rename, 2, AT_EV_RENAME, a.arg = STR(0); a.arg2 = STR(1))
+FILE_EXIT(renameat, 4, AT_EV_RENAME,
+	  a.dirfd = (int)ARG(0); a.arg = STR(1); a.dirfd2 = (int)ARG(2); a.arg2 = STR(3))
+FILE_EXIT(renameat2, 5, AT_EV_RENAME,
+	  a.dirfd = (int)ARG(0); a.arg = STR(1); a.dirfd2 = (int)ARG(2); a.arg2 = STR(3);
+	  a.flags = ARG(4))
+FILE_EXIT(mkdir, 2, AT_EV_MKDIR, a.arg = STR(0); a.mode = ARG(1))
+FILE_EXIT(mkdirat, 3, AT_EV_MKDIR, a.dirfd = (int)ARG(0); a.arg = STR(1); a.mode = ARG(2))
+FILE_EXIT(chmod, 2, AT_EV_CHMOD, a.arg = STR(0); a.mode = ARG(1))
+FILE_EXIT(fchmodat, 3, AT_EV_CHMOD, a.dirfd = (int)ARG(0); a.arg = STR(1); a.mode = ARG(2))
+FILE_EXIT(fchmodat2, 4, AT_EV_CHMOD,
+	  a.dirfd = (int)ARG(0); a.arg = STR(1); a.mode = ARG(2); a.flags = ARG(3))

@@ -14,14 +14,6 @@
 #define AT_S_IFSOCK 0140000
 #define AT_EINPROGRESS 115
 
-enum net_stash {
-	NS_CONNECT = 20,
-	NS_BIND,
-	NS_LISTEN,
-	NS_ACCEPT,
-	NS_SENDTO,
-	NS_RECV,      /* args[0] = fd, args[1] = user buffer */
-};
 
 /* Who owns a TCP socket: the record to emit when it closes. Keyed by the
  * kernel socket address; close may happen in softirq, in no process. */
@@ -150,34 +142,26 @@ static __always_inline void mark_dns(int fd)
 	bpf_map_update_elem(&dns_fds, &key, &one, BPF_ANY);
 }
 
-SEC("tracepoint/syscalls/sys_enter_connect")
-int enter_connect(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(NS_CONNECT, ctx, 3);
-}
-
 SEC("tracepoint/syscalls/sys_exit_connect")
 int exit_connect(struct trace_event_raw_sys_exit *ctx)
 {
-	struct at_stash s;
+	struct at_args s;
 	struct at_proc *p;
 	struct at_net *n;
 	struct sock *sk;
 	int fd;
 
-	if (take_stash(&s) || s.kind != NS_CONNECT)
-		return 0;
 	p = session_of(bpf_get_current_pid_tgid() >> 32);
-	if (!p)
+	if (!p || syscall_args(&s, 2))
 		return 0;
-	fd = (int)s.args[0];
+	fd = (int)s.a[0];
 	n = net_rec(AT_EV_CONNECT, p, ctx->ret, fd);
 	if (!n)
 		return 0;
 	sk = fd_sock(fd);
 	if (sk)
 		fill_from_sock(n, sk);
-	fill_from_sockaddr(n, (void *)s.args[1], 0);
+	fill_from_sockaddr(n, (void *)s.a[1], 0);
 	submit(n, sizeof(*n), AT_EV_CONNECT);
 	if (sk && (ctx->ret == 0 || ctx->ret == -AT_EINPROGRESS)) {
 		own_socket(n, sk);
@@ -219,140 +203,103 @@ int exit_accept4(struct trace_event_raw_sys_exit *ctx)
 	return accept_exit(ctx->ret);
 }
 
-SEC("tracepoint/syscalls/sys_enter_bind")
-int enter_bind(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(NS_BIND, ctx, 3);
-}
-
 SEC("tracepoint/syscalls/sys_exit_bind")
 int exit_bind(struct trace_event_raw_sys_exit *ctx)
 {
-	struct at_stash s;
+	struct at_args s;
 	struct at_proc *p;
 	struct at_net *n;
 	struct sock *sk;
 
-	if (take_stash(&s) || s.kind != NS_BIND)
-		return 0;
 	p = session_of(bpf_get_current_pid_tgid() >> 32);
-	if (!p)
+	if (!p || syscall_args(&s, 2))
 		return 0;
-	n = net_rec(AT_EV_BIND, p, ctx->ret, (int)s.args[0]);
+	n = net_rec(AT_EV_BIND, p, ctx->ret, (int)s.a[0]);
 	if (!n)
 		return 0;
-	sk = fd_sock((int)s.args[0]);
+	sk = fd_sock((int)s.a[0]);
 	if (sk) {
 		n->sotype = BPF_CORE_READ(sk, sk_type);
 		n->sock = (__u64)sk;
 	}
-	fill_from_sockaddr(n, (void *)s.args[1], 1);
+	fill_from_sockaddr(n, (void *)s.a[1], 1);
 	if (sk && ctx->ret == 0 && (n->family == AT_AF_INET || n->family == AT_AF_INET6))
 		n->sport = BPF_CORE_READ(sk, __sk_common.skc_num);  /* port 0 -> the one chosen */
 	submit(n, sizeof(*n), AT_EV_BIND);
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_enter_listen")
-int enter_listen(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_args(NS_LISTEN, ctx, 2);
-}
-
 SEC("tracepoint/syscalls/sys_exit_listen")
 int exit_listen(struct trace_event_raw_sys_exit *ctx)
 {
-	struct at_stash s;
+	struct at_args s;
 	struct at_proc *p;
 	struct at_net *n;
 	struct sock *sk;
 
-	if (take_stash(&s) || s.kind != NS_LISTEN)
-		return 0;
 	p = session_of(bpf_get_current_pid_tgid() >> 32);
-	if (!p)
+	if (!p || syscall_args(&s, 2))
 		return 0;
-	n = net_rec(AT_EV_LISTEN, p, ctx->ret, (int)s.args[0]);
+	n = net_rec(AT_EV_LISTEN, p, ctx->ret, (int)s.a[0]);
 	if (!n)
 		return 0;
-	sk = fd_sock((int)s.args[0]);
+	sk = fd_sock((int)s.a[0]);
 	if (sk)
 		fill_from_sock(n, sk);
-	n->backlog = (__u32)s.args[1];
+	n->backlog = (__u32)s.a[1];
 	submit(n, sizeof(*n), AT_EV_LISTEN);
 	return 0;
 }
 
 /* An unconnected datagram sent to port 53 marks its socket as DNS. */
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int enter_sendto(struct trace_event_raw_sys_enter *ctx)
+SEC("tracepoint/syscalls/sys_exit_sendto")
+int exit_sendto(struct trace_event_raw_sys_exit *ctx)
 {
 	struct { __u16 family; __u16 port; } sa = {};
+	struct at_args s;
 
-	if (!ctx->args[4] || !session_of(bpf_get_current_pid_tgid() >> 32))
+	if (ctx->ret < 0 || !session_of(bpf_get_current_pid_tgid() >> 32) || syscall_args(&s, 5))
 		return 0;
-	if (bpf_probe_read_user(&sa, sizeof(sa), (void *)ctx->args[4]))
+	if (!s.a[4] || bpf_probe_read_user(&sa, sizeof(sa), (void *)s.a[4]))
 		return 0;
 	if ((sa.family == AT_AF_INET || sa.family == AT_AF_INET6) && bpf_ntohs(sa.port) == 53)
-		mark_dns((int)ctx->args[0]);
+		mark_dns((int)s.a[0]);
 	return 0;
 }
 
-static __always_inline int stash_dns_recv(int fd, __u64 buf)
+/* Where a receive on a DNS socket put its bytes: buf of read/recvfrom,
+ * or the first iovec of recvmsg. */
+enum recv_kind { RK_BUF, RK_MSG };
+
+static __always_inline int dns_recv_exit(long ret, enum recv_kind kind)
 {
-	__u64 key = fd_key(fd);
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct at_stash s = { .kind = NS_RECV };
-
-	if (!bpf_map_lookup_elem(&dns_fds, &key))
-		return 0;
-	s.args[0] = fd;
-	s.args[1] = buf;
-	if (bpf_map_update_elem(&stash, &tid, &s, BPF_ANY))
-		count_drop(AT_LOSS_STASH_FULL);
-	return 0;
-}
-
-SEC("tracepoint/syscalls/sys_enter_recvfrom")
-int enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_dns_recv((int)ctx->args[0], ctx->args[1]);
-}
-
-SEC("tracepoint/syscalls/sys_enter_read")
-int enter_read(struct trace_event_raw_sys_enter *ctx)
-{
-	return stash_dns_recv((int)ctx->args[0], ctx->args[1]);
-}
-
-SEC("tracepoint/syscalls/sys_enter_recvmsg")
-int enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
-{
-	struct user_msghdr msg = {};
-	struct iovec iov = {};
-	__u64 key = fd_key((int)ctx->args[0]);
-
-	if (!bpf_map_lookup_elem(&dns_fds, &key))
-		return 0;
-	if (bpf_probe_read_user(&msg, sizeof(msg), (void *)ctx->args[1]) || !msg.msg_iov ||
-	    bpf_probe_read_user(&iov, sizeof(iov), msg.msg_iov))
-		return 0;
-	return stash_dns_recv((int)ctx->args[0], (__u64)iov.iov_base);
-}
-
-static __always_inline int dns_recv_exit(long ret)
-{
-	struct at_stash s;
+	struct at_args s;
 	struct at_proc *p;
 	struct at_dns *d;
 	struct sock *sk;
 	__u32 zero = 0, len;
+	__u64 key, buf;
 
-	if (take_stash(&s) || s.kind != NS_RECV || ret <= 0)
+	if (ret <= 0)
 		return 0;
 	p = session_of(bpf_get_current_pid_tgid() >> 32);
+	if (!p || syscall_args(&s, 2))
+		return 0;
+	key = fd_key((int)s.a[0]);
+	if (!bpf_map_lookup_elem(&dns_fds, &key))
+		return 0;
+	buf = s.a[1];
+	if (kind == RK_MSG) {
+		struct user_msghdr msg = {};
+		struct iovec iov = {};
+
+		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)buf) || !msg.msg_iov ||
+		    bpf_probe_read_user(&iov, sizeof(iov), msg.msg_iov))
+			return 0;
+		buf = (__u64)iov.iov_base;
+	}
 	d = bpf_map_lookup_elem(&dns_scratch, &zero);
-	if (!p || !d)
+	if (!d)
 		return 0;
 	fill_hdr(&d->h, AT_EV_DNS, p);
 	len = ret;
@@ -360,7 +307,7 @@ static __always_inline int dns_recv_exit(long ret)
 		len = AT_DNS_MAX;
 		d->h.flags |= AT_F_DNS_TRUNC;
 	}
-	sk = fd_sock((int)s.args[0]);
+	sk = fd_sock((int)s.a[0]);
 	if (sk) {
 		d->family = BPF_CORE_READ(sk, __sk_common.skc_family);
 		d->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
@@ -373,7 +320,7 @@ static __always_inline int dns_recv_exit(long ret)
 	}
 	d->len = len;
 	/* (len - 1) & mask + 1 keeps 1..AT_DNS_MAX visible to the verifier */
-	if (bpf_probe_read_user(d->data, ((len - 1) & (AT_DNS_MAX - 1)) + 1, (void *)s.args[1]))
+	if (bpf_probe_read_user(d->data, ((len - 1) & (AT_DNS_MAX - 1)) + 1, (void *)buf))
 		return 0;
 	d->h.size = sizeof(*d);
 	submit(d, sizeof(*d), AT_EV_DNS);
@@ -383,27 +330,31 @@ static __always_inline int dns_recv_exit(long ret)
 SEC("tracepoint/syscalls/sys_exit_recvfrom")
 int exit_recvfrom(struct trace_event_raw_sys_exit *ctx)
 {
-	return dns_recv_exit(ctx->ret);
+	return dns_recv_exit(ctx->ret, RK_BUF);
 }
 
 SEC("tracepoint/syscalls/sys_exit_recvmsg")
 int exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
 {
-	return dns_recv_exit(ctx->ret);
+	return dns_recv_exit(ctx->ret, RK_MSG);
 }
 
 SEC("tracepoint/syscalls/sys_exit_read")
 int exit_read(struct trace_event_raw_sys_exit *ctx)
 {
-	return dns_recv_exit(ctx->ret);
+	return dns_recv_exit(ctx->ret, RK_BUF);
 }
 
 /* fd numbers are reused: forget a DNS mark when its fd closes. */
-SEC("tracepoint/syscalls/sys_enter_close")
-int enter_close(struct trace_event_raw_sys_enter *ctx)
+SEC("tracepoint/syscalls/sys_exit_close")
+int exit_close(struct trace_event_raw_sys_exit *ctx)
 {
-	__u64 key = fd_key((int)ctx->args[0]);
+	struct at_args s;
+	__u64 key;
 
+	if (!session_of(bpf_get_current_pid_tgid() >> 32) || syscall_args(&s, 1))
+		return 0;
+	key = fd_key((int)s.a[0]);
 	bpf_map_delete_elem(&dns_fds, &key);
 	return 0;
 }

@@ -51,7 +51,6 @@ enum at_kind {
  * after the per-kind slots). */
 enum at_loss {
 	AT_LOSS_TRACK_FULL = AT_EV__MAX, /* tracked-process map full */
-	AT_LOSS_STASH_FULL,              /* syscall-entry stash map full */
 	AT_LOSS_SOCK_FULL,               /* socket-owner map full */
 	AT_LOSS__MAX,
 };

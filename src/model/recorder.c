@@ -147,7 +147,7 @@ static void emit_session_start(struct recorder *r, struct session *s, char **arg
 }
 
 static const char *const loss_names[AT_LOSS__MAX - AT_EV__MAX] = {
-	"track_map_full", "stash_map_full", "sock_map_full",
+	"track_map_full", "sock_map_full",
 };
 
 static void emit_session_end(struct recorder *r, struct session *s)
