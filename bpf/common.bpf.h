@@ -86,10 +86,15 @@ static __always_inline struct at_proc *session_of(__u32 tgid)
 }
 
 /* Fill the header for the current task. */
-static __always_inline void fill_hdr(struct at_hdr *h, __u16 kind, const struct at_proc *p)
+static __always_inline void fill_hdr(struct at_hdr *h, __u16 kind, struct at_proc *p)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u64 id = bpf_get_current_pid_tgid();
+
+	/* Processes attached with --pid enter the map without an identity;
+	 * the first event they make fills it in. */
+	if (!p->start_ns)
+		p->start_ns = BPF_CORE_READ(task, group_leader, start_time);
 
 	h->kind = kind;
 	h->flags = 0;

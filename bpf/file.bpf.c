@@ -43,7 +43,7 @@ static __always_inline __u32 put_dir_of(char *data, __u32 off, int dirfd, const 
 	if (resolve_dirfd(dirfd, slot, &res))
 		return off;
 	*flags |= AT_F_PATH_LEXICAL;
-	*len = res.len & AT_PBUF_MASK;
+	*len = res.len & AT_LEN_MASK;
 	return put_kstr(data, off, res.str, res.len);
 }
 
@@ -56,6 +56,10 @@ static __always_inline int emit_file(void *ctx, __u16 kind, long ret, const stru
 	__u32 off = 0, n;
 
 	if (!p)
+		return 0;
+	/* -ERESTARTSYS..-ERESTART_RESTARTBLOCK never reach the caller: the
+	 * call is restarted (and recorded then) or becomes EINTR. */
+	if (ret <= -512 && ret >= -516)
 		return 0;
 	r = cpu_scratch(&file_scratch);
 	if (!r)
@@ -76,9 +80,11 @@ static __always_inline int emit_file(void *ctx, __u16 kind, long ret, const stru
 
 		if (f && resolve_file(f, 0, &res) == 0) {
 			off = put_kstr(r->data, off, res.str, res.len);
-			r->f.path_len = res.len & AT_PBUF_MASK;
+			r->f.path_len = res.len & AT_LEN_MASK;
 			if (res.truncated)
 				r->f.h.flags |= AT_F_PATH_TRUNC;
+			if (res.pseudo)
+				r->f.h.flags |= AT_F_PATH_PSEUDO;
 			r->f.ino = BPF_CORE_READ(f, f_inode, i_ino);
 			r->f.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
 		}

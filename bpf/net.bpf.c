@@ -24,12 +24,14 @@ struct {
 	__type(value, struct at_net);
 } sock_owner SEC(".maps");
 
-/* (tgid << 32 | fd) of sockets talking to port 53 */
+/* (tgid << 32 | fd) -> the socket talking to port 53 behind that fd. A
+ * read is captured only if the fd still refers to that very socket, so a
+ * dup2()'d file or a reused fd number cannot pose as DNS. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
+	__uint(max_entries, 16384);
 	__type(key, __u64);
-	__type(value, __u8);
+	__type(value, __u64);
 } dns_fds SEC(".maps");
 
 struct {
@@ -134,12 +136,13 @@ static __always_inline void own_socket(struct at_net *n, struct sock *sk)
 		count_drop(AT_LOSS_SOCK_FULL);
 }
 
-static __always_inline void mark_dns(int fd)
+static __always_inline void mark_dns(int fd, struct sock *sk)
 {
 	__u64 key = fd_key(fd);
-	__u8 one = 1;
+	__u64 val = (__u64)sk;
 
-	bpf_map_update_elem(&dns_fds, &key, &one, BPF_ANY);
+	if (sk && bpf_map_update_elem(&dns_fds, &key, &val, BPF_ANY))
+		count_drop(AT_LOSS_DNS_FULL);
 }
 
 SEC("tracepoint/syscalls/sys_exit_connect")
@@ -151,6 +154,9 @@ int exit_connect(struct trace_event_raw_sys_exit *ctx)
 	struct sock *sk;
 	int fd;
 
+	/* an interrupted connect is restarted or becomes EINTR */
+	if (ctx->ret <= -512 && ctx->ret >= -516)
+		return 0;
 	p = session_of(bpf_get_current_pid_tgid() >> 32);
 	if (!p || syscall_args(&s, 2))
 		return 0;
@@ -166,7 +172,7 @@ int exit_connect(struct trace_event_raw_sys_exit *ctx)
 	if (sk && (ctx->ret == 0 || ctx->ret == -AT_EINPROGRESS)) {
 		own_socket(n, sk);
 		if (n->dport == 53)
-			mark_dns(fd);
+			mark_dns(fd, sk);
 	}
 	return 0;
 }
@@ -263,7 +269,7 @@ int exit_sendto(struct trace_event_raw_sys_exit *ctx)
 	if (!s.a[4] || bpf_probe_read_user(&sa, sizeof(sa), (void *)s.a[4]))
 		return 0;
 	if ((sa.family == AT_AF_INET || sa.family == AT_AF_INET6) && bpf_ntohs(sa.port) == 53)
-		mark_dns((int)s.a[0]);
+		mark_dns((int)s.a[0], fd_sock((int)s.a[0]));
 	return 0;
 }
 
@@ -278,7 +284,7 @@ static __always_inline int dns_recv_exit(long ret, enum recv_kind kind)
 	struct at_dns *d;
 	struct sock *sk;
 	__u32 zero = 0, len;
-	__u64 key, buf;
+	__u64 key, buf, *owner;
 
 	if (ret <= 0)
 		return 0;
@@ -286,7 +292,11 @@ static __always_inline int dns_recv_exit(long ret, enum recv_kind kind)
 	if (!p || syscall_args(&s, 2))
 		return 0;
 	key = fd_key((int)s.a[0]);
-	if (!bpf_map_lookup_elem(&dns_fds, &key))
+	owner = bpf_map_lookup_elem(&dns_fds, &key);
+	if (!owner)
+		return 0;
+	sk = fd_sock((int)s.a[0]);
+	if (!sk || *owner != (__u64)sk)
 		return 0;
 	buf = s.a[1];
 	if (kind == RK_MSG) {
@@ -307,17 +317,15 @@ static __always_inline int dns_recv_exit(long ret, enum recv_kind kind)
 		len = AT_DNS_MAX;
 		d->h.flags |= AT_F_DNS_TRUNC;
 	}
-	sk = fd_sock((int)s.a[0]);
-	if (sk) {
-		d->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-		d->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-		if (d->family == AT_AF_INET)
-			bpf_core_read(d->server, 4, &sk->__sk_common.skc_daddr);
-		else
-			bpf_core_read(d->server, 16, &sk->__sk_common.skc_v6_daddr);
-		if (BPF_CORE_READ(sk, sk_type) == 1)
-			d->h.flags |= AT_F_DNS_TCP;
-	}
+	d->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	d->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	__builtin_memset(d->server, 0, sizeof(d->server));
+	if (d->family == AT_AF_INET)
+		bpf_core_read(d->server, 4, &sk->__sk_common.skc_daddr);
+	else
+		bpf_core_read(d->server, 16, &sk->__sk_common.skc_v6_daddr);
+	if (BPF_CORE_READ(sk, sk_type) == 1)
+		d->h.flags |= AT_F_DNS_TCP;
 	d->len = len;
 	/* (len - 1) & mask + 1 keeps 1..AT_DNS_MAX visible to the verifier */
 	if (bpf_probe_read_user(d->data, ((len - 1) & (AT_DNS_MAX - 1)) + 1, (void *)buf))

@@ -14,6 +14,7 @@
 
 #define AT_NAME_MAX 255
 #define AT_PBUF_MASK (AT_PATH_MAX - 1)
+#define AT_LEN_MASK (2 * AT_PATH_MAX - 1)   /* a length up to AT_PATH_MAX */
 
 struct at_pathbuf {
 	/* AT_PATH_MAX for the string plus room so that any masked write of
@@ -32,6 +33,7 @@ struct at_pathres {
 	const char *str;   /* start of the NUL-terminated string */
 	__u32 len;         /* including the NUL */
 	__u32 truncated;
+	__u32 pseudo;      /* an unreachable (pseudo or disconnected) dentry */
 };
 
 static __always_inline struct mount *real_mount(struct vfsmount *mnt)
@@ -48,6 +50,7 @@ struct walk_ctx {
 	__u32 slot;
 	__u32 truncated;
 	__u32 done;
+	__u32 pseudo;
 };
 
 /* One step of the walk: a bpf_loop callback, so the verifier checks the
@@ -74,7 +77,14 @@ static long walk_step(__u32 i, void *arg)
 	if (dentry == mnt_root || dentry == parent) {
 		struct mount *mparent = BPF_CORE_READ(mnt, mnt_parent);
 
-		if (dentry != mnt_root || mparent == mnt) {
+		if (dentry != mnt_root) {
+			/* its own parent but no mount root: a pipe, socket,
+			 * memfd or a dentry cut off from the tree */
+			w->pseudo = 1;
+			w->done = 1;
+			return 1;
+		}
+		if (mparent == mnt) {
 			w->done = 1;   /* the root of this mount namespace */
 			return 1;
 		}
@@ -120,6 +130,7 @@ static __always_inline int resolve_path(const struct path *path, __u32 slot,
 	pb->buf[AT_PATH_MAX - 1] = '\0';
 	bpf_loop(AT_PATH_DEPTH, walk_step, &w, 0);
 	res->truncated = w.truncated || !w.done;
+	res->pseudo = w.pseudo;
 	pos = w.pos;
 	if (pos == AT_PATH_MAX - 1) {
 		pos -= 1;
@@ -164,12 +175,12 @@ static __always_inline int resolve_dirfd(int dirfd, __u32 slot, struct at_pathre
  * is where to write. Return the new offset (the caller masks it again).
  */
 #define AT_DATA_MASK 0x7fff
-#define AT_DATA_ROOM (AT_DATA_MASK + 1 + AT_PATH_MAX)
+#define AT_DATA_ROOM (AT_DATA_MASK + 1 + 2 * AT_PATH_MAX)
 
 static __always_inline __u32 put_kstr(char *data, __u32 off, const char *src, __u32 len)
 {
 	off &= AT_DATA_MASK;
-	len &= AT_PBUF_MASK;
+	len &= AT_LEN_MASK;
 	if (len && bpf_probe_read_kernel(&data[off], len, src))
 		return off;
 	return off + len;

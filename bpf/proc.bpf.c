@@ -134,7 +134,7 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	r->e.exe_len = 0;
 	if (resolve_file(BPF_CORE_READ(bprm, file), 0, &res) == 0) {
 		off = put_kstr(r->data, off, res.str, res.len);
-		r->e.exe_len = res.len & AT_PBUF_MASK;
+		r->e.exe_len = res.len & AT_LEN_MASK;
 		if (res.truncated)
 			r->e.h.flags |= AT_F_PATH_TRUNC;
 	}
@@ -143,7 +143,7 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	if (bpf_core_read(&pwd, sizeof(pwd), &task->fs->pwd) == 0 &&
 	    resolve_path(&pwd, 1, &res) == 0) {
 		off = put_kstr(r->data, off, res.str, res.len);
-		r->e.cwd_len = res.len & AT_PBUF_MASK;
+		r->e.cwd_len = res.len & AT_LEN_MASK;
 	}
 
 	/* The cgroup is named by id; user space maps ids to paths, which
@@ -167,6 +167,8 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 
 	if (!p)
 		return 0;
+	if (!p->start_ns)   /* attached with --pid: identity not known yet */
+		p->start_ns = leader_start(parent);
 	rec.h.kind = AT_EV_FORK;
 	rec.h.size = sizeof(rec);
 	rec.h.ts_ns = bpf_ktime_get_ns();
@@ -206,13 +208,22 @@ int BPF_PROG(on_exit, struct task_struct *task)
 	__u32 tgid = BPF_CORE_READ(task, tgid);
 	struct at_proc *p = session_of(tgid);
 	struct at_exit rec = {};
+	struct at_proc me;
 	__u32 status;
 
 	if (!p)
 		return 0;
-	/* Report the process once, when its last thread goes. */
+	/* Report the process once, when its last thread goes. Two threads
+	 * leaving together can both see live == 0: whoever removes the
+	 * entry reports. */
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
+	me = *p;
+	if (!me.start_ns)
+		me.start_ns = leader_start(task);
+	if (bpf_map_delete_elem(&tracked, &tgid))
+		return 0;
+	p = &me;
 	if (BPF_CORE_READ(task, signal, flags) & AT_SIGNAL_GROUP_EXIT)
 		status = BPF_CORE_READ(task, signal, group_exit_code);
 	else
@@ -226,7 +237,6 @@ int BPF_PROG(on_exit, struct task_struct *task)
 		rec.h.flags |= AT_F_CORE_DUMP;
 	rec.duration_ns = rec.h.ts_ns - p->start_ns;
 	submit(&rec, sizeof(rec), AT_EV_EXIT);
-	bpf_map_delete_elem(&tracked, &tgid);
 	return 0;
 }
 

@@ -52,6 +52,7 @@ enum at_kind {
 enum at_loss {
 	AT_LOSS_TRACK_FULL = AT_EV__MAX, /* tracked-process map full */
 	AT_LOSS_SOCK_FULL,               /* socket-owner map full */
+	AT_LOSS_DNS_FULL,                /* DNS-socket map full */
 	AT_LOSS__MAX,
 };
 
@@ -63,6 +64,7 @@ enum at_loss {
 #define AT_F_DNS_TCP      (1u << 4) /* dns: message came over TCP (length-prefixed) */
 #define AT_F_DNS_TRUNC    (1u << 5) /* dns: message longer than AT_DNS_MAX */
 #define AT_F_CORE_DUMP    (1u << 6) /* exit: dumped core */
+#define AT_F_PATH_PSEUDO  (1u << 7) /* open: not a file in the tree (pipe, socket, memfd) */
 
 struct at_hdr {
 	__u16 kind;

@@ -284,6 +284,39 @@ int loader_track(struct loader *l, pid_t pid, uint64_t session)
 	return bpf_map_update_elem(l->tracked_fd, &key, &v, BPF_NOEXIST) && errno != EEXIST ? -1 : 0;
 }
 
+int loader_untrack(struct loader *l, pid_t pid)
+{
+	uint32_t key = (uint32_t)pid;
+
+	return bpf_map_delete_elem(l->tracked_fd, &key);
+}
+
+int loader_session_sockets(struct loader *l, uint64_t session, bool remove)
+{
+	int fd = bpf_map__fd(l->net->maps.sock_owner);
+	uint64_t key, next, *prev = NULL;
+	struct at_net v;
+	int n = 0;
+
+	/* Deleting the current key breaks get_next_key's walk, so deletions
+	 * wait until the walk is done. */
+	uint64_t doomed[256];
+	size_t nd = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &v) || v.h.session != session)
+			continue;
+		n++;
+		if (remove && nd < sizeof(doomed) / sizeof(doomed[0]))
+			doomed[nd++] = key;
+	}
+	for (size_t i = 0; i < nd; i++)
+		bpf_map_delete_elem(fd, &doomed[i]);
+	return n;
+}
+
 int loader_is_tracked(struct loader *l, pid_t pid)
 {
 	uint32_t key = (uint32_t)pid;

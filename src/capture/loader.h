@@ -48,6 +48,10 @@ void loader_close(struct loader *l);
 void loader_close_deferred(struct loader *l);
 
 int loader_track(struct loader *l, pid_t pid, uint64_t session);
+int loader_untrack(struct loader *l, pid_t pid);
+/* TCP sockets of a session whose close has not been seen yet. With remove,
+ * their entries are dropped (the session is over). Returns the count. */
+int loader_session_sockets(struct loader *l, uint64_t session, bool remove);
 int loader_add_session_cgroup(struct loader *l, uint64_t cgroup_id, uint64_t session);
 int loader_del_session_cgroup(struct loader *l, uint64_t cgroup_id);
 int loader_watch_comm(struct loader *l, const char *name);

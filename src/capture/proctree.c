@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,14 @@ static int walk_once(struct loader *l, struct pidset *live, pid_t root, uint64_t
 			if (!pidset_get(live, (uint32_t)v[i].ppid, &s) || s != session)
 				continue;
 			if (loader_track(l, v[i].pid, session) == 0) {
+				/* Gone between the snapshot and now? Then its exit
+				 * hook never saw the entry: drop it, or a later
+				 * process reusing the pid would join the session.
+				 * (Exiting after the insert is handled by the hook.) */
+				if (kill(v[i].pid, 0) && errno == ESRCH) {
+					loader_untrack(l, v[i].pid);
+					continue;
+				}
 				pidset_put(live, (uint32_t)v[i].pid, session);
 				added = 1;
 				count++;

@@ -35,6 +35,10 @@
 #include "sinks/store.h"
 
 #define MAX_SESSIONS 4096
+/* Records handled per ring_buffer__consume() call: a steady flood must not
+ * keep the loop from signals, flushing and session bookkeeping. */
+#define CONSUME_BUDGET 8192
+#define BUDGET_SPENT (-EAGAIN)
 #define STOP_GRACE_NS (2ULL * 1000000000ULL)
 
 struct session {
@@ -47,6 +51,9 @@ struct session {
 	int exit_signal;
 	uint64_t events;
 	uint64_t started_ns;
+	uint64_t gone_ns;      /* when the tree was first seen gone (0: not yet) */
+	int open_sockets;      /* TCP sockets without a close at the end */
+	bool root_running;     /* recording stopped before the root exited */
 };
 
 struct recorder {
@@ -64,6 +71,8 @@ struct recorder {
 	uint64_t counts[AT_EV__MAX];
 	uint64_t malformed;
 	uint64_t total;
+	int stop_signal;       /* the signal that ended the recording, or 0 */
+	unsigned batch;        /* records handled in the current consume call */
 	pid_t child;
 	pid_t my_sid;
 	char cgroup[1200];
@@ -147,7 +156,7 @@ static void emit_session_start(struct recorder *r, struct session *s, char **arg
 }
 
 static const char *const loss_names[AT_LOSS__MAX - AT_EV__MAX] = {
-	"track_map_full", "sock_map_full",
+	"track_map_full", "sock_map_full", "dns_map_full",
 };
 
 static void emit_session_end(struct recorder *r, struct session *s)
@@ -176,6 +185,8 @@ static void emit_session_end(struct recorder *r, struct session *s)
 	json_object_set_new(ev, "drops", d);
 	json_object_set_new(ev, "lost_total", json_integer((json_int_t)lost));
 	json_object_set_new(ev, "malformed", json_integer((json_int_t)r->malformed));
+	json_object_set_new(ev, "sockets_open_at_end", json_integer(s->open_sockets));
+	json_object_set_new(ev, "root_running", json_boolean(s->root_running));
 	emit(r, ev);
 	json_decref(ev);
 	s->ended = true;
@@ -194,17 +205,61 @@ static void track_liveness(struct recorder *r, const struct at_hdr *h, struct se
 		break;
 	case AT_EV_EXIT:
 		pidset_del(&r->live, h->pid);
-		if (s && h->pid == (uint32_t)s->root && strcmp(s->mode, "command") != 0)
+		if (s && h->pid == (uint32_t)s->root && strcmp(s->mode, "command") != 0) {
+			const struct at_exit *x = (const struct at_exit *)h;
+
 			s->root_gone = true;
+			s->exit_code = x->signal ? -1 : x->code;
+			s->exit_signal = x->signal;
+		}
 		break;
 	default:
 		break;
 	}
 }
 
+static int handle_record(struct recorder *r, void *data, size_t size);
+
+/* libbpf advances past a record whose callback returns an error, so
+ * returning BUDGET_SPENT after handling it ends the call without loss. */
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct recorder *r = ctx;
+
+	handle_record(r, data, size);
+	return ++r->batch >= CONSUME_BUDGET ? BUDGET_SPENT : 0;
+}
+
+/* Consume what is ready, at most one budget. Returns true if more may be
+ * waiting. */
+static bool drain_some(struct recorder *r)
+{
+	int n;
+
+	r->batch = 0;
+	n = ring_buffer__consume(r->rb);
+	if (n == BUDGET_SPENT)
+		return true;
+	if (n < 0 && n != -EINTR)
+		fprintf(stderr, "agenttrail: ring buffer: %s\n", strerror(-n));
+	return false;
+}
+
+/* Consume everything the kernel has produced so far: until a consume call
+ * catches up with the producers, or for at most DRAIN_MAX_NS when they
+ * outrun us (what they make after that point comes after the stop anyway). */
+#define DRAIN_MAX_NS (2ULL * 1000000000ULL)
+
+static void drain_all(struct recorder *r)
+{
+	uint64_t until = now_ns(CLOCK_MONOTONIC) + DRAIN_MAX_NS;
+
+	while (drain_some(r) && now_ns(CLOCK_MONOTONIC) < until)
+		;
+}
+
+static int handle_record(struct recorder *r, void *data, size_t size)
+{
 	const struct at_hdr *h = data;
 	struct session *s;
 	char err[128];
@@ -241,7 +296,8 @@ static int on_record(void *ctx, void *data, size_t size)
 		r->counts[h->kind]++;
 	if (s)
 		s->events++;
-	track_liveness(r, h, s);
+	if (h->kind != AT_EV_EXIT || size >= sizeof(struct at_exit))
+		track_liveness(r, h, s);
 	emit(r, ev);
 	json_decref(ev);
 	return 0;
@@ -269,6 +325,11 @@ static pid_t spawn_child(struct recorder *r, char **argv, uint64_t session, int 
 
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);   /* ignored in agenttrail only */
+		/* With the JSONL stream on stdout, the command's own output goes
+		 * to stderr so that the stream stays parseable. */
+		if (r->o->jsonl && !strcmp(r->o->jsonl, "-") && dup2(2, 1) < 0)
+			_exit(126);
 		close(go[1]);
 		close(errp[0]);
 		/* Wait until the parent tracked us and moved us into the cgroup. */
@@ -487,12 +548,32 @@ static int start_sessions(struct recorder *r, uint64_t run_id)
 	return 0;
 }
 
+/* After the tree is gone, TCP closes may still be in flight (the peer's
+ * FIN, TIME_WAIT): wait this long for their byte totals. */
+#define SOCKET_GRACE_NS (1000ULL * 1000000ULL)
+
+/* Close a session: its last events, then session_end. */
+static void end_session(struct recorder *r, struct session *s)
+{
+	drain_all(r);
+	s->open_sockets = loader_session_sockets(&r->ld, s->id, true);
+	emit_session_end(r, s);
+}
+
+/* --comm sessions come and go for as long as the recorder runs: forget
+ * ended ones so the table stays small. */
+static void forget_session(struct recorder *r, size_t i)
+{
+	r->sessions[i] = r->sessions[--r->nsessions];
+}
+
 /* Returns true when recording should stop. */
 static bool check_sessions(struct recorder *r)
 {
 	bool all_ended = r->nsessions > 0;
+	uint64_t now = now_ns(CLOCK_MONOTONIC);
 
-	for (size_t i = 0; i < r->nsessions; i++) {
+	for (size_t i = r->nsessions; i-- > 0;) {
 		struct session *s = &r->sessions[i];
 
 		if (s->ended)
@@ -501,12 +582,21 @@ static bool check_sessions(struct recorder *r)
 			all_ended = false;
 			continue;
 		}
-		if (tree_gone(r, s)) {
-			ring_buffer__consume(r->rb);
-			emit_session_end(r, s);
-		} else {
+		if (!tree_gone(r, s)) {
+			s->gone_ns = 0;
 			all_ended = false;
+			continue;
 		}
+		if (!s->gone_ns)
+			s->gone_ns = now;
+		if (now - s->gone_ns < SOCKET_GRACE_NS &&
+		    loader_session_sockets(&r->ld, s->id, false) > 0) {
+			all_ended = false;
+			continue;
+		}
+		end_session(r, s);
+		if (!strcmp(s->mode, "comm"))
+			forget_session(r, i);
 	}
 	/* --comm keeps watching for new sessions until stopped */
 	return all_ended && r->o->ncomms == 0;
@@ -517,6 +607,8 @@ static int run_loop(struct recorder *r, int sigfd)
 	int ep = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event e = { .events = EPOLLIN };
 	uint64_t stop_at = 0, deadline = 0, last_flush = now_ns(CLOCK_MONOTONIC);
+	uint64_t last_check = 0;
+	bool more = false;
 
 	if (ep < 0)
 		return -1;
@@ -532,9 +624,8 @@ static int run_loop(struct recorder *r, int sigfd)
 		struct signalfd_siginfo si;
 		uint64_t now;
 
-		epoll_wait(ep, out, 4, 100);
-		if (ring_buffer__consume(r->rb) < 0 && errno != EINTR)
-			fprintf(stderr, "agenttrail: ring buffer: %s\n", strerror(errno));
+		epoll_wait(ep, out, 4, more ? 0 : 100);
+		more = drain_some(r);
 		while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGCHLD) {
 				reap_child(r);
@@ -549,13 +640,18 @@ static int run_loop(struct recorder *r, int sigfd)
 			if (r->child > 0 && si.ssi_code == SI_USER && si.ssi_pid != 0)
 				kill(r->child, (int)si.ssi_signo);
 			stop_at = now_ns(CLOCK_MONOTONIC) + STOP_GRACE_NS;
+			r->stop_signal = (int)si.ssi_signo;
 			if (!r->o->quiet)
 				fprintf(stderr, "agenttrail: %s, finishing (again to stop at once)\n",
 					strsignal((int)si.ssi_signo));
 		}
 		now = now_ns(CLOCK_MONOTONIC);
-		if (check_sessions(r))
-			break;
+		/* liveness costs syscalls per process: look every 100 ms */
+		if (now - last_check >= 100000000ULL) {
+			last_check = now;
+			if (check_sessions(r))
+				break;
+		}
 		if (stop_at && (now >= stop_at || r->child <= 0 ||
 				(r->nsessions && r->sessions[0].root_gone)))
 			break;
@@ -577,11 +673,17 @@ static int run_loop(struct recorder *r, int sigfd)
 
 static void finish(struct recorder *r)
 {
-	ring_buffer__consume(r->rb);
+	drain_all(r);
 	reap_child(r);
-	for (size_t i = 0; i < r->nsessions; i++)
-		if (!r->sessions[i].ended)
-			emit_session_end(r, &r->sessions[i]);
+	for (size_t i = 0; i < r->nsessions; i++) {
+		struct session *s = &r->sessions[i];
+
+		if (s->ended)
+			continue;
+		s->root_running = !s->root_gone;
+		s->open_sockets = loader_session_sockets(&r->ld, s->id, true);
+		emit_session_end(r, s);
+	}
 	if (r->store) {
 		if (!r->store_failed && store_flush(r->store))
 			fprintf(stderr, "agenttrail: store: %s\n", store_last_error(r->store));
@@ -657,7 +759,11 @@ int recorder_run(const struct rec_opts *o)
 	if (o->argv && r->nsessions) {
 		struct session *s = &r->sessions[0];
 
-		status = s->exit_signal ? 128 + s->exit_signal : (s->exit_code >= 0 ? s->exit_code : 0);
+		if (s->root_running)   /* stopped by a signal or --duration */
+			status = r->stop_signal ? 128 + r->stop_signal : 124;
+		else
+			status = s->exit_signal ? 128 + s->exit_signal
+						: (s->exit_code >= 0 ? s->exit_code : 0);
 	}
 out_rb:
 	ring_buffer__free(r->rb);

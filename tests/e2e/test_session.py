@@ -273,4 +273,33 @@ def test_lost_events_are_counted_per_kind():
     con.close()
 
 
+def test_sigterm_during_an_event_flood_stops_cleanly():
+    d = tmpdir()
+    flood = ("import os, signal, sys\n"
+             "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+             "open(os.path.join(sys.argv[1], 'started'), 'w').write(str(os.getpid()))\n"
+             "while True:\n"
+             "    os.close(os.open('/etc/hostname', os.O_RDONLY))\n")
+    p, _, jl, db = start_record([PY, "-c", flood, d])
+    try:
+        wait_for(lambda: os.path.exists(os.path.join(d, "started")) and
+                 os.path.getsize(os.path.join(d, "started")) > 0, what="flood")
+        time.sleep(0.5)
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=60)     # the command ignores SIGTERM: agenttrail stops anyway
+    finally:
+        if p.poll() is None:
+            p.kill()
+        with open(os.path.join(d, "started")) as f:
+            os.kill(int(f.read()), signal.SIGKILL)
+    eq(p.returncode, 128 + signal.SIGTERM, "status when the command outlives the recording")
+    ev = read_jsonl(jl)
+    end = [e for e in ev if e["type"] == "session_end"]
+    eq(len(end), 1, "session closed")
+    eq(end[0]["root_running"], True, "the root was still running")
+    con = sqlite3.connect(db)
+    eq(con.execute("SELECT count(*) FROM events").fetchone()[0], len(ev), "store == JSONL")
+    con.close()
+
+
 run_tests(globals())
