@@ -382,7 +382,13 @@ static int decode_file(json_t *o, const struct at_file *f, size_t size)
 
 	if (cur.bad)
 		return -1;
-	if (f->h.kind == AT_EV_OPEN && f->ret >= 0 && path.p && !(f->h.flags & AT_F_PATH_LEXICAL)) {
+	if (f->h.kind == AT_EV_OPEN && f->ret >= 0 && (f->h.flags & AT_F_PATH_PSEUDO)) {
+		/* a pipe, socket or memfd reached through a path such as
+		 * /dev/stdin or /proc/self/fd/N: no place in the tree */
+		snprintf(fl, sizeof(fl), "pseudo:[%llu]", (unsigned long long)f->ino);
+		json_object_set_new(o, "path", json_string(fl));
+		json_object_set_new(o, "path_source", json_string("pseudo"));
+	} else if (f->h.kind == AT_EV_OPEN && f->ret >= 0 && path.p && !(f->h.flags & AT_F_PATH_LEXICAL)) {
 		set_span(o, "path", path);
 		json_object_set_new(o, "path_source", json_string("kernel"));
 	} else {

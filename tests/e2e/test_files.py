@@ -138,4 +138,11 @@ def test_path_through_bind_mount():
     eq(ev[0]["path"], mnt + "/f.txt", "path crosses the mount to the mount point")
 
 
+def test_pipe_opened_by_path_is_a_pseudo_path():
+    r = record(["sh", "-c", "echo hi | cat /dev/stdin > /dev/null"])
+    ev = r.one("open", arg_path="/dev/stdin")
+    eq(ev["path_source"], "pseudo", "a pipe has no place in the tree")
+    eq(ev["path"], "pseudo:[%d]" % ev["ino"], "path names the inode")
+
+
 run_tests(globals())
