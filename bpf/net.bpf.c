@@ -26,9 +26,11 @@ struct {
 
 /* (tgid << 32 | fd) -> the socket talking to port 53 behind that fd. A
  * read is captured only if the fd still refers to that very socket, so a
- * dup2()'d file or a reused fd number cannot pose as DNS. */
+ * dup2()'d file or a reused fd number cannot pose as DNS. Stale entries
+ * (closed fds, exited processes) are therefore harmless, and an LRU map
+ * retires them without a hook on every close() in the system. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
 	__type(value, __u64);
@@ -285,6 +287,7 @@ static __always_inline int dns_recv_exit(long ret, enum recv_kind kind)
 	struct sock *sk;
 	__u32 zero = 0, len;
 	__u64 key, buf, *owner;
+	__u16 dport;
 
 	if (ret <= 0)
 		return 0;
@@ -297,6 +300,12 @@ static __always_inline int dns_recv_exit(long ret, enum recv_kind kind)
 		return 0;
 	sk = fd_sock((int)s.a[0]);
 	if (!sk || *owner != (__u64)sk)
+		return 0;
+	/* A freed socket's memory is often reused for the next one: require
+	 * that it still talks to port 53 (or is an unconnected datagram
+	 * socket, marked by its sendto). */
+	dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (dport != 53 && !(dport == 0 && BPF_CORE_READ(sk, sk_type) == 2 /* SOCK_DGRAM */))
 		return 0;
 	buf = s.a[1];
 	if (kind == RK_MSG) {
@@ -318,7 +327,7 @@ static __always_inline int dns_recv_exit(long ret, enum recv_kind kind)
 		d->h.flags |= AT_F_DNS_TRUNC;
 	}
 	d->family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	d->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	d->port = dport;
 	__builtin_memset(d->server, 0, sizeof(d->server));
 	if (d->family == AT_AF_INET)
 		bpf_core_read(d->server, 4, &sk->__sk_common.skc_daddr);
@@ -351,20 +360,6 @@ SEC("tracepoint/syscalls/sys_exit_read")
 int exit_read(struct trace_event_raw_sys_exit *ctx)
 {
 	return dns_recv_exit(ctx->ret, RK_BUF);
-}
-
-/* fd numbers are reused: forget a DNS mark when its fd closes. */
-SEC("tracepoint/syscalls/sys_exit_close")
-int exit_close(struct trace_event_raw_sys_exit *ctx)
-{
-	struct at_args s;
-	__u64 key;
-
-	if (!session_of(bpf_get_current_pid_tgid() >> 32) || syscall_args(&s, 1))
-		return 0;
-	key = fd_key((int)s.a[0]);
-	bpf_map_delete_elem(&dns_fds, &key);
-	return 0;
 }
 
 /* The end of a TCP socket a session process connected or accepted: report

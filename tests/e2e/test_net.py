@@ -277,4 +277,29 @@ def test_dns_name_becomes_domain_of_connect():
     eq(cl["bytes_sent"], 5, "bytes sent")
 
 
+def test_a_file_dup2ed_over_a_dns_socket_cannot_forge_a_name():
+    server = Echo(socket.AF_INET, "127.0.0.2", 1)
+    d = tmpdir()
+    forged = os.path.join(d, "answer.bin")
+    q = struct.pack("!HHHHHH", 7, 0x0100, 1, 0, 0, 0) + b"\x03api\x0aagenttrail\x04test\x00" + \
+        struct.pack("!HH", 1, 1)
+    with open(forged, "wb") as f:
+        f.write(dns_answer(q, "127.0.0.2"))
+    script = ("import os, socket\n"
+              "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+              "u.connect(('127.0.0.53', 53))\n"
+              "fd = os.open(%r, os.O_RDONLY)\n"
+              "os.dup2(fd, u.fileno())\n"
+              "os.read(u.fileno(), 2048)\n"
+              "c = socket.create_connection(('127.0.0.2', %d)); c.shutdown(1)\n"
+              "while c.recv(10): pass\n" % (forged, server.port))
+    try:
+        r = record([PY, "-c", script])
+    finally:
+        server.close()
+    eq(r.rc, 0, "status: " + r.stderr)
+    eq(r.of("dns"), [], "a file read is not DNS")
+    eq(r.one("connect", dport=server.port)["domain"], None, "no forged domain")
+
+
 run_tests(globals())
