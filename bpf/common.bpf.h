@@ -24,7 +24,7 @@
 /* Sized by the loader (--ringbuf-mb); this is only the default. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 << 20);
+	__uint(max_entries, 64 << 20);
 } events SEC(".maps");
 
 /* tgid -> session membership. The one lookup every hook makes first:

@@ -42,7 +42,7 @@ static void usage(FILE *f)
 		"  -j, --jsonl FILE    also stream one JSON object per event to FILE ('-': stdout)\n"
 		"\n"
 		"Capture:\n"
-		"      --ringbuf-mb N  kernel ring buffer size in MiB, a power of two (default 16)\n"
+		"      --ringbuf-mb N  kernel ring buffer size in MiB, a power of two (default 64)\n"
 		"  -s, --stats         print per-kind event and loss counts at the end\n"
 		"  -q, --quiet         no progress messages\n"
 		"  -v, --verbose       libbpf and decoder diagnostics on stderr\n"
@@ -82,7 +82,7 @@ int cmd_record(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct rec_opts o = { .ringbuf_bytes = 16u << 20 };
+	struct rec_opts o = { .ringbuf_bytes = 64u << 20 };
 	char *comms[64];
 	unsigned long v;
 	int c;

@@ -73,6 +73,8 @@ struct recorder {
 	uint64_t total;
 	int stop_signal;       /* the signal that ended the recording, or 0 */
 	unsigned batch;        /* records handled in the current consume call */
+	uint64_t drain_cutoff_ns;  /* drain_all(): its start (CLOCK_MONOTONIC), or 0 */
+	bool past_cutoff;      /* drain_all(): a record from after the cutoff came */
 	pid_t child;
 	pid_t my_sid;
 	char cgroup[1200];
@@ -227,6 +229,9 @@ static int on_record(void *ctx, void *data, size_t size)
 	struct recorder *r = ctx;
 
 	handle_record(r, data, size);
+	if (r->drain_cutoff_ns && size >= sizeof(struct at_hdr) &&
+	    ((const struct at_hdr *)data)->ts_ns > r->drain_cutoff_ns)
+		r->past_cutoff = true;
 	return ++r->batch >= CONSUME_BUDGET ? BUDGET_SPENT : 0;
 }
 
@@ -245,17 +250,20 @@ static bool drain_some(struct recorder *r)
 	return false;
 }
 
-/* Consume everything the kernel has produced so far: until a consume call
- * catches up with the producers, or for at most DRAIN_MAX_NS when they
- * outrun us (what they make after that point comes after the stop anyway). */
-#define DRAIN_MAX_NS (2ULL * 1000000000ULL)
-
+/*
+ * Consume everything the kernel produced up to now: until a consume call
+ * finds the ring empty, or until a record made after this moment shows up
+ * (producers that keep going cannot hold the drain forever, and what they
+ * make after now comes after the stop anyway). The ring is ordered by
+ * reservation, so every record from before now has been handled then.
+ */
 static void drain_all(struct recorder *r)
 {
-	uint64_t until = now_ns(CLOCK_MONOTONIC) + DRAIN_MAX_NS;
-
-	while (drain_some(r) && now_ns(CLOCK_MONOTONIC) < until)
+	r->drain_cutoff_ns = now_ns(CLOCK_MONOTONIC);
+	r->past_cutoff = false;
+	while (drain_some(r) && !r->past_cutoff)
 		;
+	r->drain_cutoff_ns = 0;
 }
 
 static int handle_record(struct recorder *r, void *data, size_t size)

@@ -51,6 +51,8 @@ static const struct route routes[] = {
 /* Types not in the table still get their process row. */
 static const struct route route_other = { NULL, ST_PROC_SEEN, ST_NONE };
 
+#define PROC_SEEN_SLOTS 4096
+
 struct store {
 	sqlite3 *db;
 	bool readonly;
@@ -58,6 +60,10 @@ struct store {
 	unsigned long batch_n;     /* events in the open transaction */
 	uint64_t batch_start_ms;   /* CLOCK_MONOTONIC ms when it began */
 	sqlite3_stmt *st[ST__MAX];
+	/* Processes known to have a row in the committed or current
+	 * transaction, so that most events skip the "process seen" upsert.
+	 * Direct-mapped: a miss only costs the upsert. Cleared on rollback. */
+	struct { int64_t session, pid, start_ns; } seen[PROC_SEEN_SLOTS];
 	char path[PATH_MAX];
 	char err[1024];
 };
@@ -513,7 +519,9 @@ int store_open(const char *path, struct store **out, char *err, size_t errlen)
 	if (new_store(path, false, &s, err, errlen) != 0)
 		return -1;
 	if (make_parent_dirs(path, err, errlen) != 0 ||
-	    open_common(s, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err, errlen) != 0)
+	    /* one thread uses a store: no SQLite mutexes needed */
+	    open_common(s, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			err, errlen) != 0)
 		goto fail;
 	/* look before touching: never switch a foreign or newer file to WAL */
 	if (read_version(s->db, path, &version, err, errlen) != 0 ||
@@ -525,6 +533,8 @@ int store_open(const char *path, struct store **out, char *err, size_t errlen)
 		     "switching to WAL", err, errlen) != 0 ||
 	    exec_sql(s->db, path, "PRAGMA synchronous = NORMAL",
 		     "setting synchronous", err, errlen) != 0 ||
+	    exec_sql(s->db, path, "PRAGMA cache_size = -16384",
+		     "sizing the page cache", err, errlen) != 0 ||
 	    migrate(s->db, path, err, errlen) != 0)
 		goto fail;
 	for (int i = 0; i < ST__MAX; i++) {
@@ -585,6 +595,7 @@ fail:
  * SQLite rolled the whole transaction back (it does so on SQLITE_FULL). */
 static void undo_event(struct store *s)
 {
+	memset(s->seen, 0, sizeof(s->seen));   /* rows may go with the undo */
 	if (!sqlite3_get_autocommit(s->db)) {
 		char saved[sizeof(s->err)];
 
@@ -619,6 +630,24 @@ static bool is_process_stmt(enum stmt_id id)
 	return id != ST_NONE && id != ST_SESS_START && id != ST_SESS_END;
 }
 
+/* Has this event's process got a row already? Remembers it if not. */
+static bool proc_seen(struct store *s, const json_t *ev)
+{
+	int64_t sess = json_integer_value(json_object_get(ev, "session"));
+	int64_t pid = json_integer_value(json_object_get(ev, "pid"));
+	int64_t start = json_integer_value(json_object_get(ev, "start_ns"));
+	uint64_t h = ((uint64_t)pid * 0x9e3779b97f4a7c15ULL) ^ (uint64_t)start ^ (uint64_t)sess;
+	size_t slot = (size_t)((h ^ (h >> 29)) % PROC_SEEN_SLOTS);
+
+	if (s->seen[slot].session == sess && s->seen[slot].pid == pid &&
+	    s->seen[slot].start_ns == start)
+		return true;
+	s->seen[slot].session = sess;
+	s->seen[slot].pid = pid;
+	s->seen[slot].start_ns = start;
+	return false;
+}
+
 static int put_event(struct store *s, const json_t *ev, const char *type)
 {
 	const struct route *r = route_of(type);
@@ -643,6 +672,8 @@ static int put_event(struct store *s, const json_t *ev, const char *type)
 		steps[0] = ST_PROC_SEEN;
 	for (int i = 0; i < 2; i++) {
 		if (steps[i] == ST_NONE || (is_process_stmt(steps[i]) && !identity))
+			continue;
+		if (steps[i] == ST_PROC_SEEN && proc_seen(s, ev))
 			continue;
 		if (run_bound(s, steps[i], ev, id, NULL, type) != 0)
 			return -1;
@@ -716,6 +747,7 @@ int store_flush(struct store *s)
 
 		memcpy(saved, s->err, sizeof(saved));
 		(void)run(s, ST_ROLLBACK, "rolling back");
+		memset(s->seen, 0, sizeof(s->seen));
 		memcpy(s->err, saved, sizeof(saved));
 	}
 	add_msg(s, "; the %lu event(s) of the batch were lost", n);

@@ -302,4 +302,20 @@ def test_sigterm_during_an_event_flood_stops_cleanly():
     con.close()
 
 
+def test_backlog_at_session_end_is_drained_completely():
+    # a burst far faster than the store can take: the backlog left in the
+    # ring buffer when the command exits must all reach the store
+    d = tmpdir()
+    marker = os.path.join(d, "m")
+    open(marker, "w").close()
+    n = 150000
+    r = record([PY, "-c", "import os\nfor _ in range(%d): os.close(os.open(%r, os.O_RDONLY))\n"
+                % (n, marker)], extra=["--stats"])
+    eq(r.rc, 0, "status")
+    end = r.one("session_end")
+    got = r.sql("SELECT count(*) FROM files WHERE path = ?", marker)[0][0]
+    eq(got + end["drops"]["open"], n, "every open is stored or counted as lost")
+    eq(len(r.of("open", path=marker)), got, "JSONL and store agree")
+
+
 run_tests(globals())
