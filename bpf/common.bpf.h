@@ -116,18 +116,48 @@ static __always_inline void submit(void *rec, __u64 size, __u16 kind)
 }
 
 /*
- * The arguments of the syscall now returning, read at sys_exit from the
- * registers saved at entry (the kernel leaves them untouched but for the
- * return value). No sys_enter program and no per-thread stash are needed:
- * processes outside every session pay one map lookup per hooked syscall.
+ * Syscall exits. One raw tracepoint program on sys_exit (bpf/sysexit.bpf.c)
+ * filters by syscall number and session, then tail-calls the handler for
+ * that syscall from this table; handlers are declared with SYSCALL_EXIT()
+ * and registered by the loader under their syscall number. A raw
+ * tracepoint costs far less per call than a perf-event syscall
+ * tracepoint, and processes outside every session stop in the dispatcher.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, AT_SYSCALL_SLOTS);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} sys_exit_handlers SEC(".maps");
+
+/* A handler: loaded, never attached; the loader maps "sx_NAME" to the
+ * number of syscall NAME. */
+#define SYSCALL_EXIT(name) \
+	SEC("raw_tp") int sx_##name(struct bpf_raw_tracepoint_args *ctx)
+
+/* sys_exit's arguments: the task's saved registers and the return value. */
+static __always_inline struct pt_regs *exit_regs(struct bpf_raw_tracepoint_args *ctx)
+{
+	return (struct pt_regs *)ctx->args[0];
+}
+
+static __always_inline long exit_ret(struct bpf_raw_tracepoint_args *ctx)
+{
+	return (long)ctx->args[1];
+}
+
+/*
+ * The arguments of the syscall now returning, from the registers saved at
+ * entry (the kernel leaves them untouched but for the return value).
  */
 struct at_args {
 	unsigned long a[6];
 };
 
-static __always_inline int syscall_args(struct at_args *args, int n)
+static __always_inline int syscall_args(struct bpf_raw_tracepoint_args *ctx, struct at_args *args,
+					int n)
 {
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	struct pt_regs *regs = exit_regs(ctx);
 
 	if (!regs)
 		return -1;

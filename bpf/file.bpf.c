@@ -110,22 +110,17 @@ static __always_inline int emit_file(void *ctx, __u16 kind, long ret, const stru
 
 #define AT_FDCWD -100
 
-/*
- * One exit program per syscall: check the session first (the only cost for
- * everyone else), then read the arguments from the saved registers.
- */
+/* One handler per syscall, tail-called for session processes only. */
 #define FILE_EXIT(name, nargs, kind, ...)                                       \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                              \
-	int exit_##name(struct trace_event_raw_sys_exit *ctx)                   \
+	SYSCALL_EXIT(name)                                                      \
 	{                                                                       \
 		struct file_args a = { .dirfd = AT_FDCWD, .dirfd2 = AT_FDCWD }; \
 		struct at_args r;                                               \
                                                                                 \
-		if (!session_of(bpf_get_current_pid_tgid() >> 32) ||            \
-		    syscall_args(&r, nargs))                                    \
+		if (syscall_args(ctx, &r, nargs))                               \
 			return 0;                                               \
 		__VA_ARGS__;                                                    \
-		return emit_file(ctx, kind, ctx->ret, &a);                      \
+		return emit_file(ctx, kind, exit_ret(ctx), &a);                 \
 	}
 
 #define ARG(i) (r.a[i])

@@ -147,8 +147,7 @@ static __always_inline void mark_dns(int fd, struct sock *sk)
 		count_drop(AT_LOSS_DNS_FULL);
 }
 
-SEC("tracepoint/syscalls/sys_exit_connect")
-int exit_connect(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_EXIT(connect)
 {
 	struct at_args s;
 	struct at_proc *p;
@@ -157,13 +156,13 @@ int exit_connect(struct trace_event_raw_sys_exit *ctx)
 	int fd;
 
 	/* an interrupted connect is restarted or becomes EINTR */
-	if (ctx->ret <= -512 && ctx->ret >= -516)
+	if (exit_ret(ctx) <= -512 && exit_ret(ctx) >= -516)
 		return 0;
 	p = session_of(bpf_get_current_pid_tgid() >> 32);
-	if (!p || syscall_args(&s, 2))
+	if (!p || syscall_args(ctx, &s, 2))
 		return 0;
 	fd = (int)s.a[0];
-	n = net_rec(AT_EV_CONNECT, p, ctx->ret, fd);
+	n = net_rec(AT_EV_CONNECT, p, exit_ret(ctx), fd);
 	if (!n)
 		return 0;
 	sk = fd_sock(fd);
@@ -171,7 +170,7 @@ int exit_connect(struct trace_event_raw_sys_exit *ctx)
 		fill_from_sock(n, sk);
 	fill_from_sockaddr(n, (void *)s.a[1], 0);
 	submit(n, sizeof(*n), AT_EV_CONNECT);
-	if (sk && (ctx->ret == 0 || ctx->ret == -AT_EINPROGRESS)) {
+	if (sk && (exit_ret(ctx) == 0 || exit_ret(ctx) == -AT_EINPROGRESS)) {
 		own_socket(n, sk);
 		if (n->dport == 53)
 			mark_dns(fd, sk);
@@ -199,20 +198,17 @@ static __always_inline int accept_exit(long ret)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_accept")
-int exit_accept(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_EXIT(accept)
 {
-	return accept_exit(ctx->ret);
+	return accept_exit(exit_ret(ctx));
 }
 
-SEC("tracepoint/syscalls/sys_exit_accept4")
-int exit_accept4(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_EXIT(accept4)
 {
-	return accept_exit(ctx->ret);
+	return accept_exit(exit_ret(ctx));
 }
 
-SEC("tracepoint/syscalls/sys_exit_bind")
-int exit_bind(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_EXIT(bind)
 {
 	struct at_args s;
 	struct at_proc *p;
@@ -220,9 +216,9 @@ int exit_bind(struct trace_event_raw_sys_exit *ctx)
 	struct sock *sk;
 
 	p = session_of(bpf_get_current_pid_tgid() >> 32);
-	if (!p || syscall_args(&s, 2))
+	if (!p || syscall_args(ctx, &s, 2))
 		return 0;
-	n = net_rec(AT_EV_BIND, p, ctx->ret, (int)s.a[0]);
+	n = net_rec(AT_EV_BIND, p, exit_ret(ctx), (int)s.a[0]);
 	if (!n)
 		return 0;
 	sk = fd_sock((int)s.a[0]);
@@ -231,14 +227,13 @@ int exit_bind(struct trace_event_raw_sys_exit *ctx)
 		n->sock = (__u64)sk;
 	}
 	fill_from_sockaddr(n, (void *)s.a[1], 1);
-	if (sk && ctx->ret == 0 && (n->family == AT_AF_INET || n->family == AT_AF_INET6))
+	if (sk && exit_ret(ctx) == 0 && (n->family == AT_AF_INET || n->family == AT_AF_INET6))
 		n->sport = BPF_CORE_READ(sk, __sk_common.skc_num);  /* port 0 -> the one chosen */
 	submit(n, sizeof(*n), AT_EV_BIND);
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_listen")
-int exit_listen(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_EXIT(listen)
 {
 	struct at_args s;
 	struct at_proc *p;
@@ -246,9 +241,9 @@ int exit_listen(struct trace_event_raw_sys_exit *ctx)
 	struct sock *sk;
 
 	p = session_of(bpf_get_current_pid_tgid() >> 32);
-	if (!p || syscall_args(&s, 2))
+	if (!p || syscall_args(ctx, &s, 2))
 		return 0;
-	n = net_rec(AT_EV_LISTEN, p, ctx->ret, (int)s.a[0]);
+	n = net_rec(AT_EV_LISTEN, p, exit_ret(ctx), (int)s.a[0]);
 	if (!n)
 		return 0;
 	sk = fd_sock((int)s.a[0]);
@@ -260,13 +255,12 @@ int exit_listen(struct trace_event_raw_sys_exit *ctx)
 }
 
 /* An unconnected datagram sent to port 53 marks its socket as DNS. */
-SEC("tracepoint/syscalls/sys_exit_sendto")
-int exit_sendto(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_EXIT(sendto)
 {
 	struct { __u16 family; __u16 port; } sa = {};
 	struct at_args s;
 
-	if (ctx->ret < 0 || !session_of(bpf_get_current_pid_tgid() >> 32) || syscall_args(&s, 5))
+	if (exit_ret(ctx) < 0 || !session_of(bpf_get_current_pid_tgid() >> 32) || syscall_args(ctx, &s, 5))
 		return 0;
 	if (!s.a[4] || bpf_probe_read_user(&sa, sizeof(sa), (void *)s.a[4]))
 		return 0;
@@ -279,7 +273,8 @@ int exit_sendto(struct trace_event_raw_sys_exit *ctx)
  * or the first iovec of recvmsg. */
 enum recv_kind { RK_BUF, RK_MSG };
 
-static __always_inline int dns_recv_exit(long ret, enum recv_kind kind)
+static __always_inline int dns_recv_exit(struct bpf_raw_tracepoint_args *ctx, long ret,
+					 enum recv_kind kind)
 {
 	struct at_args s;
 	struct at_proc *p;
@@ -292,7 +287,7 @@ static __always_inline int dns_recv_exit(long ret, enum recv_kind kind)
 	if (ret <= 0)
 		return 0;
 	p = session_of(bpf_get_current_pid_tgid() >> 32);
-	if (!p || syscall_args(&s, 2))
+	if (!p || syscall_args(ctx, &s, 2))
 		return 0;
 	key = fd_key((int)s.a[0]);
 	owner = bpf_map_lookup_elem(&dns_fds, &key);
@@ -344,22 +339,19 @@ static __always_inline int dns_recv_exit(long ret, enum recv_kind kind)
 	return 0;
 }
 
-SEC("tracepoint/syscalls/sys_exit_recvfrom")
-int exit_recvfrom(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_EXIT(recvfrom)
 {
-	return dns_recv_exit(ctx->ret, RK_BUF);
+	return dns_recv_exit(ctx, exit_ret(ctx), RK_BUF);
 }
 
-SEC("tracepoint/syscalls/sys_exit_recvmsg")
-int exit_recvmsg(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_EXIT(recvmsg)
 {
-	return dns_recv_exit(ctx->ret, RK_MSG);
+	return dns_recv_exit(ctx, exit_ret(ctx), RK_MSG);
 }
 
-SEC("tracepoint/syscalls/sys_exit_read")
-int exit_read(struct trace_event_raw_sys_exit *ctx)
+SYSCALL_EXIT(read)
 {
-	return dns_recv_exit(ctx->ret, RK_BUF);
+	return dns_recv_exit(ctx, exit_ret(ctx), RK_BUF);
 }
 
 /* The end of a TCP socket a session process connected or accepted: report

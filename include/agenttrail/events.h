@@ -26,6 +26,7 @@
 #define AT_CGROUP_MAX 512     /* bytes of cgroup path captured at exec */
 #define AT_DNS_MAX 2048       /* bytes of one DNS message captured (power of 2) */
 #define AT_UNIX_PATH_MAX 108  /* sizeof(sun_path) */
+#define AT_SYSCALL_SLOTS 512  /* syscall numbers the exit dispatcher handles */
 
 enum at_kind {
 	AT_EV_NONE = 0,

@@ -22,11 +22,13 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "file.skel.h"
 #include "net.skel.h"
 #include "proc.skel.h"
+#include "sysexit.skel.h"
 
 #define TRACEFS_MAGIC_NR 0x74726163
 
@@ -115,6 +117,76 @@ static void skip_missing_tracepoints(struct bpf_object *obj, struct loader *l)
 	}
 }
 
+/* Syscall handlers are named sx_NAME (bpf/common.bpf.h: SYSCALL_EXIT). */
+static const struct {
+	const char *name;
+	long nr;
+} syscalls[] = {
+	{ "open", SYS_open },         { "openat", SYS_openat },     { "openat2", SYS_openat2 },
+	{ "creat", SYS_creat },       { "unlink", SYS_unlink },     { "unlinkat", SYS_unlinkat },
+	{ "rename", SYS_rename },     { "renameat", SYS_renameat }, { "renameat2", SYS_renameat2 },
+	{ "mkdir", SYS_mkdir },       { "mkdirat", SYS_mkdirat },   { "chmod", SYS_chmod },
+	{ "fchmodat", SYS_fchmodat },
+	{ "fchmodat2", 452 },  /* x86_64, Linux 6.6; older headers lack it */
+	{ "connect", SYS_connect },   { "accept", SYS_accept },     { "accept4", SYS_accept4 },
+	{ "bind", SYS_bind },         { "listen", SYS_listen },     { "sendto", SYS_sendto },
+	{ "recvfrom", SYS_recvfrom }, { "recvmsg", SYS_recvmsg },   { "read", SYS_read },
+};
+
+static long syscall_nr(const char *prog_name)
+{
+	if (strncmp(prog_name, "sx_", 3) != 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(syscalls) / sizeof(syscalls[0]); i++)
+		if (!strcmp(prog_name + 3, syscalls[i].name))
+			return syscalls[i].nr;
+	return -1;
+}
+
+/* Mark the syscalls obj has handlers for in hooked[]. */
+static int collect_handlers(struct bpf_object *obj, volatile __u8 *hooked, char *err, size_t errlen)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj) {
+		const char *name = bpf_program__name(prog);
+		long nr;
+
+		if (strncmp(name, "sx_", 3) != 0)
+			continue;
+		nr = syscall_nr(name);
+		if (nr < 0 || nr >= AT_SYSCALL_SLOTS) {
+			snprintf(err, errlen, "handler %s: unknown syscall", name);
+			return -1;
+		}
+		hooked[nr] = 1;
+	}
+	return 0;
+}
+
+/* Put obj's loaded handlers into the dispatcher's table. */
+static int register_handlers(struct bpf_object *obj, int table_fd, char *err, size_t errlen)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj) {
+		long nr = syscall_nr(bpf_program__name(prog));
+		__u32 key;
+		int fd;
+
+		if (nr < 0)
+			continue;
+		key = (__u32)nr;
+		fd = bpf_program__fd(prog);
+		if (bpf_map_update_elem(table_fd, &key, &fd, BPF_ANY)) {
+			snprintf(err, errlen, "cannot register %s: %s", bpf_program__name(prog),
+				 strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int set_entries(struct bpf_map *map, uint32_t n, char *err, size_t errlen)
 {
 	if (bpf_map__set_max_entries(map, n)) {
@@ -194,6 +266,27 @@ int loader_open(struct loader *l, const struct loader_opts *o, char *err, size_t
 		goto error;
 	}
 
+	/* The dispatcher learns which syscalls have handlers before it
+	 * loads, then the handlers go into its tail-call table. */
+	l->sysexit = sysexit_bpf__open();
+	if (!l->sysexit) {
+		fail(err, errlen, "open syscall dispatcher", errno);
+		goto error;
+	}
+	if (collect_handlers(l->file->obj, l->sysexit->rodata->hooked, err, errlen) ||
+	    collect_handlers(l->net->obj, l->sysexit->rodata->hooked, err, errlen) ||
+	    share_maps(l->sysexit->obj, l->proc->obj, err, errlen))
+		goto error;
+	if ((e = sysexit_bpf__load(l->sysexit)) != 0) {
+		fail(err, errlen, "load syscall dispatcher", -e);
+		goto error;
+	}
+	if (register_handlers(l->file->obj, bpf_map__fd(l->proc->maps.sys_exit_handlers), err,
+			      errlen) ||
+	    register_handlers(l->net->obj, bpf_map__fd(l->proc->maps.sys_exit_handlers), err,
+			      errlen))
+		goto error;
+
 	if ((e = proc_bpf__attach(l->proc)) != 0) {
 		fail(err, errlen, "attach proc programs", -e);
 		goto error;
@@ -204,6 +297,10 @@ int loader_open(struct loader *l, const struct loader_opts *o, char *err, size_t
 	}
 	if ((e = net_bpf__attach(l->net)) != 0) {
 		fail(err, errlen, "attach net programs", -e);
+		goto error;
+	}
+	if ((e = sysexit_bpf__attach(l->sysexit)) != 0) {
+		fail(err, errlen, "attach syscall dispatcher", -e);
 		goto error;
 	}
 
@@ -220,6 +317,8 @@ error:
 
 void loader_close(struct loader *l)
 {
+	sysexit_bpf__destroy(l->sysexit);
+	l->sysexit = NULL;
 	net_bpf__destroy(l->net);
 	file_bpf__destroy(l->file);
 	proc_bpf__destroy(l->proc);

@@ -12,6 +12,7 @@
 struct proc_bpf;
 struct file_bpf;
 struct net_bpf;
+struct sysexit_bpf;
 
 struct loader_opts {
 	size_t ringbuf_bytes;     /* power of two, >= 4096 */
@@ -24,6 +25,7 @@ struct loader {
 	struct proc_bpf *proc;
 	struct file_bpf *file;
 	struct net_bpf *net;
+	struct sysexit_bpf *sysexit;
 	int events_fd;
 	int tracked_fd;
 	int cgroups_fd;

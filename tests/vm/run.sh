@@ -36,17 +36,9 @@ die() {
 [ "$(id -u)" -eq 0 ] || die "run as root (installs packages, builds an initramfs with device nodes)"
 
 # --- host packages ---------------------------------------------------------------
-PACKAGES=(qemu-system-x86 busybox-static cpio)
-missing=()
-for p in "${PACKAGES[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	say "installing ${missing[*]}"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# shellcheck source=../../scripts/lib/packages.sh
+. "$REPO/scripts/lib/packages.sh"
+ensure_packages qemu-system-x86 busybox-static cpio || die "cannot install qemu, busybox or cpio"
 
 # --- the agenttrail binary -----------------------------------------------------------
 AT="$REPO/build/agenttrail"
