@@ -632,7 +632,9 @@ static int run_loop(struct recorder *r, int sigfd)
 		struct signalfd_siginfo si;
 		uint64_t now;
 
-		epoll_wait(ep, out, 4, more ? 0 : 100);
+		/* the kernel wakes us only for a backlog (AT_WAKEUP_BYTES):
+		 * this timeout bounds how late a quiet event is seen */
+		epoll_wait(ep, out, 4, more ? 0 : 50);
 		more = drain_some(r);
 		while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGCHLD) {
