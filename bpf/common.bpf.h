@@ -108,24 +108,10 @@ static __always_inline void fill_hdr(struct at_hdr *h, __u16 kind, struct at_pro
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
-/*
- * Waking the consumer for every record (what the ring buffer does while the
- * consumer keeps up) costs an irq_work per event, more than the rest of a
- * record's path. Records are posted without a wakeup until this much data
- * waits; the consumer also polls on a short timeout, which bounds latency.
- */
-#define AT_WAKEUP_BYTES (256 * 1024)
-
-static __always_inline __u64 wakeup_flag(void)
-{
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= AT_WAKEUP_BYTES
-		       ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-}
-
 /* Copy a prepared record into the ring buffer; count it if it does not fit. */
 static __always_inline void submit(void *rec, __u64 size, __u16 kind)
 {
-	if (bpf_ringbuf_output(&events, rec, size, wakeup_flag()))
+	if (bpf_ringbuf_output(&events, rec, size, 0))
 		count_drop(kind);
 }
 

@@ -632,9 +632,7 @@ static int run_loop(struct recorder *r, int sigfd)
 		struct signalfd_siginfo si;
 		uint64_t now;
 
-		/* the kernel wakes us only for a backlog (AT_WAKEUP_BYTES):
-		 * this timeout bounds how late a quiet event is seen */
-		epoll_wait(ep, out, 4, more ? 0 : 50);
+		epoll_wait(ep, out, 4, more ? 0 : 100);
 		more = drain_some(r);
 		while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGCHLD) {
