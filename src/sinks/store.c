@@ -6,6 +6,7 @@
  */
 #include "sinks/store.h"
 #include "sinks/store_sql.h"
+#include "sinks/store_schema.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -71,56 +72,9 @@ struct store {
 /* ------------------------------------------------------------------------ */
 /* Errors */
 
-static void set_msg(char *buf, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void set_msg(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!buf || len == 0)
-		return;
-	va_start(ap, fmt);
-	if (vsnprintf(buf, len, fmt, ap) < 0)
-		buf[0] = '\0';
-	va_end(ap);
-}
-
-/* A hint for the result codes a user can do something about. */
-static const char *rc_hint(int rc)
-{
-	switch (rc & 0xff) {
-	case SQLITE_FULL:
-		return " [SQLITE_FULL: no space left on the disk, or the database"
-		       " reached its size limit]";
-	case SQLITE_READONLY:
-		return " [the database or its directory is not writable]";
-	case SQLITE_CANTOPEN:
-		return " [cannot open the file: check the path and permissions]";
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return " [another process holds the database locked]";
-	case SQLITE_CORRUPT:
-	case SQLITE_NOTADB:
-		return " [the file is damaged or not an SQLite database]";
-	case SQLITE_IOERR:
-		return " [I/O error]";
-	default:
-		return "";
-	}
-}
-
-static void db_msg(char *buf, size_t len, sqlite3 *db, int rc,
-		   const char *path, const char *what)
-{
-	const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-
-	set_msg(buf, len, "store %s: %s: %s%s", path, what, msg, rc_hint(rc));
-}
-
 static int db_fail(struct store *s, int rc, const char *what)
 {
-	db_msg(s->err, sizeof(s->err), s->db, rc, s->path, what);
+	store_db_msg(s->err, sizeof(s->err), s->db, rc, s->path, what);
 	return -1;
 }
 
@@ -136,7 +90,7 @@ static int fail(struct store *s, const char *fmt, ...)
 	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
 		msg[0] = '\0';
 	va_end(ap);
-	set_msg(s->err, sizeof(s->err), "store %s: %s", s->path, msg);
+	store_set_msg(s->err, sizeof(s->err), "store %s: %s", s->path, msg);
 	return -1;
 }
 
@@ -187,7 +141,7 @@ static int make_parent_dirs(const char *path, char *err, size_t errlen)
 	size_t n = strnlen(path, sizeof(dir));
 
 	if (n >= sizeof(dir)) {
-		set_msg(err, errlen, "store: path too long: %.64s...", path);
+		store_set_msg(err, errlen, "store: path too long: %.64s...", path);
 		return -1;
 	}
 	memcpy(dir, path, n + 1);
@@ -196,7 +150,7 @@ static int make_parent_dirs(const char *path, char *err, size_t errlen)
 			continue;
 		dir[i] = '\0';
 		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-			set_msg(err, errlen, "store %s: cannot create directory %s: %s",
+			store_set_msg(err, errlen, "store %s: cannot create directory %s: %s",
 				path, dir, strerror(errno));
 			return -1;
 		}
@@ -295,135 +249,6 @@ static int run_bound(struct store *s, enum stmt_id id, const json_t *ev,
 }
 
 /* ------------------------------------------------------------------------ */
-/* Schema version */
-
-/* *version: 0 for an empty database, else meta.schema_version. */
-static int read_version(sqlite3 *db, const char *path, long long *version,
-			char *err, size_t errlen)
-{
-	static const char q_tables[] =
-		"SELECT count(*), coalesce(sum(name = 'meta'), 0)"
-		" FROM sqlite_master WHERE type = 'table'";
-	static const char q_version[] =
-		"SELECT value FROM meta WHERE key = 'schema_version'";
-	sqlite3_stmt *st = NULL;
-	long long tables = 0, has_meta = 0;
-	int rc;
-
-	rc = sqlite3_prepare_v2(db, q_tables, -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			tables = sqlite3_column_int64(st, 0);
-			has_meta = sqlite3_column_int64(st, 1);
-			rc = SQLITE_OK;
-		}
-	}
-	if (rc != SQLITE_OK) {
-		db_msg(err, errlen, db, rc, path, "reading the schema");
-		(void)sqlite3_finalize(st); /* repeats the error above */
-		return -1;
-	}
-	(void)sqlite3_finalize(st); /* the step succeeded: SQLITE_OK */
-	st = NULL;
-
-	if (!has_meta) {
-		if (tables > 0) {
-			set_msg(err, errlen, "store %s: not an agenttrail database"
-				" (it has tables but no meta table)", path);
-			return -1;
-		}
-		*version = 0;
-		return 0;
-	}
-
-	rc = sqlite3_prepare_v2(db, q_version, -1, &st, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER) {
-		*version = sqlite3_column_int64(st, 0);
-		(void)sqlite3_finalize(st);
-		if (*version >= 1)
-			return 0;
-		rc = SQLITE_DONE;
-	}
-	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-		set_msg(err, errlen, "store %s: not an agenttrail database"
-			" (meta has no valid schema_version)", path);
-	else
-		db_msg(err, errlen, db, rc, path, "reading the schema version");
-	(void)sqlite3_finalize(st);
-	return -1;
-}
-
-static int refuse_newer(const char *path, long long version, char *err, size_t errlen)
-{
-	if (version <= STORE_SCHEMA_VERSION)
-		return 0;
-	set_msg(err, errlen, "store %s: the database has schema version %lld, newer"
-		" than this agenttrail supports (%d); use a newer agenttrail, or"
-		" another database (--db FILE)", path, version, STORE_SCHEMA_VERSION);
-	return -1;
-}
-
-static int exec_sql(sqlite3 *db, const char *path, const char *sql,
-		    const char *what, char *err, size_t errlen)
-{
-	char *msg = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-
-	if (rc != SQLITE_OK) {
-		set_msg(err, errlen, "store %s: %s: %s%s", path, what,
-			msg ? msg : sqlite3_errstr(rc), rc_hint(rc));
-		sqlite3_free(msg);
-		return -1;
-	}
-	return 0;
-}
-
-/* Inside one write transaction: check the version again (another process
- * may have created the schema meanwhile) and apply missing migrations. */
-static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
-{
-	long long version;
-	char sql[128];
-
-	if (exec_sql(db, path, "BEGIN IMMEDIATE", "starting the schema update",
-		     err, errlen) != 0)
-		return -1;
-	if (read_version(db, path, &version, err, errlen) != 0 ||
-	    refuse_newer(path, version, err, errlen) != 0)
-		goto rollback;
-	if (version == STORE_SCHEMA_VERSION)
-		return exec_sql(db, path, "COMMIT", "checking the schema", err, errlen);
-
-	for (long long v = version; v < STORE_SCHEMA_VERSION; v++) {
-		if (exec_sql(db, path, store_migrations[v], "creating the schema",
-			     err, errlen) != 0)
-			goto rollback;
-	}
-	if (snprintf(sql, sizeof(sql), "INSERT INTO meta(key, value)"
-		     " VALUES('schema_version', %d) ON CONFLICT(key)"
-		     " DO UPDATE SET value = excluded.value",
-		     STORE_SCHEMA_VERSION) >= (int)sizeof(sql)) {
-		set_msg(err, errlen, "store %s: internal: version statement", path);
-		goto rollback;
-	}
-	if (exec_sql(db, path, sql, "writing the schema version", err, errlen) != 0)
-		goto rollback;
-	return exec_sql(db, path, "COMMIT", "committing the schema", err, errlen);
-
-rollback:
-	if (!sqlite3_get_autocommit(db)) {
-		char ignored[8];
-
-		/* the first error is the one to report */
-		(void)exec_sql(db, path, "ROLLBACK", "", ignored, sizeof(ignored));
-	}
-	return -1;
-}
-
-/* ------------------------------------------------------------------------ */
 /* Open / close */
 
 static void finalize_all(struct store *s)
@@ -443,12 +268,12 @@ static int new_store(const char *path, bool readonly, struct store **out,
 
 	*out = NULL;
 	if (n == 0 || n >= PATH_MAX) {
-		set_msg(err, errlen, "store: invalid database path");
+		store_set_msg(err, errlen, "store: invalid database path");
 		return -1;
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
-		set_msg(err, errlen, "store %s: out of memory", path);
+		store_set_msg(err, errlen, "store %s: out of memory", path);
 		return -1;
 	}
 	memcpy(s->path, path, n + 1);
@@ -478,7 +303,7 @@ static void abandon(struct store *s, char *err, size_t errlen)
 	if (!s)
 		return;
 	if (err && errlen && s->err[0] && !err[0])
-		set_msg(err, errlen, "%s", s->err);
+		store_set_msg(err, errlen, "%s", s->err);
 	finalize_all(s);
 	if (close_db(s) != 0) {
 		/* sqlite3_close_v2 defers the close; nothing else holds it */
@@ -492,14 +317,14 @@ static int open_common(struct store *s, int flags, char *err, size_t errlen)
 	int rc = sqlite3_open_v2(s->path, &s->db, flags, NULL);
 
 	if (rc != SQLITE_OK) {
-		db_msg(err, errlen, s->db, rc, s->path, "opening");
+		store_db_msg(err, errlen, s->db, rc, s->path, "opening");
 		return -1;
 	}
 	rc = sqlite3_extended_result_codes(s->db, 1);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_busy_timeout(s->db, 5000);
 	if (rc != SQLITE_OK) {
-		db_msg(err, errlen, s->db, rc, s->path, "configuring");
+		store_db_msg(err, errlen, s->db, rc, s->path, "configuring");
 		return -1;
 	}
 	return 0;
@@ -513,7 +338,7 @@ int store_open(const char *path, struct store **out, char *err, size_t errlen)
 	if (err && errlen)
 		err[0] = '\0';
 	if (!path || !out) {
-		set_msg(err, errlen, "store: no database path");
+		store_set_msg(err, errlen, "store: no database path");
 		return -1;
 	}
 	if (new_store(path, false, &s, err, errlen) != 0)
@@ -524,24 +349,24 @@ int store_open(const char *path, struct store **out, char *err, size_t errlen)
 			err, errlen) != 0)
 		goto fail;
 	/* look before touching: never switch a foreign or newer file to WAL */
-	if (read_version(s->db, path, &version, err, errlen) != 0 ||
-	    refuse_newer(path, version, err, errlen) != 0)
+	if (store_read_version(s->db, path, &version, err, errlen) != 0 ||
+	    store_refuse_newer(path, version, err, errlen) != 0)
 		goto fail;
 	/* WAL: readers (report) never block the recorder; NORMAL sync keeps
 	 * every commit across a crash of the process */
-	if (exec_sql(s->db, path, "PRAGMA journal_mode = WAL",
+	if (store_exec_sql(s->db, path, "PRAGMA journal_mode = WAL",
 		     "switching to WAL", err, errlen) != 0 ||
-	    exec_sql(s->db, path, "PRAGMA synchronous = NORMAL",
+	    store_exec_sql(s->db, path, "PRAGMA synchronous = NORMAL",
 		     "setting synchronous", err, errlen) != 0 ||
-	    exec_sql(s->db, path, "PRAGMA cache_size = -16384",
+	    store_exec_sql(s->db, path, "PRAGMA cache_size = -16384",
 		     "sizing the page cache", err, errlen) != 0 ||
-	    migrate(s->db, path, err, errlen) != 0)
+	    store_migrate(s->db, path, err, errlen) != 0)
 		goto fail;
 	for (int i = 0; i < ST__MAX; i++) {
 		int rc = sqlite3_prepare_v3(s->db, store_stmt_sql[i], -1,
 					    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
 		if (rc != SQLITE_OK) {
-			db_msg(err, errlen, s->db, rc, path, "preparing statements");
+			store_db_msg(err, errlen, s->db, rc, path, "preparing statements");
 			goto fail;
 		}
 	}
@@ -561,22 +386,22 @@ int store_open_readonly(const char *path, struct store **out, char *err, size_t 
 	if (err && errlen)
 		err[0] = '\0';
 	if (!path || !out) {
-		set_msg(err, errlen, "store: no database path");
+		store_set_msg(err, errlen, "store: no database path");
 		return -1;
 	}
 	*out = NULL;
 	if (access(path, F_OK) != 0) {
-		set_msg(err, errlen, "no database at %s: %s", path, strerror(errno));
+		store_set_msg(err, errlen, "no database at %s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (new_store(path, true, &s, err, errlen) != 0)
 		return -1;
 	if (open_common(s, SQLITE_OPEN_READONLY, err, errlen) != 0 ||
-	    read_version(s->db, path, &version, err, errlen) != 0 ||
-	    refuse_newer(path, version, err, errlen) != 0)
+	    store_read_version(s->db, path, &version, err, errlen) != 0 ||
+	    store_refuse_newer(path, version, err, errlen) != 0)
 		goto fail;
 	if (version < STORE_SCHEMA_VERSION) {
-		set_msg(err, errlen, "store %s: not an agenttrail database"
+		store_set_msg(err, errlen, "store %s: not an agenttrail database"
 			" (empty, or schema version %lld)", path, version);
 		goto fail;
 	}
