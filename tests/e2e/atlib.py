@@ -91,9 +91,12 @@ def read_jsonl(path):
     if not os.path.exists(path):
         return events
     with open(path) as f:
-        for line in f:
+        for n, line in enumerate(f, 1):
             if line.endswith("\n") and line.strip():
-                events.append(json.loads(line))
+                try:
+                    events.append(json.loads(line))
+                except ValueError as e:
+                    raise AssertionError("%s:%d is not JSON (%s): %r" % (path, n, e, line[:300]))
     return events
 
 
