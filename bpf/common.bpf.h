@@ -154,26 +154,20 @@ struct at_args {
 	unsigned long a[6];
 };
 
-static __always_inline int syscall_args(struct bpf_raw_tracepoint_args *ctx, struct at_args *args,
-					int n)
+static __always_inline int syscall_args(struct bpf_raw_tracepoint_args *ctx, struct at_args *args)
 {
-	struct pt_regs *regs = exit_regs(ctx);
+	struct pt_regs regs;
 
-	if (!regs)
+	/* one copy of the saved registers instead of a read per argument */
+	if (bpf_probe_read_kernel(&regs, sizeof(regs), exit_regs(ctx)))
 		return -1;
 #if defined(__TARGET_ARCH_x86)
-	if (n > 0)
-		args->a[0] = BPF_CORE_READ(regs, di);
-	if (n > 1)
-		args->a[1] = BPF_CORE_READ(regs, si);
-	if (n > 2)
-		args->a[2] = BPF_CORE_READ(regs, dx);
-	if (n > 3)
-		args->a[3] = BPF_CORE_READ(regs, r10);
-	if (n > 4)
-		args->a[4] = BPF_CORE_READ(regs, r8);
-	if (n > 5)
-		args->a[5] = BPF_CORE_READ(regs, r9);
+	args->a[0] = regs.di;
+	args->a[1] = regs.si;
+	args->a[2] = regs.dx;
+	args->a[3] = regs.r10;
+	args->a[4] = regs.r8;
+	args->a[5] = regs.r9;
 #else
 #error "syscall_args: only x86_64 is supported so far"
 #endif

@@ -111,13 +111,13 @@ static __always_inline int emit_file(void *ctx, __u16 kind, long ret, const stru
 #define AT_FDCWD -100
 
 /* One handler per syscall, tail-called for session processes only. */
-#define FILE_EXIT(name, nargs, kind, ...)                                       \
+#define FILE_EXIT(name, kind, ...)                                              \
 	SYSCALL_EXIT(name)                                                      \
 	{                                                                       \
 		struct file_args a = { .dirfd = AT_FDCWD, .dirfd2 = AT_FDCWD }; \
 		struct at_args r;                                               \
                                                                                 \
-		if (syscall_args(ctx, &r, nargs))                               \
+		if (syscall_args(ctx, &r))                                      \
 			return 0;                                               \
 		__VA_ARGS__;                                                    \
 		return emit_file(ctx, kind, exit_ret(ctx), &a);                 \
@@ -126,30 +126,30 @@ static __always_inline int emit_file(void *ctx, __u16 kind, long ret, const stru
 #define ARG(i) (r.a[i])
 #define STR(i) ((const char *)r.a[i])
 
-FILE_EXIT(open, 3, AT_EV_OPEN,
+FILE_EXIT(open, AT_EV_OPEN,
 	  a.arg = STR(0); a.flags = ARG(1); a.mode = ARG(2))
-FILE_EXIT(openat, 4, AT_EV_OPEN,
+FILE_EXIT(openat, AT_EV_OPEN,
 	  a.dirfd = (int)ARG(0); a.arg = STR(1); a.flags = ARG(2); a.mode = ARG(3))
-FILE_EXIT(openat2, 3, AT_EV_OPEN,
+FILE_EXIT(openat2, AT_EV_OPEN,
 	  struct open_how how = {};
 	  a.dirfd = (int)ARG(0); a.arg = STR(1);
 	  bpf_probe_read_user(&how, sizeof(how), (void *)ARG(2));
 	  a.flags = how.flags; a.mode = how.mode)
-FILE_EXIT(creat, 2, AT_EV_OPEN,
+FILE_EXIT(creat, AT_EV_OPEN,
 	  a.arg = STR(0); a.flags = 01 | 0100 | 01000 /* O_WRONLY|O_CREAT|O_TRUNC */;
 	  a.mode = ARG(1))
-FILE_EXIT(unlink, 1, AT_EV_UNLINK, a.arg = STR(0))
-FILE_EXIT(unlinkat, 3, AT_EV_UNLINK,
+FILE_EXIT(unlink, AT_EV_UNLINK, a.arg = STR(0))
+FILE_EXIT(unlinkat, AT_EV_UNLINK,
 	  a.dirfd = (int)ARG(0); a.arg = STR(1); a.flags = ARG(2))
-FILE_EXIT(rename, 2, AT_EV_RENAME, a.arg = STR(0); a.arg2 = STR(1))
-FILE_EXIT(renameat, 4, AT_EV_RENAME,
+FILE_EXIT(rename, AT_EV_RENAME, a.arg = STR(0); a.arg2 = STR(1))
+FILE_EXIT(renameat, AT_EV_RENAME,
 	  a.dirfd = (int)ARG(0); a.arg = STR(1); a.dirfd2 = (int)ARG(2); a.arg2 = STR(3))
-FILE_EXIT(renameat2, 5, AT_EV_RENAME,
+FILE_EXIT(renameat2, AT_EV_RENAME,
 	  a.dirfd = (int)ARG(0); a.arg = STR(1); a.dirfd2 = (int)ARG(2); a.arg2 = STR(3);
 	  a.flags = ARG(4))
-FILE_EXIT(mkdir, 2, AT_EV_MKDIR, a.arg = STR(0); a.mode = ARG(1))
-FILE_EXIT(mkdirat, 3, AT_EV_MKDIR, a.dirfd = (int)ARG(0); a.arg = STR(1); a.mode = ARG(2))
-FILE_EXIT(chmod, 2, AT_EV_CHMOD, a.arg = STR(0); a.mode = ARG(1))
-FILE_EXIT(fchmodat, 3, AT_EV_CHMOD, a.dirfd = (int)ARG(0); a.arg = STR(1); a.mode = ARG(2))
-FILE_EXIT(fchmodat2, 4, AT_EV_CHMOD,
+FILE_EXIT(mkdir, AT_EV_MKDIR, a.arg = STR(0); a.mode = ARG(1))
+FILE_EXIT(mkdirat, AT_EV_MKDIR, a.dirfd = (int)ARG(0); a.arg = STR(1); a.mode = ARG(2))
+FILE_EXIT(chmod, AT_EV_CHMOD, a.arg = STR(0); a.mode = ARG(1))
+FILE_EXIT(fchmodat, AT_EV_CHMOD, a.dirfd = (int)ARG(0); a.arg = STR(1); a.mode = ARG(2))
+FILE_EXIT(fchmodat2, AT_EV_CHMOD,
 	  a.dirfd = (int)ARG(0); a.arg = STR(1); a.mode = ARG(2); a.flags = ARG(3))

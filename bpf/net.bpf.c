@@ -159,7 +159,7 @@ SYSCALL_EXIT(connect)
 	if (exit_ret(ctx) <= -512 && exit_ret(ctx) >= -516)
 		return 0;
 	p = session_of(bpf_get_current_pid_tgid() >> 32);
-	if (!p || syscall_args(ctx, &s, 2))
+	if (!p || syscall_args(ctx, &s))
 		return 0;
 	fd = (int)s.a[0];
 	n = net_rec(AT_EV_CONNECT, p, exit_ret(ctx), fd);
@@ -216,7 +216,7 @@ SYSCALL_EXIT(bind)
 	struct sock *sk;
 
 	p = session_of(bpf_get_current_pid_tgid() >> 32);
-	if (!p || syscall_args(ctx, &s, 2))
+	if (!p || syscall_args(ctx, &s))
 		return 0;
 	n = net_rec(AT_EV_BIND, p, exit_ret(ctx), (int)s.a[0]);
 	if (!n)
@@ -241,7 +241,7 @@ SYSCALL_EXIT(listen)
 	struct sock *sk;
 
 	p = session_of(bpf_get_current_pid_tgid() >> 32);
-	if (!p || syscall_args(ctx, &s, 2))
+	if (!p || syscall_args(ctx, &s))
 		return 0;
 	n = net_rec(AT_EV_LISTEN, p, exit_ret(ctx), (int)s.a[0]);
 	if (!n)
@@ -260,7 +260,7 @@ SYSCALL_EXIT(sendto)
 	struct { __u16 family; __u16 port; } sa = {};
 	struct at_args s;
 
-	if (exit_ret(ctx) < 0 || !session_of(bpf_get_current_pid_tgid() >> 32) || syscall_args(ctx, &s, 5))
+	if (exit_ret(ctx) < 0 || !session_of(bpf_get_current_pid_tgid() >> 32) || syscall_args(ctx, &s))
 		return 0;
 	if (!s.a[4] || bpf_probe_read_user(&sa, sizeof(sa), (void *)s.a[4]))
 		return 0;
@@ -287,7 +287,7 @@ static __always_inline int dns_recv_exit(struct bpf_raw_tracepoint_args *ctx, lo
 	if (ret <= 0)
 		return 0;
 	p = session_of(bpf_get_current_pid_tgid() >> 32);
-	if (!p || syscall_args(ctx, &s, 2))
+	if (!p || syscall_args(ctx, &s))
 		return 0;
 	key = fd_key((int)s.a[0]);
 	owner = bpf_map_lookup_elem(&dns_fds, &key);
