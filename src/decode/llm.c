@@ -461,6 +461,28 @@ json_t *llm_block_copy(const json_t *block)
 	return v;
 }
 
+json_t *llm_content_json(const json_t *content, json_t *(*copy_block)(const json_t *))
+{
+	json_t *text = llm_text_of(content), *out;
+	const json_t *b;
+	size_t i;
+
+	if (text)
+		return text;
+	if (!json_is_array(content))
+		return content ? json_deep_copy(content) : json_null();
+	out = json_array();
+	if (!out)
+		return NULL;
+	json_array_foreach(content, i, b) {
+		if (json_array_append_new(out, copy_block(b)) < 0) {
+			json_decref(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
 /* ---- the call ---------------------------------------------------------------- */
 
 struct llm_call *llm_call_new(enum llm_provider p)

@@ -176,6 +176,9 @@ json_t *llm_text_of(const json_t *content);
 /* A copy of a content block with large inline data (base64 images, files)
  * replaced by its length in `data_len`; NULL when memory ran out. */
 json_t *llm_block_copy(const json_t *block);
+/* A message's content: its text when it is text only, else a copy of each
+ * block made by copy_block (llm_block_copy, or a provider's own). */
+json_t *llm_content_json(const json_t *content, json_t *(*copy_block)(const json_t *));
 /* A JSON string from bytes that should be UTF-8 (invalid bytes become '?'). */
 json_t *llm_string(const char *s, size_t len);
 /* obj[key] = v, taking v's reference; v == NULL (a failed allocation) and a

@@ -29,24 +29,7 @@ static json_t *block_copy(const json_t *b)
 /* Text when the content is text only, else copies of its blocks. */
 static json_t *content_json(const json_t *content)
 {
-	json_t *text = llm_text_of(content), *out;
-	const json_t *b;
-	size_t i;
-
-	if (text)
-		return text;
-	if (!json_is_array(content))
-		return content ? json_deep_copy(content) : json_null();
-	out = json_array();
-	if (!out)
-		return NULL;
-	json_array_foreach(content, i, b) {
-		if (json_array_append_new(out, block_copy(b)) < 0) {
-			json_decref(out);
-			return NULL;
-		}
-	}
-	return out;
+	return llm_content_json(content, block_copy);
 }
 
 static json_t *messages_json(const json_t *messages)

@@ -11,24 +11,7 @@
 /* Text when the parts are text only, else copies of them. */
 static json_t *parts_json(const json_t *parts)
 {
-	json_t *text = llm_text_of(parts), *out;
-	const json_t *p;
-	size_t i;
-
-	if (text)
-		return text;
-	if (!json_is_array(parts))
-		return parts ? json_deep_copy(parts) : json_null();
-	out = json_array();
-	if (!out)
-		return NULL;
-	json_array_foreach(parts, i, p) {
-		if (json_array_append_new(out, llm_block_copy(p)) < 0) {
-			json_decref(out);
-			return NULL;
-		}
-	}
-	return out;
+	return llm_content_json(parts, llm_block_copy);
 }
 
 static json_t *messages_json(const json_t *contents)

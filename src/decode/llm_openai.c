@@ -17,24 +17,7 @@ static void first_token(struct llm_call *c, uint64_t ts_ns)
 /* Text when the content is text only, else copies of its parts. */
 static json_t *content_json(const json_t *content)
 {
-	json_t *text = llm_text_of(content), *out;
-	const json_t *b;
-	size_t i;
-
-	if (text)
-		return text;
-	if (!json_is_array(content))
-		return content ? json_deep_copy(content) : json_null();
-	out = json_array();
-	if (!out)
-		return NULL;
-	json_array_foreach(content, i, b) {
-		if (json_array_append_new(out, llm_block_copy(b)) < 0) {
-			json_decref(out);
-			return NULL;
-		}
-	}
-	return out;
+	return llm_content_json(content, llm_block_copy);
 }
 
 /* {id, name, input}: input parsed from an `arguments` JSON string when it
