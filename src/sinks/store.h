@@ -41,7 +41,7 @@ int store_open_readonly(const char *path, struct store **out, char *err, size_t 
  * Store one event (a JSON object with at least a string "type" and an
  * integer "session"). The reference is borrowed: the caller still owns ev.
  * Either the whole event is added to the current batch or none of it is.
- * On error, events of the current (uncommitted) batch may have been lost
+ * On error the current (uncommitted) batch is rolled back and lost
  * (store_last_error() says so); committed events never are.
  */
 int store_put(struct store *s, json_t *ev);

@@ -65,9 +65,6 @@ const char *const store_stmt_sql[ST__MAX] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_SAVEPOINT] = "SAVEPOINT ev",
-	[ST_RELEASE] = "RELEASE ev",
-	[ST_ROLLBACK_TO] = "ROLLBACK TO ev",
 	[ST_EVENT] =
 		"INSERT INTO events(session, ts_ns, type, pid, tid, start_ns, data)"
 		" VALUES(:session, :ts_ns, :type, :pid, :tid, :start_ns, :_data)",
