@@ -115,15 +115,28 @@ static struct session *add_session(struct recorder *r, uint64_t id, pid_t root, 
 	return s;
 }
 
+/* The store failed (full disk, I/O error): say so once, with where the
+ * events go from now on, and stop writing to it. */
+static void store_gave_up(struct recorder *r)
+{
+	if (r->store_failed)
+		return;
+	r->store_failed = true;
+	fprintf(stderr, "agenttrail: %s\n", store_last_error(r->store));
+	if (r->use_jsonl)
+		fprintf(stderr, "agenttrail: events from now on go only to %s\n",
+			strcmp(r->o->jsonl, "-") ? r->o->jsonl : "standard output");
+	else
+		fprintf(stderr, "agenttrail: events from now on are not kept (no --jsonl); "
+				"the recorded command keeps running\n");
+}
+
 /* Send one event to every sink. A failing sink is reported once and the
  * others keep going: losing the JSONL stream must not lose the store. */
 static void emit(struct recorder *r, json_t *ev)
 {
-	if (r->store && !r->store_failed && store_put(r->store, ev)) {
-		fprintf(stderr, "agenttrail: store %s: %s; events from now on go only to JSONL\n",
-			r->dbpath, store_last_error(r->store));
-		r->store_failed = true;
-	}
+	if (r->store && !r->store_failed && store_put(r->store, ev))
+		store_gave_up(r);
 	if (r->use_jsonl && jsonl_write(&r->jl, ev) && r->jl.failed == 1) {
 		fprintf(stderr, "agenttrail: %s\n", r->jl.err);
 		r->jl.failed = 2;  /* reported */
@@ -465,9 +478,10 @@ static void print_summary(struct recorder *r)
 		lost += drops[k];
 	if (r->o->quiet && !r->o->stats)
 		return;
-	fprintf(stderr, "agenttrail: %llu events recorded, %llu lost in the kernel%s%s\n",
+	fprintf(stderr, "agenttrail: %llu events recorded, %llu lost in the kernel%s%s%s\n",
 		(unsigned long long)r->total, (unsigned long long)lost,
-		r->store ? ", store " : "", r->store ? r->dbpath : "");
+		r->dbpath[0] ? ", store " : "", r->dbpath,
+		r->store_failed ? " (INCOMPLETE: writing it failed, see above)" : "");
 	if (lost && !r->o->stats)
 		fprintf(stderr, "agenttrail: events were lost; --stats shows which kinds; "
 				"a larger --ringbuf-mb helps\n");
@@ -666,10 +680,8 @@ static int run_loop(struct recorder *r, int sigfd)
 		if (deadline && now >= deadline)
 			break;
 		if (now - last_flush > 200000000ULL) {
-			if (r->store && !r->store_failed && store_flush(r->store)) {
-				fprintf(stderr, "agenttrail: store: %s\n", store_last_error(r->store));
-				r->store_failed = true;
-			}
+			if (r->store && !r->store_failed && store_flush(r->store))
+				store_gave_up(r);
 			if (r->use_jsonl)
 				jsonl_flush(&r->jl);
 			last_flush = now;
@@ -694,7 +706,7 @@ static void finish(struct recorder *r)
 	}
 	if (r->store) {
 		if (!r->store_failed && store_flush(r->store))
-			fprintf(stderr, "agenttrail: store: %s\n", store_last_error(r->store));
+			store_gave_up(r);
 		store_close(r->store);
 		r->store = NULL;
 	}
