@@ -303,6 +303,33 @@ static int parse_header_line(struct http1_conn *c, struct dirstate *d, size_t s,
 	return add_header(c, d, name, value);
 }
 
+/*
+ * Add the header or trailer line [s, e); when it cannot be added, end the
+ * message the way the error calls for (`bad` names a malformed line).
+ * Returns 0 when added, 1 when parsing of this message stopped, -ENOMEM.
+ */
+static int take_field(struct http1_conn *c, struct dirstate *d, size_t s, size_t e,
+		      const char *bad)
+{
+	int rc = parse_header_line(c, d, s, e);
+
+	if (rc == -ENOMEM) {
+		fail(c, d, "out of memory", ST_DEAD, true);
+		return rc;
+	}
+	if (rc == -E2BIG) {
+		snprintf(d->errbuf, sizeof(d->errbuf), "more than %zu header fields",
+			 c->lim.max_headers);
+		fail(c, d, d->errbuf, ST_DEAD, false);
+		return 1;
+	}
+	if (rc < 0) {
+		fail(c, d, bad, ST_RESYNC_LINE, false);
+		return 1;
+	}
+	return 0;
+}
+
 static enum req_kind request_kind(const struct http1_conn *c, uint64_t seq)
 {
 	size_t i = seq % PENDING_REQUESTS;
@@ -331,21 +358,9 @@ static int process_head(struct http1_conn *c, struct dirstate *d)
 	for (size_t s = first_end + 1; s < blank;) {
 		size_t e = (size_t)((char *)memchr(d->head + s, '\n', blank - s) - d->head);
 
-		rc = parse_header_line(c, d, s, e);
-		if (rc == -ENOMEM) {
-			fail(c, d, "out of memory", ST_DEAD, true);
-			return rc;
-		}
-		if (rc == -E2BIG) {
-			snprintf(d->errbuf, sizeof(d->errbuf), "more than %zu header fields",
-				 c->lim.max_headers);
-			fail(c, d, d->errbuf, ST_DEAD, false);
-			return 0;
-		}
-		if (rc < 0) {
-			fail(c, d, "malformed header line", ST_RESYNC_LINE, false);
-			return 0;
-		}
+		rc = take_field(c, d, s, e, "malformed header line");
+		if (rc != 0)
+			return rc < 0 ? rc : 0;
 		s = e + 1;
 	}
 	for (size_t i = 0; i < d->n_hdr; i++) {
@@ -577,21 +592,9 @@ static int step_trailer(struct http1_conn *c, struct dirstate *d, const uint8_t 
 		finish(c, d, ST_START);
 		return 0;
 	}
-	rc = parse_header_line(c, d, d->line_start, d->head_len - 1);
-	if (rc == -ENOMEM) {
-		fail(c, d, "out of memory", ST_DEAD, true);
-		return rc;
-	}
-	if (rc == -E2BIG) {
-		snprintf(d->errbuf, sizeof(d->errbuf), "more than %zu header fields",
-			 c->lim.max_headers);
-		fail(c, d, d->errbuf, ST_DEAD, false);
-		return 0;
-	}
-	if (rc < 0) {
-		fail(c, d, "malformed trailer line", ST_RESYNC_LINE, false);
-		return 0;
-	}
+	rc = take_field(c, d, d->line_start, d->head_len - 1, "malformed trailer line");
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
 	d->n_trailers++;
 	d->line_start = d->head_len;
 	return 0;
