@@ -517,13 +517,17 @@ static void body_data(struct http1_conn *c, struct dirstate *d, const uint8_t *p
 
 /* ---- the state machine --------------------------------------------------- */
 
-static int step_head(struct http1_conn *c, struct dirstate *d, const uint8_t *p, size_t len,
+/*
+ * Append bytes of a header or trailer line to the head buffer, up to and
+ * including its '\n', within the header-size limit. Returns 1 when the
+ * line is complete, 0 when more bytes are needed or parsing of this
+ * direction stopped at the limit, -ENOMEM.
+ */
+static int take_line(struct http1_conn *c, struct dirstate *d, const uint8_t *p, size_t len,
 		     size_t *used)
 {
 	const uint8_t *nl = memchr(p, '\n', len);
 	size_t take = nl ? (size_t)(nl - p) + 1 : len;
-	size_t ll;
-	const char *ls;
 
 	*used = take;
 	if (d->head_len + take > c->lim.max_header_bytes) {
@@ -536,8 +540,18 @@ static int step_head(struct http1_conn *c, struct dirstate *d, const uint8_t *p,
 		fail(c, d, "out of memory", ST_DEAD, true);
 		return -ENOMEM;
 	}
-	if (!nl)
-		return 0;
+	return nl ? 1 : 0;
+}
+
+static int step_head(struct http1_conn *c, struct dirstate *d, const uint8_t *p, size_t len,
+		     size_t *used)
+{
+	size_t ll;
+	const char *ls;
+	int rc = take_line(c, d, p, len, used);
+
+	if (rc != 1)
+		return rc;
 	ls = d->head + d->line_start;
 	ll = d->head_len - d->line_start;
 	if (!d->start_parsed) {
@@ -569,24 +583,11 @@ static int step_head(struct http1_conn *c, struct dirstate *d, const uint8_t *p,
 static int step_trailer(struct http1_conn *c, struct dirstate *d, const uint8_t *p, size_t len,
 			size_t *used)
 {
-	const uint8_t *nl = memchr(p, '\n', len);
-	size_t take = nl ? (size_t)(nl - p) + 1 : len;
 	size_t ll;
-	int rc;
+	int rc = take_line(c, d, p, len, used);
 
-	*used = take;
-	if (d->head_len + take > c->lim.max_header_bytes) {
-		snprintf(d->errbuf, sizeof(d->errbuf), "header section exceeds %zu bytes",
-			 c->lim.max_header_bytes);
-		fail(c, d, d->errbuf, ST_DEAD, false);
-		return 0;
-	}
-	if (head_append(c, d, p, take) < 0) {
-		fail(c, d, "out of memory", ST_DEAD, true);
-		return -ENOMEM;
-	}
-	if (!nl)
-		return 0;
+	if (rc != 1)
+		return rc;
 	ll = d->head_len - d->line_start;
 	if (ll == 1 || (ll == 2 && d->head[d->line_start] == '\r')) {
 		finish(c, d, ST_START);
