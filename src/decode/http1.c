@@ -133,7 +133,7 @@ static void view(const struct http1_conn *c, struct dirstate *d, struct http1_me
 	m->body_len = d->body_len;
 	m->body_total = d->body_total;
 	m->wire_body_len = d->wire_len;
-	if (d->coding == HTTP_CODING_GZIP || d->coding == HTTP_CODING_DEFLATE)
+	if (http_coding_is_decodable(d->coding))
 		m->coding = HTTP1_CODING_DECODED;
 	else if (d->coding == HTTP_CODING_UNSUPPORTED)
 		m->coding = HTTP1_CODING_NOT_DECODED;
@@ -199,7 +199,7 @@ static void finish(struct http1_conn *c, struct dirstate *d, enum pstate next)
 	struct http1_message m;
 	bool interim = d->interim;
 
-	if ((d->coding == HTTP_CODING_GZIP || d->coding == HTTP_CODING_DEFLATE) &&
+	if (http_coding_is_decodable(d->coding) &&
 	    d->framing != HTTP1_FRAMING_NONE && !d->inf_stop && !d->inf.finished &&
 	    !d->incomplete && !d->decode_error)
 		set_error(d, "compressed body ends before its end of stream");
@@ -436,7 +436,7 @@ static int process_head(struct http1_conn *c, struct dirstate *d)
 		finish(c, d, ST_START);
 		return 0;
 	}
-	if (d->coding == HTTP_CODING_GZIP || d->coding == HTTP_CODING_DEFLATE)
+	if (http_coding_is_decodable(d->coding))
 		http_inflate_init(&d->inf, d->coding);
 	d->remaining = len;
 	d->st = d->framing == HTTP1_FRAMING_LENGTH    ? ST_BODY_LEN
@@ -503,7 +503,7 @@ static void body_data(struct http1_conn *c, struct dirstate *d, const uint8_t *p
 	struct sink_ctx sc = { c, d };
 
 	d->wire_len += n;
-	if (d->coding != HTTP_CODING_GZIP && d->coding != HTTP_CODING_DEFLATE) {
+	if (!http_coding_is_decodable(d->coding)) {
 		(void)body_sink(&sc, p, n); /* returns false once truncated: nothing to stop */
 		return;
 	}
@@ -807,7 +807,7 @@ int http1_feed(struct http1_conn *c, enum http1_dir dir, const uint8_t *data, si
 static void lose_body_bytes(struct dirstate *d)
 {
 	d->incomplete = true;
-	if ((d->coding == HTTP_CODING_GZIP || d->coding == HTTP_CODING_DEFLATE) && !d->inf_stop) {
+	if (http_coding_is_decodable(d->coding) && !d->inf_stop) {
 		set_error(d, "bytes lost inside a compressed body");
 		d->inf_stop = true;
 	}
@@ -900,5 +900,46 @@ int http1_close(struct http1_conn *c)
 		d->st = ST_DEAD;
 	}
 	c->closed = true;
+	return 0;
+}
+
+/* ---- skipping bytes the decoder would not look at ------------------------- */
+
+uint64_t http1_skippable(const struct http1_conn *c, enum http1_dir dir)
+{
+	const struct dirstate *d;
+
+	if (!c || (dir != HTTP1_TO_SERVER && dir != HTTP1_TO_CLIENT) || c->closed)
+		return 0;
+	d = &c->d[dir];
+	/* past the cap, identity coded, nobody watching the bytes stream by */
+	if ((d->st != ST_BODY_LEN && d->st != ST_CHUNK_DATA && d->st != ST_BODY_CLOSE) ||
+	    !d->truncated || d->event_stream || http_coding_is_decodable(d->coding))
+		return 0;
+	return d->st == ST_BODY_CLOSE ? UINT64_MAX : d->remaining;
+}
+
+int http1_skip(struct http1_conn *c, enum http1_dir dir, uint64_t n)
+{
+	struct dirstate *d;
+
+	if (n == 0)
+		return 0;
+	if (n > http1_skippable(c, dir))
+		return -EINVAL;
+	d = &c->d[dir];
+	d->wire_len += n;
+	d->body_total += n;
+	if (d->st == ST_BODY_CLOSE)
+		return 0; /* ends with the connection */
+	d->remaining -= n;
+	if (d->remaining == 0) {
+		if (d->st == ST_BODY_LEN) {
+			finish(c, d, ST_START);
+		} else {
+			d->chunk_cr = false;
+			d->st = ST_CHUNK_END;
+		}
+	}
 	return 0;
 }

@@ -7,7 +7,7 @@
  * over the bytes of each direction in order, in chunks of any size, and says
  * where bytes were lost. The decoder turns them into HTTP messages: start
  * line, headers, and the body after transfer decoding (Content-Length,
- * chunked, close-delimited) and content decoding (gzip, deflate).
+ * chunked, close-delimited) and content decoding (gzip, deflate, br, zstd).
  *
  * The input is untrusted. Memory is bounded by struct http1_limits: the
  * header section of a message (and its trailers) is kept up to
@@ -57,8 +57,8 @@ enum http1_framing {
 
 enum http1_coding_status {
 	HTTP1_CODING_IDENTITY,    /* no Content-Encoding (or identity): body is as sent */
-	HTTP1_CODING_DECODED,     /* gzip or deflate, decoded: body is the decoded bytes */
-	HTTP1_CODING_NOT_DECODED, /* br, zstd, unknown or several codings: body is raw */
+	HTTP1_CODING_DECODED,     /* gzip, deflate, br or zstd, decoded: body is the decoded bytes */
+	HTTP1_CODING_NOT_DECODED, /* an unknown coding, or several codings: body is raw */
 };
 
 struct http1_header {
@@ -158,6 +158,19 @@ int http1_gap(struct http1_conn *c, enum http1_dir dir, size_t lost);
  * message in progress is reported incomplete. Later feeds return -EPIPE.
  */
 int http1_close(struct http1_conn *c);
+
+/*
+ * Bytes of direction dir that the decoder would read without keeping or
+ * looking at them: the rest of a body (Content-Length, the current chunk,
+ * or UINT64_MAX for a body that ends with the connection) already past
+ * max_body, not content-coded and not an event stream. A capture may leave
+ * them out and call http1_skip() instead of feeding them; they still count
+ * in body_total. 0 when nothing can be skipped.
+ */
+uint64_t http1_skippable(const struct http1_conn *c, enum http1_dir dir);
+/* Account for n skipped bytes (at most http1_skippable()). Returns 0 or
+ * -EINVAL. */
+int http1_skip(struct http1_conn *c, enum http1_dir dir, uint64_t n);
 
 /*
  * True when p[0..n) starts like an HTTP/1 request line ("GET /", "POST /",

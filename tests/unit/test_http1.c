@@ -14,8 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <brotli/encode.h>
 #include <cmocka.h>
 #include <zlib.h>
+#include <zstd.h>
 
 #include "decode/http1.h"
 #include "decode/sse.h"
@@ -251,8 +253,11 @@ static struct collector *run_bytewise(const struct convo *cv)
 	return col;
 }
 
-/* Every single split of each direction, every split pair of the responses, byte by byte. */
-static void check_all_splits(const struct convo *cv)
+/*
+ * Every single split of each direction, every split pair of the responses
+ * (when pairs, and not too long), byte by byte.
+ */
+static void check_splits(const struct convo *cv, bool pairs)
 {
 	struct collector *base = run_whole(cv);
 	char *want = serialize(base);
@@ -273,7 +278,7 @@ static void check_all_splits(const struct convo *cv)
 		free(got);
 		col_free(col);
 	}
-	if (cv->resp_len <= 400) {
+	if (pairs && cv->resp_len <= 400) {
 		for (size_t a = 1; a < cv->resp_len; a++) {
 			for (size_t b = a + 1; b < cv->resp_len; b++) {
 				size_t cuts[2] = { a, b };
@@ -293,6 +298,11 @@ static void check_all_splits(const struct convo *cv)
 	col_free(col);
 	free(want);
 	col_free(base);
+}
+
+static void check_all_splits(const struct convo *cv)
+{
+	check_splits(cv, true);
 }
 
 static const char *hdr(const struct msgcopy *m, const char *name, char *out, size_t outsz)
@@ -475,11 +485,41 @@ static size_t compress_with(const uint8_t *in, size_t n, uint8_t *out, size_t ca
 	return z.total_out;
 }
 
-static size_t build_coded(uint8_t *buf, size_t cap, const char *coding, int wbits,
-			  const char *plain, bool chunked)
+static size_t compress_br(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
 {
-	uint8_t z[4096];
-	size_t zn = compress_with((const uint8_t *)plain, strlen(plain), z, sizeof(z), wbits);
+	size_t outn = cap;
+
+	assert_int_equal(BrotliEncoderCompress(5, 22, BROTLI_MODE_GENERIC, n, in, &outn, out),
+			 BROTLI_TRUE);
+	return outn;
+}
+
+static size_t compress_zstd(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
+{
+	size_t outn = ZSTD_compress(out, cap, in, n, 3);
+
+	assert_false(ZSTD_isError(outn));
+	return outn;
+}
+
+/* ... with the optional content checksum, which the decoder then verifies */
+static size_t compress_zstd_checksum(const uint8_t *in, size_t n, uint8_t *out, size_t cap)
+{
+	ZSTD_CCtx *cc = ZSTD_createCCtx();
+	size_t outn;
+
+	assert_non_null(cc);
+	assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1)));
+	outn = ZSTD_compress2(cc, out, cap, in, n);
+	assert_false(ZSTD_isError(outn));
+	ZSTD_freeCCtx(cc);
+	return outn;
+}
+
+/* A response carrying the content-coded bytes z[0..zn) as its body. */
+static size_t build_coded_bytes(uint8_t *buf, size_t cap, const char *coding, const uint8_t *z,
+				size_t zn, bool chunked)
+{
 	int w;
 
 	if (chunked)
@@ -503,10 +543,15 @@ static const char plain_text[] =
 	"{\"id\":\"msg_01\",\"type\":\"message\",\"content\":[{\"type\":\"text\",\"text\":"
 	"\"Hello! Hello! Hello! Hello! Hello! Hello! Hello! Hello!\"}]}";
 
-static void check_coded(const char *coding, int wbits, bool chunked)
+/*
+ * The response with body z[0..zn) decodes to want, whole, at every split
+ * point (and pair of them when pairs) and byte by byte.
+ */
+static void check_coded_splits(const char *coding, const uint8_t *z, size_t zn, bool chunked,
+			       const char *want, bool pairs)
 {
 	uint8_t resp[8192];
-	size_t n = build_coded(resp, sizeof(resp), coding, wbits, plain_text, chunked);
+	size_t n = build_coded_bytes(resp, sizeof(resp), coding, z, zn, chunked);
 	struct convo cv = { (const uint8_t *)"GET / HTTP/1.1\r\n\r\n", 18, resp, n };
 	struct collector *col = run_whole(&cv);
 	const struct msgcopy *m = &col->m[1];
@@ -515,11 +560,34 @@ static void check_coded(const char *coding, int wbits, bool chunked)
 	assert_false(m->decode_error);
 	assert_int_equal(m->coding, HTTP1_CODING_DECODED);
 	assert_string_equal(m->cenc, coding);
-	assert_int_equal(m->body_len, strlen(plain_text));
-	assert_memory_equal(m->body, plain_text, m->body_len);
-	assert_true(m->wire < m->body_len);
+	assert_int_equal(m->body_len, strlen(want));
+	assert_memory_equal(m->body, want, m->body_len);
+	assert_int_equal(m->wire, zn);
 	col_free(col);
-	check_all_splits(&cv);
+	check_splits(&cv, pairs);
+}
+
+static void check_coded_bytes(const char *coding, const uint8_t *z, size_t zn, bool chunked,
+			      const char *want)
+{
+	check_coded_splits(coding, z, zn, chunked, want, true);
+}
+
+/* ... without the split pairs, which cost much under ASan */
+static void check_coded_quick(const char *coding, const uint8_t *z, size_t zn, bool chunked,
+			      const char *want)
+{
+	check_coded_splits(coding, z, zn, chunked, want, false);
+}
+
+static void check_coded(const char *coding, int wbits, bool chunked)
+{
+	uint8_t z[4096];
+	size_t zn = compress_with((const uint8_t *)plain_text, strlen(plain_text), z, sizeof(z),
+				  wbits);
+
+	assert_true(zn < strlen(plain_text));
+	check_coded_bytes(coding, z, zn, chunked, plain_text);
 }
 
 static void test_gzip(void **state)
@@ -534,22 +602,129 @@ static void test_deflate(void **state)
 	check_coded("deflate", -15, true);  /* raw, as some servers send */
 }
 
+static void test_br(void **state)
+{
+	uint8_t z[4096];
+	size_t zn = compress_br((const uint8_t *)plain_text, strlen(plain_text), z, sizeof(z) - 8);
+
+	assert_true(zn < strlen(plain_text));
+	check_coded_bytes("br", z, zn, false, plain_text);
+	check_coded_quick("BR", z, zn, true, plain_text);
+	/* bytes after the end of the stream are ignored */
+	memcpy(z + zn, "JUNKJUNK", 8);
+	check_coded_quick("br", z, zn + 8, false, plain_text);
+}
+
+static void test_zstd(void **state)
+{
+	uint8_t z[4096];
+	size_t zn = compress_zstd((const uint8_t *)plain_text, strlen(plain_text), z, 2048);
+	size_t zn2;
+	char both[512];
+	/* windows of 2^24 (accepted) and 2^25 (refused): frame header, one raw block "hi" */
+	static const uint8_t win24[] = { 0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x70, 0x11, 0x00, 0x00, 'h', 'i' };
+	static const uint8_t win25[] = { 0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x78, 0x11, 0x00, 0x00, 'h', 'i' };
+	/* a skippable frame of 3 bytes: magic 0x184D2A53, length, data */
+	static const uint8_t skip[] = { 0x53, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 'x', 'y', 'z' };
+	uint8_t resp[512];
+	size_t n;
+	struct collector *col;
+
+	assert_true(zn < strlen(plain_text));
+	check_coded_bytes("zstd", z, zn, false, plain_text);
+	check_coded_quick("zstd", z, zn, true, plain_text);
+	/* RFC 8878: the data may be several frames, skippable ones included */
+	zn2 = compress_zstd((const uint8_t *)"second frame", 12, z + zn, 1024);
+	memcpy(z + zn + zn2, skip, sizeof(skip));
+	memcpy(z + zn + zn2 + sizeof(skip), win24, sizeof(win24));
+	snprintf(both, sizeof(both), "%ssecond framehi", plain_text);
+	check_coded_quick("zstd", z, zn + zn2 + sizeof(skip) + sizeof(win24), false, both);
+	/* after a frame, bytes that do not start one are ignored */
+	memcpy(z + zn, "JUNKJUNK", 8);
+	check_coded_quick("zstd", z, zn + 8, true, plain_text);
+	memcpy(z + zn, "\x28\xb5\x2f", 3); /* three bytes of a magic, then the end */
+	check_coded_quick("zstd", z, zn + 3, false, plain_text);
+
+	/* a frame asking for a window beyond HTTP_ZSTD_WINDOW_LOG_MAX is refused */
+	n = build_coded_bytes(resp, sizeof(resp), "zstd", win25, sizeof(win25), false);
+	struct convo cv = { (const uint8_t *)"GET / HTTP/1.1\r\n\r\n", 18, resp, n };
+	col = run_whole(&cv);
+	assert_int_equal(col->n, 2);
+	assert_true(col->m[1].decode_error);
+	assert_string_equal(col->m[1].error, "zstd window larger than 16 MiB");
+	assert_int_equal(col->m[1].body_len, 0);
+	col_free(col);
+	check_splits(&cv, false);
+}
+
 static void test_coding_not_decoded(void **state)
 {
 	static const struct convo cv = CONVO(
-		"GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n",
-		"HTTP/1.1 200 OK\r\nContent-Encoding: br\r\nContent-Length: 4\r\n\r\n\x1b\x03\x00\xf8"
+		"GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Encoding: compress\r\nContent-Length: 4\r\n\r\n\x1f\x9d\x90\x00"
+		"HTTP/1.1 200 OK\r\nContent-Encoding: gzip, br\r\nContent-Length: 2\r\n\r\nxy"
 		"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 4\r\n\r\nnope");
 	struct collector *col = run_whole(&cv);
 
-	assert_int_equal(col->n, 4);
-	assert_int_equal(col->m[2].coding, HTTP1_CODING_NOT_DECODED);
-	assert_string_equal(col->m[2].cenc, "br");
-	assert_int_equal(col->m[2].body_len, 4);
-	assert_false(col->m[2].decode_error);
-	assert_true(col->m[3].decode_error);
-	assert_string_equal(col->m[3].error, "invalid gzip data");
+	assert_int_equal(col->n, 6);
+	assert_int_equal(col->m[3].coding, HTTP1_CODING_NOT_DECODED);
+	assert_string_equal(col->m[3].cenc, "compress");
+	assert_int_equal(col->m[3].body_len, 4);
+	assert_false(col->m[3].decode_error);
+	assert_int_equal(col->m[4].coding, HTTP1_CODING_NOT_DECODED);
+	assert_string_equal((char *)col->m[4].body, "xy");
+	assert_true(col->m[5].decode_error);
+	assert_string_equal(col->m[5].error, "invalid gzip data");
 	col_free(col);
+}
+
+/*
+ * Corrupt br and zstd bodies: reported with decode_error, the connection
+ * goes on with the next message. Fed whole and byte by byte.
+ */
+static void test_coding_corrupt(void **state)
+{
+	uint8_t br[1024], zs[1024], resp[4096];
+	size_t brn = compress_br((const uint8_t *)plain_text, strlen(plain_text), br, sizeof(br));
+	size_t zsn = compress_zstd_checksum((const uint8_t *)plain_text, strlen(plain_text), zs,
+					    sizeof(zs));
+	size_t n = 0;
+	static const char next[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+	static const char *const want[] = {
+		"invalid brotli data", "invalid brotli data",
+		"compressed body ends before its end of stream",
+		"invalid zstd data", "invalid zstd data",
+		"compressed body ends before its end of stream",
+	};
+	struct collector *col;
+
+	br[brn / 2] ^= 0xff; /* brotli has no checksum: a flip may go unseen, this one does not */
+	zs[zsn / 2] ^= 0x55; /* zstd: caught by the block decoder or the checksum */
+	n += build_coded_bytes(resp + n, sizeof(resp) - n, "br", (const uint8_t *)"\xff\xff\xff\xff", 4,
+			       false);
+	n += build_coded_bytes(resp + n, sizeof(resp) - n, "br", br, brn, true);
+	n += build_coded_bytes(resp + n, sizeof(resp) - n, "br", br, brn / 3, false);
+	n += build_coded_bytes(resp + n, sizeof(resp) - n, "zstd", (const uint8_t *)"nope", 4, false);
+	n += build_coded_bytes(resp + n, sizeof(resp) - n, "zstd", zs, zsn, true);
+	n += build_coded_bytes(resp + n, sizeof(resp) - n, "zstd", zs, zsn / 3, false);
+	assert_true(n + sizeof(next) < sizeof(resp));
+	memcpy(resp + n, next, sizeof(next) - 1);
+	n += sizeof(next) - 1;
+
+	struct convo cv = { (const uint8_t *)"", 0, resp, n };
+	for (int pass = 0; pass < 2; pass++) {
+		col = pass == 0 ? run_whole(&cv) : run_bytewise(&cv);
+		assert_int_equal(col->n, 7);
+		for (size_t i = 0; i < 6; i++) {
+			assert_true(col->m[i].decode_error);
+			assert_int_equal(col->m[i].coding, HTTP1_CODING_DECODED);
+			assert_string_equal(col->m[i].error, want[i]);
+			assert_true(col->m[i].body_len <= strlen(plain_text));
+		}
+		assert_false(col->m[6].decode_error);
+		assert_string_equal((char *)col->m[6].body, "ok");
+		col_free(col);
+	}
 }
 
 /* ---- limits ----------------------------------------------------------------- */
@@ -594,6 +769,100 @@ static void test_body_cap(void **state)
 	assert_false(col->m[2].decode_error);
 	free(zeros);
 	col_free(col);
+}
+
+/* 256 MiB of zeros, br- or zstd-coded with a streaming encoder; returns the malloc'd bytes. */
+static uint8_t *make_bomb(bool zstd, size_t *zn)
+{
+	static const uint8_t zeros[65536];
+	size_t cap = 1 << 20, len = 0;
+	uint8_t *z = malloc(cap);
+	BrotliEncoderState *be = zstd ? NULL : BrotliEncoderCreateInstance(NULL, NULL, NULL);
+	ZSTD_CCtx *ze = zstd ? ZSTD_createCCtx() : NULL;
+
+	assert_non_null(z);
+	assert_true(zstd ? ze != NULL : be != NULL);
+	if (be) /* quality 11, the default, takes seconds; below 2 zeros barely shrink */
+		assert_true(BrotliEncoderSetParameter(be, BROTLI_PARAM_QUALITY, 2));
+	else
+		assert_false(ZSTD_isError(ZSTD_CCtx_setParameter(ze, ZSTD_c_compressionLevel, 1)));
+	for (size_t round = 0; round <= 4096; round++) {
+		bool last = round == 4096;
+		const uint8_t *next_in = zeros;
+		size_t avail_in = last ? 0 : sizeof(zeros);
+
+		if (zstd) {
+			ZSTD_inBuffer ib = { zeros, avail_in, 0 };
+			size_t left;
+
+			do {
+				ZSTD_outBuffer ob = { z + len, cap - len, 0 };
+
+				left = ZSTD_compressStream2(ze, &ob, &ib, last ? ZSTD_e_end : ZSTD_e_continue);
+				assert_false(ZSTD_isError(left));
+				len += ob.pos;
+				assert_true(len < cap);
+			} while (ib.pos < ib.size || (last && left != 0));
+			continue;
+		}
+		do {
+			uint8_t *next_out = z + len;
+			size_t avail_out = cap - len;
+
+			assert_true(BrotliEncoderCompressStream(be, last ? BROTLI_OPERATION_FINISH
+									 : BROTLI_OPERATION_PROCESS,
+								&avail_in, &next_in, &avail_out, &next_out,
+								NULL));
+			len = (size_t)(next_out - z);
+			assert_true(len < cap);
+		} while (avail_in > 0 || (last && !BrotliEncoderIsFinished(be)));
+	}
+	BrotliEncoderDestroyInstance(be);
+	ZSTD_freeCCtx(ze);
+	*zn = len;
+	return z;
+}
+
+/*
+ * A decompression bomb stops at max_body: truncated, no error, and the
+ * decoder quit after the first output chunk past the cap instead of
+ * expanding 256 MiB.
+ */
+static void test_coding_bomb(void **state)
+{
+	for (int zstd = 0; zstd < 2; zstd++) {
+		struct http1_limits lim = { .max_body = 1000 };
+		struct collector *col = col_new();
+		struct http1_conn *c = conn_new(col, &lim);
+		size_t zn;
+		uint8_t *z = make_bomb(zstd, &zn);
+		char head[128];
+
+		assert_true(zn < 64 * 1024); /* 256 MiB squeezed into a small body */
+		snprintf(head, sizeof(head),
+			 "HTTP/1.1 200 OK\r\nContent-Encoding: %s\r\nContent-Length: %zu\r\n\r\n",
+			 zstd ? "zstd" : "br", zn);
+		assert_int_equal(http1_feed(c, HTTP1_TO_CLIENT, (const uint8_t *)head, strlen(head), 1),
+				 0);
+		assert_int_equal(http1_feed(c, HTTP1_TO_CLIENT, z, zn, 2), 0);
+		assert_int_equal(http1_feed(c, HTTP1_TO_CLIENT,
+					    (const uint8_t *)"HTTP/1.1 204 No Content\r\n\r\n", 27, 3),
+				 0);
+		http1_conn_free(c);
+		free(z);
+
+		assert_int_equal(col->n, 2);
+		assert_true(col->m[0].truncated);
+		assert_false(col->m[0].decode_error);
+		assert_int_equal(col->m[0].coding, HTTP1_CODING_DECODED);
+		assert_int_equal(col->m[0].body_len, 1000);
+		assert_int_equal(col->m[0].wire, zn);
+		assert_true(col->m[0].body_total <= 1000 + 16384);
+		for (size_t i = 0; i < 1000; i++)
+			assert_int_equal(col->m[0].body[i], 0);
+		assert_int_equal(col->m[1].status, 204);
+		col_free(col);
+	}
 }
 
 static void test_header_limits(void **state)
@@ -817,8 +1086,12 @@ int main(void)
 		cmocka_unit_test(test_no_body_responses),
 		cmocka_unit_test(test_gzip),
 		cmocka_unit_test(test_deflate),
+		cmocka_unit_test(test_br),
+		cmocka_unit_test(test_zstd),
 		cmocka_unit_test(test_coding_not_decoded),
+		cmocka_unit_test(test_coding_corrupt),
 		cmocka_unit_test(test_body_cap),
+		cmocka_unit_test(test_coding_bomb),
 		cmocka_unit_test(test_header_limits),
 		cmocka_unit_test(test_gap_in_body),
 		cmocka_unit_test(test_gap_in_headers),
