@@ -153,3 +153,67 @@ FILE_EXIT(chmod, AT_EV_CHMOD, a.arg = STR(0); a.mode = ARG(1))
 FILE_EXIT(fchmodat, AT_EV_CHMOD, a.dirfd = (int)ARG(0); a.arg = STR(1); a.mode = ARG(2))
 FILE_EXIT(fchmodat2, AT_EV_CHMOD,
 	  a.dirfd = (int)ARG(0); a.arg = STR(1); a.mode = ARG(2); a.flags = ARG(3))
+
+/*
+ * Files mapped executable: the binaries and libraries a session process runs
+ * code from, so user space can look for TLS libraries in them (a library
+ * loaded long after exec, like Python's libssl on `import ssl`, is found
+ * here). Reported once per (dev, ino) while the entry stays in the map.
+ */
+struct map_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 _pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct map_key);
+	__type(value, __u8);
+} exec_maps_seen SEC(".maps");
+
+#define AT_PROT_EXEC 0x4
+
+SYSCALL_EXIT(mmap)
+{
+	struct at_exec_map *m;
+	struct at_pathres res;
+	struct map_key key = {};
+	struct at_args a;
+	struct at_proc *p;
+	struct file *f;
+	__u8 one = 1;
+	__u32 off;
+
+	if (exit_ret(ctx) < 0 && exit_ret(ctx) > -4096)
+		return 0;
+	if (syscall_args(ctx, &a) || !(a.a[2] & AT_PROT_EXEC) || (long)a.a[4] < 0)
+		return 0;
+	p = session_of(bpf_get_current_pid_tgid() >> 32);
+	if (!p)
+		return 0;
+	f = fd_file((int)a.a[4]);
+	if (!f)
+		return 0;
+	key.ino = BPF_CORE_READ(f, f_inode, i_ino);
+	key.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+	if (bpf_map_lookup_elem(&exec_maps_seen, &key))
+		return 0;
+	bpf_map_update_elem(&exec_maps_seen, &key, &one, BPF_ANY);
+	m = cpu_scratch(&file_scratch);
+	if (!m || resolve_file(f, 0, &res))
+		return 0;
+	fill_hdr(&m->h, AT_EV_EXEC_MAP, p);
+	m->ino = key.ino;
+	m->dev = key.dev;
+	m->_pad = 0;
+	off = put_kstr(m->data, 0, res.str, res.len);
+	m->path_len = res.len & AT_LEN_MASK;
+	if (res.truncated)
+		m->h.flags |= AT_F_PATH_TRUNC;
+	off &= AT_DATA_MASK;
+	m->h.size = sizeof(*m) + off;
+	submit(m, sizeof(*m) + off, AT_EV_EXEC_MAP);
+	return 0;
+}

@@ -5,6 +5,7 @@
  * receive (so user space can name the addresses they connect to).
  */
 #include "common.bpf.h"
+#include "payload.bpf.h"
 
 #define AT_AF_UNIX 1
 #define AT_AF_INET 2
@@ -254,67 +255,213 @@ SYSCALL_EXIT(listen)
 	return 0;
 }
 
-/* An unconnected datagram sent to port 53 marks its socket as DNS. */
-SYSCALL_EXIT(sendto)
-{
-	struct { __u16 family; __u16 port; } sa = {};
-	struct at_args s;
+/* ---- payloads of plain-HTTP TCP streams ----------------------------------
+ *
+ * A TCP socket of a session process is classified by the first payload seen
+ * on it, in either direction: an HTTP/1 request or status line or the
+ * HTTP/2 preface makes it an HTTP stream whose bytes are captured from then
+ * on; anything else (TLS records, database protocols) is skipped for the
+ * rest of its life at the cost of one map lookup per call. Payload moved
+ * while the thread is inside SSL_read/SSL_write is ciphertext: it only
+ * teaches ssl_sock which socket that SSL object uses.
+ */
+#define SOCK_HTTP 1
+#define SOCK_OTHER 2
 
-	if (exit_ret(ctx) < 0 || !session_of(bpf_get_current_pid_tgid() >> 32) || syscall_args(ctx, &s))
+const volatile bool capture_payload = true; /* set by the loader */
+#define AT_MSG_PEEK 2
+#define AT_IOV_MAX 8 /* iovecs captured per call; the rest is a counted hole */
+
+/*
+ * What a socket's first payload said, keyed by its address. A socket may
+ * still be read after TCP_CLOSE (a client that shut down first is in
+ * TIME_WAIT with the response queued), so nothing is forgotten at close;
+ * instead the socket's inode number tells a new socket at a reused address
+ * from the old one, and the LRU retires the dead.
+ */
+struct sock_class {
+	__u64 ino;
+	__u8 state;
+	__u8 _pad[7];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, AT_MAX_SOCKS);
+	__type(key, __u64);
+	__type(value, struct sock_class);
+} http_socks SEC(".maps");
+
+/* A new socket at an old address: its byte streams start again at 0. */
+static __always_inline void forget_streams(__u64 sk)
+{
+	struct at_stream_key k = { .conn = sk, .source = AT_SRC_SOCKET };
+
+	bpf_map_delete_elem(&stream_off, &k);
+	k.dir = AT_DIR_IN;
+	bpf_map_delete_elem(&stream_off, &k);
+}
+
+#define W4(a, b, c, d) ((__u32)(a) | (__u32)(b) << 8 | (__u32)(c) << 16 | (__u32)(d) << 24)
+
+static __always_inline bool looks_http(__u64 buf, __u64 len)
+{
+	__u32 w = 0;
+
+	if (len < 4 || bpf_probe_read_user(&w, sizeof(w), (void *)buf))
+		return false;
+	switch (w) {
+	case W4('G', 'E', 'T', ' '):
+	case W4('P', 'O', 'S', 'T'):
+	case W4('P', 'U', 'T', ' '):
+	case W4('H', 'E', 'A', 'D'):
+	case W4('D', 'E', 'L', 'E'):
+	case W4('P', 'A', 'T', 'C'):
+	case W4('O', 'P', 'T', 'I'):
+	case W4('H', 'T', 'T', 'P'):
+	case W4('P', 'R', 'I', ' '):
+		return true;
+	}
+	return false;
+}
+
+/* Where a call's bytes are: one buffer, or an iovec array. */
+struct span {
+	__u64 buf;       /* buffer, or struct iovec * */
+	__u32 iovcnt;    /* 0: buf is the buffer */
+};
+
+static __always_inline __u64 first_bytes(const struct span *sp, __u64 *len)
+{
+	struct iovec v = {};
+
+	if (!sp->iovcnt)
+		return sp->buf;
+	if (bpf_probe_read_user(&v, sizeof(v), (void *)sp->buf))
 		return 0;
-	if (!s.a[4] || bpf_probe_read_user(&sa, sizeof(sa), (void *)s.a[4]))
-		return 0;
-	if ((sa.family == AT_AF_INET || sa.family == AT_AF_INET6) && bpf_ntohs(sa.port) == 53)
-		mark_dns((int)s.a[0], fd_sock((int)s.a[0]));
+	*len = v.iov_len < *len ? v.iov_len : *len;
+	return (__u64)v.iov_base;
+}
+
+static __always_inline void sock_payload(struct at_proc *p, int fd, __u8 dir, const struct span *sp,
+					 long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid(), key, len = ret, first, ino;
+	struct sock_class *cls, c = {};
+	struct tls_call *tc;
+	struct socket *so;
+	struct file *f;
+	struct sock *sk;
+	__u16 family;
+
+	if (ret <= 0 || !capture_payload)
+		return;
+	f = fd_file(fd);
+	if (!f || (BPF_CORE_READ(f, f_inode, i_mode) & AT_S_IFMT) != AT_S_IFSOCK)
+		return;
+	so = BPF_CORE_READ(f, private_data);
+	sk = so ? BPF_CORE_READ(so, sk) : NULL;
+	if (!sk)
+		return;
+	tc = bpf_map_lookup_elem(&tls_calls, &id);
+	if (tc) {
+		struct ssl_key k = { .ssl = tc->ssl, .tgid = id >> 32 };
+		__u64 v = (__u64)sk;
+
+		bpf_map_update_elem(&ssl_sock, &k, &v, BPF_ANY);
+		return;
+	}
+	key = (__u64)sk;
+	ino = BPF_CORE_READ(f, f_inode, i_ino);
+	cls = bpf_map_lookup_elem(&http_socks, &key);
+	if (cls && cls->ino == ino && cls->state != SOCK_HTTP)
+		return;
+	if (!cls || cls->ino != ino) {
+		if (cls)
+			forget_streams(key);
+		family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		first = first_bytes(sp, &len);
+		c.ino = ino;
+		c.state = SOCK_OTHER;
+		if (BPF_CORE_READ(sk, sk_type) == 1 /* SOCK_STREAM */ &&
+		    (family == AT_AF_INET || family == AT_AF_INET6) && looks_http(first, len))
+			c.state = SOCK_HTTP;
+		bpf_map_update_elem(&http_socks, &key, &c, BPF_ANY);
+		if (c.state != SOCK_HTTP)
+			return;
+	}
+	if (!sp->iovcnt) {
+		emit_payload(p, key, 0, AT_SRC_SOCKET, dir, sp->buf, ret, key, fd, 0);
+		return;
+	}
+	len = ret;
+	for (int i = 0; i < AT_IOV_MAX; i++) {
+		struct iovec v = {};
+		__u64 take;
+
+		if (!len || i >= sp->iovcnt)
+			break;
+		if (bpf_probe_read_user(&v, sizeof(v), (void *)(sp->buf + i * sizeof(v))))
+			break;
+		take = v.iov_len < len ? v.iov_len : len;
+		emit_payload(p, key, 0, AT_SRC_SOCKET, dir, (__u64)v.iov_base, take, key, fd, 0);
+		len -= take;
+	}
+	if (len) {
+		/* bytes in further iovecs: move the offset on, a hole */
+		struct at_stream_key k = { .conn = key, .dir = dir, .source = AT_SRC_SOCKET };
+		__u64 *off = bpf_map_lookup_elem(&stream_off, &k);
+
+		if (off)
+			__sync_fetch_and_add(off, len);
+		count_drop(AT_LOSS_DATA_CAP);
+	}
+}
+
+/* A msghdr's iovec array. */
+static __always_inline int msg_span(__u64 msg, struct span *sp)
+{
+	struct user_msghdr m = {};
+
+	if (bpf_probe_read_user(&m, sizeof(m), (void *)msg) || !m.msg_iov)
+		return -1;
+	sp->buf = (__u64)m.msg_iov;
+	sp->iovcnt = m.msg_iovlen;
 	return 0;
 }
 
 /* Where a receive on a DNS socket put its bytes: buf of read/recvfrom,
  * or the first iovec of recvmsg. */
-enum recv_kind { RK_BUF, RK_MSG };
-
-static __always_inline int dns_recv_exit(struct bpf_raw_tracepoint_args *ctx, long ret,
-					 enum recv_kind kind)
+static __always_inline void dns_recv(struct at_proc *p, const struct at_args *s, long ret,
+				     const struct span *sp)
 {
-	struct at_args s;
-	struct at_proc *p;
 	struct at_dns *d;
 	struct sock *sk;
 	__u32 zero = 0, len;
-	__u64 key, buf, *owner;
+	__u64 key, buf, *owner, l = ret;
 	__u16 dport;
 
 	if (ret <= 0)
-		return 0;
-	p = session_of(bpf_get_current_pid_tgid() >> 32);
-	if (!p || syscall_args(ctx, &s))
-		return 0;
-	key = fd_key((int)s.a[0]);
+		return;
+	key = fd_key((int)s->a[0]);
 	owner = bpf_map_lookup_elem(&dns_fds, &key);
 	if (!owner)
-		return 0;
-	sk = fd_sock((int)s.a[0]);
+		return;
+	sk = fd_sock((int)s->a[0]);
 	if (!sk || *owner != (__u64)sk)
-		return 0;
+		return;
 	/* A freed socket's memory is often reused for the next one: require
 	 * that it still talks to port 53 (or is an unconnected datagram
 	 * socket, marked by its sendto). */
 	dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	if (dport != 53 && !(dport == 0 && BPF_CORE_READ(sk, sk_type) == 2 /* SOCK_DGRAM */))
-		return 0;
-	buf = s.a[1];
-	if (kind == RK_MSG) {
-		struct user_msghdr msg = {};
-		struct iovec iov = {};
-
-		if (bpf_probe_read_user(&msg, sizeof(msg), (void *)buf) || !msg.msg_iov ||
-		    bpf_probe_read_user(&iov, sizeof(iov), msg.msg_iov))
-			return 0;
-		buf = (__u64)iov.iov_base;
-	}
+		return;
+	buf = first_bytes(sp, &l);
+	if (!buf)
+		return;
 	d = bpf_map_lookup_elem(&dns_scratch, &zero);
 	if (!d)
-		return 0;
+		return;
 	fill_hdr(&d->h, AT_EV_DNS, p);
 	len = ret;
 	if (len > AT_DNS_MAX) {
@@ -333,25 +480,109 @@ static __always_inline int dns_recv_exit(struct bpf_raw_tracepoint_args *ctx, lo
 	d->len = len;
 	/* (len - 1) & mask + 1 keeps 1..AT_DNS_MAX visible to the verifier */
 	if (bpf_probe_read_user(d->data, ((len - 1) & (AT_DNS_MAX - 1)) + 1, (void *)buf))
-		return 0;
+		return;
 	d->h.size = sizeof(*d);
 	submit(d, sizeof(*d), AT_EV_DNS);
+}
+
+/* Common prologue of the payload handlers: the session and the arguments. */
+#define PAYLOAD_PROLOGUE                                                         \
+	struct at_args s;                                                        \
+	struct span sp = {};                                                     \
+	struct at_proc *p;                                                       \
+	long ret = exit_ret(ctx);                                                \
+                                                                                 \
+	if (ret <= 0)                                                            \
+		return 0;                                                        \
+	p = session_of(bpf_get_current_pid_tgid() >> 32);                        \
+	if (!p || syscall_args(ctx, &s))                                         \
+		return 0
+
+/* An unconnected datagram sent to port 53 marks its socket as DNS. */
+SYSCALL_EXIT(sendto)
+{
+	struct { __u16 family; __u16 port; } sa = {};
+	PAYLOAD_PROLOGUE;
+
+	if (s.a[4] && !bpf_probe_read_user(&sa, sizeof(sa), (void *)s.a[4]) &&
+	    (sa.family == AT_AF_INET || sa.family == AT_AF_INET6) && bpf_ntohs(sa.port) == 53)
+		mark_dns((int)s.a[0], fd_sock((int)s.a[0]));
+	sp.buf = s.a[1];
+	sock_payload(p, (int)s.a[0], AT_DIR_OUT, &sp, ret);
+	return 0;
+}
+
+SYSCALL_EXIT(write)
+{
+	PAYLOAD_PROLOGUE;
+
+	sp.buf = s.a[1];
+	sock_payload(p, (int)s.a[0], AT_DIR_OUT, &sp, ret);
+	return 0;
+}
+
+SYSCALL_EXIT(writev)
+{
+	PAYLOAD_PROLOGUE;
+
+	sp.buf = s.a[1];
+	sp.iovcnt = (__u32)s.a[2];
+	if (sp.iovcnt)
+		sock_payload(p, (int)s.a[0], AT_DIR_OUT, &sp, ret);
+	return 0;
+}
+
+SYSCALL_EXIT(sendmsg)
+{
+	PAYLOAD_PROLOGUE;
+
+	if (!msg_span(s.a[1], &sp) && sp.iovcnt)
+		sock_payload(p, (int)s.a[0], AT_DIR_OUT, &sp, ret);
+	return 0;
+}
+
+SYSCALL_EXIT(read)
+{
+	PAYLOAD_PROLOGUE;
+
+	sp.buf = s.a[1];
+	dns_recv(p, &s, ret, &sp);
+	sock_payload(p, (int)s.a[0], AT_DIR_IN, &sp, ret);
+	return 0;
+}
+
+SYSCALL_EXIT(readv)
+{
+	PAYLOAD_PROLOGUE;
+
+	sp.buf = s.a[1];
+	sp.iovcnt = (__u32)s.a[2];
+	if (sp.iovcnt)
+		sock_payload(p, (int)s.a[0], AT_DIR_IN, &sp, ret);
 	return 0;
 }
 
 SYSCALL_EXIT(recvfrom)
 {
-	return dns_recv_exit(ctx, exit_ret(ctx), RK_BUF);
+	PAYLOAD_PROLOGUE;
+
+	sp.buf = s.a[1];
+	dns_recv(p, &s, ret, &sp);
+	if (!(s.a[3] & AT_MSG_PEEK))
+		sock_payload(p, (int)s.a[0], AT_DIR_IN, &sp, ret);
+	return 0;
 }
 
 SYSCALL_EXIT(recvmsg)
 {
-	return dns_recv_exit(ctx, exit_ret(ctx), RK_MSG);
-}
+	PAYLOAD_PROLOGUE;
 
-SYSCALL_EXIT(read)
-{
-	return dns_recv_exit(ctx, exit_ret(ctx), RK_BUF);
+	if (msg_span(s.a[1], &sp) || !sp.iovcnt)
+		return 0;
+	dns_recv(p, &s, ret, &sp);
+	if (!(s.a[2] & AT_MSG_PEEK))
+		sock_payload(p, (int)s.a[0], AT_DIR_IN, &sp, ret);
+	return 0;
 }
 
 /* The end of a TCP socket a session process connected or accepted: report

@@ -9,7 +9,7 @@ PACKAGES=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libbpf-dev bpftool libelf-dev zlib1g-dev
   libnghttp2-dev libbrotli-dev libzstd-dev libssl-dev
-  curl openssl nghttp2-client nghttp2-server
+  curl openssl nghttp2-client nghttp2-server gnutls-bin nodejs
   libjansson-dev libsqlite3-dev sqlite3 libcmocka-dev
   python3 iproute2 util-linux procps
 )

@@ -27,6 +27,8 @@
 #define AT_DNS_MAX 2048       /* bytes of one DNS message captured (power of 2) */
 #define AT_UNIX_PATH_MAX 108  /* sizeof(sun_path) */
 #define AT_SYSCALL_SLOTS 512  /* syscall numbers the exit dispatcher handles */
+#define AT_DATA_MAX 16384     /* payload bytes in one data record (power of 2) */
+#define AT_DATA_CHUNKS 1024   /* data records one call may produce (16 MiB) */
 
 enum at_kind {
 	AT_EV_NONE = 0,
@@ -45,6 +47,8 @@ enum at_kind {
 	AT_EV_SOCK_CLOSE,
 	AT_EV_DNS,
 	AT_EV_SESSION,       /* the kernel started a session (comm match) */
+	AT_EV_DATA,          /* plaintext payload of a TLS or plain-HTTP stream */
+	AT_EV_EXEC_MAP,      /* a session process mapped a file executable */
 	AT_EV__MAX,
 };
 
@@ -54,6 +58,7 @@ enum at_loss {
 	AT_LOSS_TRACK_FULL = AT_EV__MAX, /* tracked-process map full */
 	AT_LOSS_SOCK_FULL,               /* socket-owner map full */
 	AT_LOSS_DNS_FULL,                /* DNS-socket map full */
+	AT_LOSS_DATA_CAP,                /* payload beyond AT_DATA_CHUNKS or iovecs */
 	AT_LOSS__MAX,
 };
 
@@ -167,6 +172,60 @@ struct at_dns {
 /* AT_EV_SESSION: h.session was created by the kernel for h.pid */
 struct at_session {
 	struct at_hdr h;
+};
+
+/* Where a data record's bytes were taken (at_data.source). */
+enum at_source {
+	AT_SRC_SOCKET = 1,   /* send/recv family on a TCP socket (plain HTTP) */
+	AT_SRC_OPENSSL,      /* SSL_read/SSL_write of a library with symbols */
+	AT_SRC_BORINGSSL,    /* SSL_read/SSL_write found by scanning a stripped binary */
+	AT_SRC_GNUTLS,       /* gnutls_record_recv/send */
+};
+
+/* at_data.dir */
+#define AT_DIR_OUT 0 /* written by the process */
+#define AT_DIR_IN 1  /* read by the process */
+
+/*
+ * Payload bytes of one stream direction. A stream is a connection: the
+ * SSL object (source OPENSSL/BORINGSSL, per process) or the kernel socket
+ * (source SOCKET). offset is the position of data[0] in that direction;
+ * records the ring could not take leave a hole user space sees as a jump.
+ */
+struct at_data {
+	struct at_hdr h;
+	__u64 conn;        /* SSL * in the process, or struct sock * */
+	__u64 sock;        /* TLS: the socket the SSL object last used, 0 if unknown */
+	__u64 offset;
+	__u32 len;         /* bytes in data */
+	__u8 dir;          /* AT_DIR_OUT / AT_DIR_IN */
+	__u8 source;       /* enum at_source */
+	__u16 _pad;
+	__u32 fd;          /* SOCKET: the fd used; TLS: 0 */
+	__u32 attach;      /* TLS: the loader's attachment id (binary), else 0 */
+	__u8 data[AT_DATA_MAX];
+};
+
+/* A stream direction, the key of the kernel's per-stream maps: (conn,
+ * tgid, dir). Sockets use tgid 0: their byte stream is the socket's,
+ * whichever process of the tree writes to it. */
+struct at_stream_key {
+	__u64 conn;
+	__u32 tgid;
+	__u8 dir;
+	__u8 source;
+	__u16 _pad;
+};
+
+/* A file mapped executable by a session process (a binary or library
+ * that may carry TLS code); reported once per (dev, ino). */
+struct at_exec_map {
+	struct at_hdr h;
+	__u64 ino;
+	__u32 dev;
+	__u16 path_len;
+	__u16 _pad;
+	char data[];       /* path */
 };
 
 /* Value of the tracked-process map, keyed by tgid. */

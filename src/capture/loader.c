@@ -29,6 +29,7 @@
 #include "net.skel.h"
 #include "proc.skel.h"
 #include "sysexit.skel.h"
+#include "tls.skel.h"
 
 #define TRACEFS_MAGIC_NR 0x74726163
 
@@ -131,6 +132,8 @@ static const struct {
 	{ "connect", SYS_connect },   { "accept", SYS_accept },     { "accept4", SYS_accept4 },
 	{ "bind", SYS_bind },         { "listen", SYS_listen },     { "sendto", SYS_sendto },
 	{ "recvfrom", SYS_recvfrom }, { "recvmsg", SYS_recvmsg },   { "read", SYS_read },
+	{ "write", SYS_write },       { "writev", SYS_writev },     { "readv", SYS_readv },
+	{ "sendmsg", SYS_sendmsg },   { "mmap", SYS_mmap },
 };
 
 static long syscall_nr(const char *prog_name)
@@ -259,10 +262,25 @@ int loader_open(struct loader *l, const struct loader_opts *o, char *err, size_t
 		goto error;
 	}
 	skip_missing_tracepoints(l->net->obj, l);
+	l->net->rodata->capture_payload = !o->no_payload;
 	if (share_maps(l->net->obj, l->proc->obj, err, errlen))
 		goto error;
 	if ((e = net_bpf__load(l->net)) != 0) {
 		fail(err, errlen, "load net programs", -e);
+		goto error;
+	}
+
+	/* TLS uprobes share the payload maps with the socket handlers. */
+	l->tls = tls_bpf__open();
+	if (!l->tls) {
+		fail(err, errlen, "open TLS programs", errno);
+		goto error;
+	}
+	if (share_maps(l->tls->obj, l->proc->obj, err, errlen) ||
+	    share_maps(l->tls->obj, l->net->obj, err, errlen))
+		goto error;
+	if ((e = tls_bpf__load(l->tls)) != 0) {
+		fail(err, errlen, "load TLS programs", -e);
 		goto error;
 	}
 
@@ -319,6 +337,8 @@ void loader_close(struct loader *l)
 {
 	sysexit_bpf__destroy(l->sysexit);
 	l->sysexit = NULL;
+	tls_bpf__destroy(l->tls);
+	l->tls = NULL;
 	net_bpf__destroy(l->net);
 	file_bpf__destroy(l->file);
 	proc_bpf__destroy(l->proc);
@@ -444,6 +464,20 @@ int loader_watch_comm(struct loader *l, const char *name)
 	/* The kernel's comm is the first 15 bytes of the name. */
 	strncpy(key, name, AT_COMM_LEN - 1);
 	return bpf_map_update_elem(l->comms_fd, key, &one, BPF_ANY);
+}
+
+int loader_stream_skip(struct loader *l, const struct at_stream_key *k, uint64_t until)
+{
+	return bpf_map_update_elem(bpf_map__fd(l->net->maps.stream_skip), k, &until, BPF_ANY);
+}
+
+uint64_t loader_stream_offset(struct loader *l, const struct at_stream_key *k)
+{
+	uint64_t off = 0;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(l->net->maps.stream_off), k, &off))
+		return 0;
+	return off;
 }
 
 int loader_read_drops(struct loader *l, uint64_t out[AT_LOSS__MAX])

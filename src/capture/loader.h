@@ -13,10 +13,12 @@ struct proc_bpf;
 struct file_bpf;
 struct net_bpf;
 struct sysexit_bpf;
+struct tls_bpf;
 
 struct loader_opts {
 	size_t ringbuf_bytes;     /* power of two, >= 4096 */
 	bool watch_comms;         /* --comm given: start sessions at exec */
+	bool no_payload;          /* do not capture plain-HTTP socket payloads */
 	uint64_t comm_session_base;
 	bool verbose;             /* libbpf debug output on stderr */
 };
@@ -26,6 +28,7 @@ struct loader {
 	struct file_bpf *file;
 	struct net_bpf *net;
 	struct sysexit_bpf *sysexit;
+	struct tls_bpf *tls;       /* uprobe programs, attached per binary by capture/tls.c */
 	int events_fd;
 	int tracked_fd;
 	int cgroups_fd;
@@ -59,6 +62,10 @@ int loader_del_session_cgroup(struct loader *l, uint64_t cgroup_id);
 int loader_watch_comm(struct loader *l, const char *name);
 /* Is pid still in the tracked map? (1 yes, 0 no, -1 error) */
 int loader_is_tracked(struct loader *l, pid_t pid);
+/* Tell the payload capture to copy nothing of stream k before offset until. */
+int loader_stream_skip(struct loader *l, const struct at_stream_key *k, uint64_t until);
+/* The payload capture's offset of stream k (bytes seen), 0 when unknown. */
+uint64_t loader_stream_offset(struct loader *l, const struct at_stream_key *k);
 /* Sum the per-CPU loss counters into out[AT_LOSS__MAX]. */
 int loader_read_drops(struct loader *l, uint64_t out[AT_LOSS__MAX]);
 

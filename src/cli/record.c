@@ -41,6 +41,13 @@ static void usage(FILE *f)
 		"      --no-db         do not write the store\n"
 		"  -j, --jsonl FILE    also stream one JSON object per event to FILE ('-': stdout)\n"
 		"\n"
+		"HTTP and LLM traffic (plaintext from TLS libraries, and plain HTTP on sockets):\n"
+		"      --no-tls        do not attach uprobes to TLS libraries\n"
+		"      --no-payload    capture no HTTP payload at all (no http/llm_call records)\n"
+		"      --no-redact     keep credentials and secret-looking strings in captured\n"
+		"                      traffic (by default they become [REDACTED:tag] first)\n"
+		"      --max-body MB   bytes kept per HTTP body, in MiB (default 16)\n"
+		"\n"
 		"Capture:\n"
 		"      --ringbuf-mb N  kernel ring buffer size in MiB, a power of two (default 64)\n"
 		"  -s, --stats         print per-kind event and loss counts at the end\n"
@@ -79,6 +86,10 @@ int cmd_record(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "ready-file", required_argument, NULL, 'Y' },
+		{ "no-tls", no_argument, NULL, 'T' },
+		{ "no-payload", no_argument, NULL, 'P' },
+		{ "no-redact", no_argument, NULL, 'X' },
+		{ "max-body", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -135,6 +146,22 @@ int cmd_record(int argc, char **argv)
 			break;
 		case 'N':
 			o.db = "";
+			break;
+		case 'T':
+			o.no_tls = true;
+			break;
+		case 'P':
+			o.no_payload = true;
+			break;
+		case 'X':
+			o.no_redact = true;
+			break;
+		case 'B':
+			if (parse_ulong(optarg, &v) || v == 0 || v > 4096) {
+				fprintf(stderr, "agenttrail record: --max-body: MiB from 1 to 4096\n");
+				return 2;
+			}
+			o.max_body = (size_t)v << 20;
 			break;
 		case 'Y':
 			o.ready_file = optarg;

@@ -18,6 +18,7 @@ static const char *const view_names[] = {
 	[REPORT_TREE] = "tree",
 	[REPORT_FILES] = "files",
 	[REPORT_NET] = "net",
+	[REPORT_LLM] = "llm",
 };
 #define NVIEWS (sizeof(view_names) / sizeof(view_names[0]))
 
@@ -483,6 +484,7 @@ int report_run(sqlite3 *db, const struct report_opts *o, FILE *out,
 	case REPORT_TREE: rc = view_tree(&c); break;
 	case REPORT_FILES: rc = view_files(&c); break;
 	case REPORT_NET: rc = view_net(&c); break;
+	case REPORT_LLM: rc = view_llm(&c); break;
 	case REPORT_SUMMARY: rc = view_summary(&c); break;
 	default: rc = rq_fail(&c, "report: unknown view %d", (int)o->view);
 	}
@@ -492,7 +494,7 @@ int report_run(sqlite3 *db, const struct report_opts *o, FILE *out,
 static void usage(FILE *f, const char *db)
 {
 	fprintf(f,
-"Usage: agenttrail report [--db FILE] [--session ID] [--json] [VIEW]\n"
+"Usage: agenttrail report [--db FILE] [--session ID] [--json] [--call ID] [VIEW]\n"
 "\n"
 "Show what a recorded session did. VIEW is one of:\n"
 "  summary   (default) events by type, processes, files read and written,\n"
@@ -507,6 +509,10 @@ static void usage(FILE *f, const char *db)
 "            chmod-ed: access, result (ok or the errno), path, (xN) repeats\n"
 "  net       connections, binds and listens: family, address:port (the peer\n"
 "            for connect/accept), DNS name, result, bytes sent and received\n"
+"  llm       LLM API calls decoded from the captured traffic: provider, model,\n"
+"            status, tokens (input, output, cache read/write), time to first\n"
+"            token, latency, tool calls; with --call ID one call in full\n"
+"            (system prompt, messages, response text, tool calls)\n"
 "\n"
 "Options:\n"
 "  --db FILE      the database; default: $AGENTTRAIL_DB, else\n"
@@ -516,6 +522,7 @@ static void usage(FILE *f, const char *db)
 "                 (here: %s)\n"
 "  --session ID   the session to show (default: the latest one)\n"
 "  --json         print one JSON document instead of text\n"
+"  --call ID      (llm) the call to show in full, e.g. llm_call-1700000000-3\n"
 "  -h, --help     show this help\n"
 "\n"
 "Exit status: 0 ok, 1 runtime error (no database, unknown session),\n"
@@ -583,6 +590,14 @@ static int parse_args(int argc, char **argv, struct report_opts *o, const char *
 				return 2;
 			}
 			o->has_session = true;
+		} else if (!opts_done && (m = opt_value(argc, argv, &i, "--call", &val)) != 0) {
+			if (m < 0 || !val[0]) {
+				fprintf(stderr, "agenttrail report: --call needs an LLM call id\n");
+				return 2;
+			}
+			o->call = val;
+			if (!have_view)
+				o->view = REPORT_LLM;
 		} else if (!opts_done && a[0] == '-' && a[1] != '\0') {
 			fprintf(stderr, "agenttrail report: unknown option '%s'\n", a);
 			return 2;
@@ -592,7 +607,7 @@ static int parse_args(int argc, char **argv, struct report_opts *o, const char *
 			return 2;
 		} else if (parse_view(a, &o->view) != 0) {
 			fprintf(stderr, "agenttrail report: unknown view '%s' (sessions, tree,"
-				" files, net, summary)\n", a);
+				" files, net, llm, summary)\n", a);
 			return 2;
 		} else {
 			have_view = true;

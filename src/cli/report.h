@@ -17,6 +17,7 @@ enum report_view {
 	REPORT_TREE,      /* the process tree of one session */
 	REPORT_FILES,     /* file operations per process */
 	REPORT_NET,       /* connections */
+	REPORT_LLM,       /* LLM calls (or one with --call) */
 };
 
 struct report_opts {
@@ -25,6 +26,7 @@ struct report_opts {
 	long long session;
 	bool json;          /* one JSON document instead of text */
 	int width;          /* shorten text lines to this many columns; 0: never */
+	const char *call;   /* llm view: show this call in full */
 };
 
 /*

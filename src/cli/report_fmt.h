@@ -87,5 +87,7 @@ int write_out(struct report_ctx *c, const char *fmt, ...) __attribute__((format(
 int view_tree(struct report_ctx *c);
 int view_files(struct report_ctx *c);
 int view_net(struct report_ctx *c);
+/* report_llm.c */
+int view_llm(struct report_ctx *c);
 
 #endif /* AGENTTRAIL_CLI_REPORT_FMT_H */

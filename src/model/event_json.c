@@ -30,6 +30,7 @@ static const char *const kind_names[AT_EV__MAX] = {
 	[AT_EV_CONNECT] = "connect", [AT_EV_ACCEPT] = "accept", [AT_EV_BIND] = "bind",
 	[AT_EV_LISTEN] = "listen",   [AT_EV_SOCK_CLOSE] = "sock_close",
 	[AT_EV_DNS] = "dns",         [AT_EV_SESSION] = "session",
+	[AT_EV_DATA] = "data",       [AT_EV_EXEC_MAP] = "exec_map",
 };
 
 const char *event_kind_name(unsigned kind)
@@ -261,7 +262,7 @@ static void set_result(json_t *o, int64_t ret)
 
 /* ---- per kind ------------------------------------------------------------ */
 
-static json_t *common(struct ev_ctx *c, const struct at_hdr *h)
+json_t *event_common(struct ev_ctx *c, const struct at_hdr *h)
 {
 	json_t *o = json_object();
 
@@ -465,6 +466,13 @@ static json_t *addr_json(unsigned family, const uint8_t *a)
 	return json_string(buf);
 }
 
+static uint64_t mix64(uint64_t x);
+
+int64_t event_sock_id(const struct ev_ctx *c, uint64_t sock)
+{
+	return sock ? (int64_t)(mix64(sock ^ c->sock_key) >> 12) : 0;
+}
+
 static uint64_t mix64(uint64_t x)
 {
 	x ^= x >> 30;
@@ -577,7 +585,7 @@ json_t *event_to_json(struct ev_ctx *c, const void *data, size_t size, char *err
 		snprintf(err, errlen, "malformed record (size %zu)", size);
 		return NULL;
 	}
-	o = common(c, h);
+	o = event_common(c, h);
 	if (!o) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;

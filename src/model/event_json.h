@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 struct dnscache;
+struct at_hdr;
 struct cgroup_names;
 
 struct ev_ctx {
@@ -27,6 +28,12 @@ void ev_ctx_init(struct ev_ctx *c);
  * for a malformed record (err says why). Never reads past data + size.
  */
 json_t *event_to_json(struct ev_ctx *c, const void *data, size_t size, char *err, size_t errlen);
+
+/* The fields every event has (type from h->kind, times, process); a new
+ * object or NULL when out of memory. */
+json_t *event_common(struct ev_ctx *c, const struct at_hdr *h);
+/* The public id of a kernel socket (a connect record's `sock`), 0 for none. */
+int64_t event_sock_id(const struct ev_ctx *c, uint64_t sock);
 
 /* Names used in JSON; exposed for tests and the report. */
 const char *event_kind_name(unsigned kind);

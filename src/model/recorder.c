@@ -28,8 +28,11 @@
 #include "capture/cgroup.h"
 #include "capture/loader.h"
 #include "capture/proctree.h"
+#include "capture/tls.h"
+#include "decode/redact.h"
 #include "model/dnscache.h"
 #include "model/event_json.h"
+#include "model/flows.h"
 #include "model/pidset.h"
 #include "sinks/jsonl.h"
 #include "sinks/store.h"
@@ -81,6 +84,12 @@ struct recorder {
 	uint64_t cgroup_id;
 	bool have_cgroup;
 	char dbpath[PATH_MAX];
+	/* HTTP and LLM traffic */
+	struct tls_mgr tls;
+	struct flows *flows;
+	struct redact_ctx *redact;
+	uint64_t next_record_id;
+	uint64_t derived[3];   /* http, llm_call, tool_call records emitted */
 };
 
 static uint64_t now_ns(clockid_t clk)
@@ -144,6 +153,60 @@ static void emit(struct recorder *r, json_t *ev)
 	r->total++;
 }
 
+/*
+ * Command lines carry credentials too (curl -H "x-api-key: ...", tokens in
+ * flags): with redaction on, each argv string goes through the same
+ * redaction as captured traffic, so the same secret gets the same tag.
+ */
+static void redact_argv(struct recorder *r, json_t *ev)
+{
+	json_t *argv = json_object_get(ev, "argv"), *a;
+	size_t i;
+
+	if (!r->redact || !json_is_array(argv))
+		return;
+	json_array_foreach(argv, i, a) {
+		const char *s = json_string_value(a);
+		uint8_t *out = NULL;
+		size_t n = 0, count = 0;
+
+		if (!s || redact_bytes(r->redact, (const uint8_t *)s, json_string_length(a), &out,
+				       &n, &count) != 0)
+			continue;
+		if (count)
+			json_array_set_new(argv, i, json_bytes_string((const char *)out, n));
+		free(out);
+	}
+}
+
+static int skip_stream(void *ctx, const struct at_stream_key *k, uint64_t until)
+{
+	return loader_stream_skip(ctx, k, until);
+}
+
+static uint64_t stream_offset(void *ctx, const struct at_stream_key *k)
+{
+	return loader_stream_offset(ctx, k);
+}
+
+/* Records made from captured traffic (model/exchange.h). */
+static void emit_derived(void *ctx, json_t *rec)
+{
+	struct recorder *r = ctx;
+	const char *type = json_string_value(json_object_get(rec, "type"));
+	struct session *s = find_session(r, (uint64_t)json_integer_value(json_object_get(rec, "session")));
+
+	if (type && !strcmp(type, "http"))
+		r->derived[0]++;
+	else if (type && !strcmp(type, "llm_call"))
+		r->derived[1]++;
+	else
+		r->derived[2]++;
+	if (s)
+		s->events++;
+	emit(r, rec);
+}
+
 static void emit_session_start(struct recorder *r, struct session *s, char **argv, const char *cwd)
 {
 	json_t *ev = json_object();
@@ -161,6 +224,7 @@ static void emit_session_start(struct recorder *r, struct session *s, char **arg
 	json_object_set_new(ev, "pid", json_integer(s->root));
 	json_object_set_new(ev, "root_pid", json_integer(s->root));
 	json_object_set_new(ev, "argv", args);
+	redact_argv(r, ev);
 	json_object_set_new(ev, "mode", json_string(s->mode));
 	json_object_set_new(ev, "cgroup", r->have_cgroup && strcmp(s->mode, "command") == 0
 						  ? json_string(r->cgroup) : json_null());
@@ -171,7 +235,7 @@ static void emit_session_start(struct recorder *r, struct session *s, char **arg
 }
 
 static const char *const loss_names[AT_LOSS__MAX - AT_EV__MAX] = {
-	"track_map_full", "sock_map_full", "dns_map_full",
+	"track_map_full", "sock_map_full", "dns_map_full", "data_cap",
 };
 
 static void emit_session_end(struct recorder *r, struct session *s)
@@ -279,6 +343,20 @@ static void drain_all(struct recorder *r)
 	r->drain_cutoff_ns = 0;
 }
 
+/* What the traffic capture learns from ordinary events: new executables
+ * to look at for TLS, sockets and processes whose connections ended. */
+static void follow_payload(struct recorder *r, const struct at_hdr *h, size_t size, json_t *ev)
+{
+	if (h->kind == AT_EV_EXEC)
+		tls_mgr_consider(&r->tls, json_string_value(json_object_get(ev, "exe")));
+	if (!r->flows)
+		return;
+	if (h->kind == AT_EV_SOCK_CLOSE && size >= sizeof(struct at_net))
+		flows_sock_closed(r->flows, ((const struct at_net *)h)->sock, h->ts_ns);
+	else if (h->kind == AT_EV_EXIT)
+		flows_proc_exit(r->flows, h->pid);
+}
+
 static int handle_record(struct recorder *r, void *data, size_t size)
 {
 	const struct at_hdr *h = data;
@@ -301,6 +379,20 @@ static int handle_record(struct recorder *r, void *data, size_t size)
 		}
 		return 0;
 	}
+	if (h->kind == AT_EV_DATA) {
+		if (r->flows)
+			flows_data(r->flows, data, size);
+		r->counts[AT_EV_DATA]++;
+		return 0;
+	}
+	if (h->kind == AT_EV_EXEC_MAP) {
+		const struct at_exec_map *m = data;
+
+		if (size >= sizeof(*m) + m->path_len && m->path_len && !m->data[m->path_len - 1])
+			tls_mgr_consider(&r->tls, m->data);
+		r->counts[AT_EV_EXEC_MAP]++;
+		return 0;
+	}
 	/* DNS over TCP read in two calls: the 2-byte length prefix alone
 	 * carries nothing; the message that follows is decoded by itself. */
 	if (h->kind == AT_EV_DNS && (h->flags & AT_F_DNS_TCP) && size >= sizeof(struct at_dns) &&
@@ -319,7 +411,10 @@ static int handle_record(struct recorder *r, void *data, size_t size)
 		s->events++;
 	if (h->kind != AT_EV_EXIT || size >= sizeof(struct at_exit))
 		track_liveness(r, h, s);
+	if (h->kind == AT_EV_EXEC)
+		redact_argv(r, ev);
 	emit(r, ev);
+	follow_payload(r, h, size, ev);
 	json_decref(ev);
 	return 0;
 }
@@ -468,6 +563,45 @@ static int setup_sinks(struct recorder *r)
 	return 0;
 }
 
+/* Redaction (argv and traffic), and HTTP/LLM capture: the connection
+ * table and the TLS uprobes. */
+static int setup_payload(struct recorder *r)
+{
+	const struct rec_opts *o = r->o;
+	struct flows_opts fo = { 0 };
+
+	tls_mgr_init(&r->tls, &r->ld, !o->no_tls && !o->no_payload, o->verbose, o->quiet);
+	if (!o->no_redact) {
+		r->redact = redact_ctx_new_random();
+		if (!r->redact) {
+			fprintf(stderr, "agenttrail: cannot set up redaction: %s\n", strerror(errno));
+			return -1;
+		}
+	}
+	if (o->no_payload)
+		return 0;
+	fo.sink.emit = emit_derived;
+	fo.sink.ctx = r;
+	fo.sink.redact = r->redact;
+	fo.sink.mono_to_wall_ns = r->ev.mono_to_wall_ns;
+	fo.sink.next_id = &r->next_record_id;
+	fo.max_body = o->max_body;
+	fo.first_bytes = tls_mgr_first_bytes;
+	fo.ctx = &r->tls;
+	fo.skip = skip_stream;
+	fo.offset = stream_offset;
+	fo.skip_ctx = &r->ld;
+	r->flows = flows_new(&fo, &r->ev);
+	if (!r->flows) {
+		fprintf(stderr, "agenttrail: out of memory\n");
+		return -1;
+	}
+	tls_mgr_attach_system(&r->tls);
+	if (o->attach_pid > 0)
+		tls_mgr_consider_maps(&r->tls, o->attach_pid);
+	return 0;
+}
+
 static void print_summary(struct recorder *r)
 {
 	uint64_t drops[AT_LOSS__MAX] = { 0 };
@@ -578,6 +712,8 @@ static int start_sessions(struct recorder *r, uint64_t run_id)
 static void end_session(struct recorder *r, struct session *s)
 {
 	drain_all(r);
+	if (r->flows)
+		flows_session_end(r->flows, s->id);
 	s->open_sockets = loader_session_sockets(&r->ld, s->id, true);
 	emit_session_end(r, s);
 }
@@ -671,6 +807,8 @@ static int run_loop(struct recorder *r, int sigfd)
 		/* liveness costs syscalls per process: look every 100 ms */
 		if (now - last_check >= 100000000ULL) {
 			last_check = now;
+			if (r->flows)
+				flows_tick(r->flows, now);
 			if (check_sessions(r))
 				break;
 		}
@@ -695,6 +833,9 @@ static void finish(struct recorder *r)
 {
 	drain_all(r);
 	reap_child(r);
+	/* what is still open on the connections is recorded before the end */
+	flows_free(r->flows);
+	r->flows = NULL;
 	for (size_t i = 0; i < r->nsessions; i++) {
 		struct session *s = &r->sessions[i];
 
@@ -744,6 +885,7 @@ int recorder_run(const struct rec_opts *o)
 	lo.watch_comms = o->ncomms > 0;
 	lo.comm_session_base = run_id + 1;
 	lo.verbose = o->verbose;
+	lo.no_payload = o->no_payload;
 	if (loader_open(&r->ld, &lo, err, sizeof(err))) {
 		fprintf(stderr, "agenttrail: %s\n", err);
 		goto out;
@@ -756,7 +898,7 @@ int recorder_run(const struct rec_opts *o)
 	ev_ctx_init(&r->ev);
 	r->ev.dns = dnscache_new(4096);
 	r->ev.cg = cgroup_names_new();
-	if (setup_sinks(r))
+	if (setup_sinks(r) || setup_payload(r))
 		goto out_rb;
 	if (start_sessions(r, run_id)) {
 		finish(r);
@@ -786,6 +928,9 @@ int recorder_run(const struct rec_opts *o)
 						: (s->exit_code >= 0 ? s->exit_code : 0);
 	}
 out_rb:
+	flows_free(r->flows);
+	tls_mgr_close(&r->tls);
+	redact_ctx_free(r->redact);
 	ring_buffer__free(r->rb);
 	dnscache_free(r->ev.dns);
 	cgroup_names_free(r->ev.cg);

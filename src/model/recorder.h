@@ -21,6 +21,10 @@ struct rec_opts {
 	bool no_cgroup;           /* do not create a session cgroup */
 	double duration_s;        /* stop after this long (0: no limit) */
 	const char *ready_file;   /* created once capture is live (for scripts) */
+	bool no_tls;              /* --no-tls: no uprobes on TLS libraries */
+	bool no_payload;          /* --no-payload: no HTTP/LLM capture at all */
+	bool no_redact;           /* --no-redact: keep secrets in captured traffic */
+	size_t max_body;          /* --max-body: bytes kept per HTTP body (0: 16 MiB) */
 };
 
 /*

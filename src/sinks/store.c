@@ -47,6 +47,9 @@ static const struct route routes[] = {
 	{ "listen", ST_PROC_SEEN, ST_CONN },
 	{ "sock_close", ST_PROC_SEEN, ST_SOCK_CLOSE },
 	{ "dns", ST_PROC_SEEN, ST_DNS },
+	{ "http", ST_PROC_SEEN, ST_HTTP },
+	{ "llm_call", ST_PROC_SEEN, ST_LLM },
+	{ "tool_call", ST_PROC_SEEN, ST_TOOL },
 };
 
 /* Types not in the table still get their process row. */
@@ -488,9 +491,10 @@ static int put_event(struct store *s, const json_t *ev, const char *type)
 	if (!data)
 		return fail(s, "cannot serialize a %s event", type);
 	rc = run_bound(s, ST_EVENT, ev, 0, data, "inserting an event");
-	free(data);
-	if (rc != 0)
+	if (rc != 0) {
+		free(data);
 		return -1;
+	}
 	id = sqlite3_last_insert_rowid(s->db);
 
 	/* a thread is not a process: its fork only goes to `events` */
@@ -501,9 +505,13 @@ static int put_event(struct store *s, const json_t *ev, const char *type)
 			continue;
 		if (steps[i] == ST_PROC_SEEN && proc_seen(s, ev))
 			continue;
-		if (run_bound(s, steps[i], ev, id, NULL, type) != 0)
+		/* derived tables may read nested fields from :_data */
+		if (run_bound(s, steps[i], ev, id, data, type) != 0) {
+			free(data);
 			return -1;
+		}
 	}
+	free(data);
 	return 0;
 }
 

@@ -20,7 +20,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
-#define STORE_SCHEMA_VERSION 1   /* meta.schema_version written by this build */
+#define STORE_SCHEMA_VERSION 2   /* meta.schema_version written by this build */
 #define STORE_BATCH_EVENTS 1024  /* commit after this many events */
 #define STORE_BATCH_MS 200       /* ... or when a put finds the batch this old */
 

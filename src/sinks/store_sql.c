@@ -51,8 +51,34 @@ static const char schema_v1[] =
 	"CREATE INDEX dns_session_ts ON dns(session, ts_ns);"
 	"CREATE INDEX dns_session_proc ON dns(session, pid, start_ns);";
 
+/* Schema version 2: captured HTTP exchanges and LLM calls. */
+static const char schema_v2[] =
+	"CREATE TABLE http("
+	" id INTEGER PRIMARY KEY, event_id INTEGER NOT NULL, session INTEGER NOT NULL,"
+	" ts_ns INTEGER, pid INTEGER, start_ns INTEGER, record_id TEXT, conn INTEGER,"
+	" sock INTEGER, source TEXT, tls INTEGER, proto TEXT, method TEXT, host TEXT,"
+	" target TEXT, status INTEGER, req_body_len INTEGER, resp_body_len INTEGER,"
+	" provider TEXT, llm_call TEXT, end_ts_ns INTEGER);"
+	"CREATE INDEX http_session_ts ON http(session, ts_ns);"
+	"CREATE TABLE llm_calls("
+	" id INTEGER PRIMARY KEY, event_id INTEGER NOT NULL, session INTEGER NOT NULL,"
+	" ts_ns INTEGER, pid INTEGER, start_ns INTEGER, call_id TEXT UNIQUE,"
+	" http_id TEXT, provider TEXT, model TEXT, host TEXT, path TEXT,"
+	" status INTEGER, stream INTEGER, input_tokens INTEGER, output_tokens INTEGER,"
+	" cache_read_tokens INTEGER, cache_write_tokens INTEGER, stop_reason TEXT,"
+	" tool_calls INTEGER, first_token_ts_ns INTEGER, end_ts_ns INTEGER,"
+	" error TEXT);"
+	"CREATE INDEX llm_calls_session_ts ON llm_calls(session, ts_ns);"
+	"CREATE TABLE tool_calls("
+	" id INTEGER PRIMARY KEY, event_id INTEGER NOT NULL, session INTEGER NOT NULL,"
+	" ts_ns INTEGER, pid INTEGER, start_ns INTEGER, tool_call_id TEXT,"
+	" llm_call TEXT, name TEXT, input TEXT);"
+	"CREATE INDEX tool_calls_session_ts ON tool_calls(session, ts_ns);"
+	"CREATE INDEX tool_calls_id ON tool_calls(tool_call_id);";
+
 const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	schema_v1, /* 0 -> 1 */
+	schema_v2, /* 1 -> 2 */
 };
 
 /* Prepared statements, indexed by enum stmt_id. */
@@ -149,4 +175,36 @@ const char *const store_stmt_sql[ST__MAX] = {
 		" qname, qtype, rcode, answers)"
 		" VALUES(:_event_id, :session, :ts_ns, :pid, :start_ns, :response,"
 		" :qname, :qtype, :rcode, :answers)",
+	[ST_HTTP] =
+		"INSERT INTO http(event_id, session, ts_ns, pid, start_ns, record_id, conn,"
+		" sock, source, tls, proto, method, host, target, status, req_body_len,"
+		" resp_body_len, provider, llm_call, end_ts_ns)"
+		" VALUES(:_event_id, :session, :ts_ns, :pid, :start_ns, :id, :conn, :sock,"
+		" :source, :tls, :proto, json_extract(:_data, '$.request.method'),"
+		" json_extract(:_data, '$.request.host'),"
+		" json_extract(:_data, '$.request.target'),"
+		" json_extract(:_data, '$.response.status'),"
+		" json_extract(:_data, '$.request.body_total'),"
+		" json_extract(:_data, '$.response.body_total'), :provider, :llm_call,"
+		" coalesce(json_extract(:_data, '$.response.ts_last_ns'),"
+		" json_extract(:_data, '$.request.ts_last_ns')))",
+	[ST_LLM] =
+		"INSERT INTO llm_calls(event_id, session, ts_ns, pid, start_ns, call_id,"
+		" http_id, provider, model, host, path, status, stream, input_tokens,"
+		" output_tokens, cache_read_tokens, cache_write_tokens, stop_reason,"
+		" tool_calls, first_token_ts_ns, end_ts_ns, error)"
+		" VALUES(:_event_id, :session, :ts_ns, :pid, :start_ns, :id, :http,"
+		" :provider, :model, :host, :path, :status, :stream,"
+		" json_extract(:_data, '$.usage.input_tokens'),"
+		" json_extract(:_data, '$.usage.output_tokens'),"
+		" json_extract(:_data, '$.usage.cache_read_tokens'),"
+		" json_extract(:_data, '$.usage.cache_write_tokens'),"
+		" json_extract(:_data, '$.response.stop_reason'),"
+		" json_array_length(:_data, '$.response.tool_calls'),"
+		" :first_token_ts_ns, :end_ts_ns, json_extract(:_data, '$.error'))",
+	[ST_TOOL] =
+		"INSERT INTO tool_calls(event_id, session, ts_ns, pid, start_ns,"
+		" tool_call_id, llm_call, name, input)"
+		" VALUES(:_event_id, :session, :ts_ns, :pid, :start_ns, :id, :llm_call,"
+		" :name, json_extract(:_data, '$.input'))",
 };

@@ -20,6 +20,9 @@ enum stmt_id {
 	ST_CONN,
 	ST_SOCK_CLOSE,
 	ST_DNS,
+	ST_HTTP,
+	ST_LLM,
+	ST_TOOL,
 	ST__MAX,
 	ST_NONE = ST__MAX,
 };

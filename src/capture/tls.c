@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: MIT */
+/* TLS targets and their uprobes; see tls.h. */
+#include "capture/tls.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+#include <jansson.h>
+
+#include "agenttrail/events.h"
+#include "capture/loader.h"
+#include "capture/tls_locate.h"
+#include "tls.skel.h"
+
+/* Cookie layout, shared with bpf/tls.bpf.c. */
+#define TLS_READ (1u << 0)
+#define TLS_EX (1u << 1)
+
+static uint64_t cookie_of(uint32_t id, uint8_t source, unsigned flags)
+{
+	return (uint64_t)id << 32 | (uint64_t)source << 8 | flags;
+}
+
+void tls_mgr_init(struct tls_mgr *m, struct loader *l, bool enabled, bool verbose, bool quiet)
+{
+	memset(m, 0, sizeof(*m));
+	m->l = l;
+	m->enabled = enabled && l && l->tls;
+	m->verbose = verbose;
+	m->quiet = quiet;
+}
+
+static bool seen_before(struct tls_mgr *m, dev_t dev, ino_t ino)
+{
+	for (size_t i = 0; i < m->nseen; i++)
+		if (m->seen[i].dev == dev && m->seen[i].ino == ino)
+			return true;
+	if (m->nseen == m->capseen) {
+		size_t cap = m->capseen ? 2 * m->capseen : 64;
+		struct tls_file *n = realloc(m->seen, cap * sizeof(*n));
+
+		if (!n)
+			return true; /* cannot remember it: do not retry every time */
+		m->seen = n;
+		m->capseen = cap;
+	}
+	m->seen[m->nseen].dev = dev;
+	m->seen[m->nseen].ino = ino;
+	m->nseen++;
+	return false;
+}
+
+static struct tls_attachment *new_attachment(struct tls_mgr *m, const char *path,
+					     const struct stat *st)
+{
+	struct tls_attachment *a;
+
+	if (m->natt == m->capatt) {
+		size_t cap = m->capatt ? 2 * m->capatt : 8;
+		struct tls_attachment *n = realloc(m->att, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		m->att = n;
+		m->capatt = cap;
+	}
+	a = &m->att[m->natt];
+	memset(a, 0, sizeof(*a));
+	a->path = strdup(path);
+	if (!a->path)
+		return NULL;
+	a->id = (uint32_t)m->natt + 1;
+	a->dev = st->st_dev;
+	a->ino = st->st_ino;
+	m->natt++;
+	return a;
+}
+
+/*
+ * Where to put the probe for a function at file offset off: past an
+ * endbr64 when it starts with one. The kernel cannot emulate endbr64, so a
+ * probe there single-steps it out of line (a debug trap on every call);
+ * the next instruction is usually one it emulates. Every call still passes
+ * there with the arguments untouched and the return address on the stack.
+ */
+static uint64_t probe_offset(const char *path, uint64_t off)
+{
+	static const uint8_t endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
+	uint8_t b[4];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return off;
+	n = pread(fd, b, sizeof(b), (off_t)off);
+	close(fd);
+	return n == (ssize_t)sizeof(b) && memcmp(b, endbr64, sizeof(b)) == 0 ? off + 4 : off;
+}
+
+/* One uprobe (entry) and one uretprobe (return) on the function at
+ * offset, or on func_name when offset is 0. */
+static int attach_fn(struct tls_mgr *m, struct tls_attachment *a, uint64_t offset,
+		     const char *func_name, unsigned flags)
+{
+	struct bpf_program *progs[2] = { m->l->tls->progs.tls_enter, m->l->tls->progs.tls_exit };
+
+	for (int ret = 0; ret < 2; ret++) {
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = ret == 1,
+			    .bpf_cookie = cookie_of(a->id, a->source, flags),
+			    .func_name = func_name);
+		struct bpf_link *link;
+
+		if (a->nlinks == TLS_MAX_LINKS)
+			return -E2BIG;
+		link = bpf_program__attach_uprobe_opts(progs[ret], -1, a->path, (size_t)offset, &uo);
+		if (!link)
+			return -errno;
+		a->links[a->nlinks++] = link;
+	}
+	return 0;
+}
+
+static void detach(struct tls_attachment *a)
+{
+	for (int i = 0; i < a->nlinks; i++)
+		bpf_link__destroy(a->links[i]);
+	a->nlinks = 0;
+}
+
+static int attach_openssl(struct tls_mgr *m, struct tls_attachment *a, const struct tls_targets *t)
+{
+	const struct {
+		const struct tls_fn *fn;
+		unsigned flags;
+	} fns[] = {
+		{ &t->ssl_write, 0 },
+		{ &t->ssl_read, TLS_READ },
+		{ &t->ssl_write_ex, TLS_EX },
+		{ &t->ssl_read_ex, TLS_READ | TLS_EX },
+	};
+	int e;
+
+	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
+		if (!fns[i].fn->offset)
+			continue;
+		e = attach_fn(m, a, probe_offset(a->path, fns[i].fn->offset), NULL, fns[i].flags);
+		if (e)
+			return e;
+	}
+	return 0;
+}
+
+static bool is_gnutls(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	return fnmatch("libgnutls.so*", base ? base + 1 : path, 0) == 0;
+}
+
+static void report(struct tls_mgr *m, const struct tls_attachment *a)
+{
+	if (m->verbose || (!m->quiet && a->source == AT_SRC_BORINGSSL))
+		fprintf(stderr, "agenttrail: TLS capture: %s (%s, %s)\n", a->path, a->lib,
+			a->method);
+}
+
+int tls_mgr_consider(struct tls_mgr *m, const char *path)
+{
+	struct tls_targets t;
+	struct tls_attachment *a;
+	struct stat st;
+	char err[256] = "";
+	int e;
+
+	if (!m->enabled || !path || path[0] != '/' || stat(path, &st) || !S_ISREG(st.st_mode))
+		return 0;
+	if (seen_before(m, st.st_dev, st.st_ino))
+		return 0;
+	if (is_gnutls(path)) {
+		a = new_attachment(m, path, &st);
+		if (!a)
+			return 0;
+		a->lib = "gnutls";
+		a->method = "symbols";
+		a->source = AT_SRC_GNUTLS;
+		e = attach_fn(m, a, 0, "gnutls_record_send", 0);
+		if (!e)
+			e = attach_fn(m, a, 0, "gnutls_record_recv", TLS_READ);
+	} else {
+		memset(&t, 0, sizeof(t));
+		e = tls_locate(path, &t, err, sizeof(err));
+		if (e == -ENOENT || e == -ENOEXEC) {
+			if (m->verbose && e == -ENOENT && err[0])
+				fprintf(stderr, "agenttrail: TLS: %s: %s\n", path, err);
+			return 0;
+		}
+		if (e) {
+			if (!m->quiet)
+				fprintf(stderr, "agenttrail: TLS: cannot read %s: %s\n", path,
+					err[0] ? err : strerror(-e));
+			return 0;
+		}
+		a = new_attachment(m, path, &st);
+		if (!a)
+			return 0;
+		a->lib = strcmp(t.lib, "boringssl") == 0 ? "boringssl" : "openssl";
+		a->method = t.method;
+		a->source = strcmp(t.method, "boringssl-scan") == 0 ? AT_SRC_BORINGSSL
+								     : AT_SRC_OPENSSL;
+		e = attach_openssl(m, a, &t);
+	}
+	if (e) {
+		detach(a);
+		a->disabled = true;
+		if (!m->quiet)
+			fprintf(stderr, "agenttrail: TLS: cannot attach uprobes to %s: %s\n", path,
+				strerror(-e));
+		return 0;
+	}
+	report(m, a);
+	return 1;
+}
+
+void tls_mgr_consider_maps(struct tls_mgr *m, pid_t pid)
+{
+	char fn[64], line[4096 + 128];
+	FILE *f;
+
+	snprintf(fn, sizeof(fn), "/proc/%d/maps", (int)pid);
+	f = fopen(fn, "re");
+	if (!f)
+		return; /* gone already */
+	while (fgets(line, sizeof(line), f)) {
+		char perms[8], *path;
+
+		if (sscanf(line, "%*s %7s", perms) != 1 || perms[2] != 'x')
+			continue;
+		path = strchr(line, '/');
+		if (!path)
+			continue;
+		path[strcspn(path, "\n")] = '\0';
+		tls_mgr_consider(m, path);
+	}
+	fclose(f);
+}
+
+void tls_mgr_attach_system(struct tls_mgr *m)
+{
+	static const char *const dirs[] = {
+		"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64",
+		"/usr/lib", "/usr/local/lib",
+	};
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		DIR *d = opendir(dirs[i]);
+		struct dirent *e;
+
+		if (!d)
+			continue;
+		while ((e = readdir(d))) {
+			char path[4096];
+
+			if (fnmatch("libssl.so*", e->d_name, 0) &&
+			    fnmatch("libgnutls.so*", e->d_name, 0))
+				continue;
+			if (snprintf(path, sizeof(path), "%s/%s", dirs[i], e->d_name) >=
+			    (int)sizeof(path))
+				continue;
+			tls_mgr_consider(m, path);
+		}
+		closedir(d);
+	}
+}
+
+void tls_mgr_first_bytes(void *ctx, uint32_t attach, bool http)
+{
+	struct tls_mgr *m = ctx;
+	struct tls_attachment *a;
+
+	if (!attach || attach > m->natt)
+		return;
+	a = &m->att[attach - 1];
+	if (a->validated || a->disabled)
+		return;
+	if (http) {
+		a->validated = true;
+		return;
+	}
+	detach(a);
+	a->disabled = true;
+	fprintf(stderr,
+		"agenttrail: TLS capture: unsupported build of %s: the functions found by scanning "
+		"did not carry HTTP; detached (its LLM traffic is not recorded)\n",
+		a->path);
+}
+
+json_t *tls_mgr_json(const struct tls_mgr *m)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr && i < m->natt; i++) {
+		const struct tls_attachment *a = &m->att[i];
+		json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:b}", "path", a->path, "lib",
+				      a->lib ? a->lib : "", "method", a->method ? a->method : "",
+				      "validated", a->validated, "disabled", a->disabled);
+
+		if (o)
+			json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+void tls_mgr_close(struct tls_mgr *m)
+{
+	for (size_t i = 0; i < m->natt; i++) {
+		detach(&m->att[i]);
+		free(m->att[i].path);
+	}
+	free(m->att);
+	free(m->seen);
+	memset(m, 0, sizeof(*m));
+}

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Install a real coding agent from the npm registry into a cache directory
+# and print the path of its runnable program on stdout (nothing else goes
+# to stdout; progress and errors go to stderr).
+#
+#   tests/agents/install.sh claude VERSION     # e.g. 2.1.332, or "latest"
+#
+# Cache: $AT_AGENTS_DIR (default: <repo>/build/agents), laid out as
+#   claude/VERSION/package/...   the unpacked npm package
+#   claude/VERSION/.complete     written last: its presence means "installed"
+#
+# Idempotent: a version whose .complete marker is present is not fetched
+# again, so a second run works offline.
+#
+# Which package: Claude Code 2.1.110 and later publish a native (Bun-built,
+# single-file) binary per platform in @anthropic-ai/claude-code-<os>-<arch>;
+# from 2.1.113 on the main @anthropic-ai/claude-code package is only a thin
+# wrapper (bin/claude.exe + postinstall) around it. For such a version we
+# fetch the platform package with `npm pack` and unpack it with tar (no
+# npm install, no postinstall scripts); the program is package/claude.
+# Older releases (1.x, 2.0.x, 2.1.0-2.1.109) are a Node script cli.js in
+# @anthropic-ai/claude-code itself; for those we unpack that package and
+# print the path of cli.js (it starts with "#!/usr/bin/env node", so it is
+# runnable as is when node is on PATH).
+set -euo pipefail
+
+die() { echo "install.sh: $*" >&2; exit 1; }
+
+usage() {
+    echo "usage: $0 claude VERSION" >&2
+    exit 2
+}
+
+[ $# -eq 2 ] || usage
+agent=$1
+version=$2
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cache=${AT_AGENTS_DIR:-$root/build/agents}
+
+command -v npm >/dev/null 2>&1 || die "npm is not installed (apt-get install npm)"
+command -v tar >/dev/null 2>&1 || die "tar is not installed"
+
+# npm view prints nothing (and exits 0) for a version that does not exist;
+# it exits non-zero when the registry cannot be reached. Sets VIEW (not
+# printed, so that die() ends the script, not a command substitution).
+VIEW=
+npm_view() {
+    local errf rc=0
+    errf=$(mktemp)
+    VIEW=$(npm view "$1" "$2" 2>"$errf") || rc=$?
+    local err
+    err=$(cat "$errf"); rm -f "$errf"
+    if [ $rc -ne 0 ]; then
+        VIEW=
+        case "$err" in
+            *E404*) return 0 ;;  # no such package: same as no such version
+            *ENOTFOUND*|*EAI_AGAIN*|*ECONNREFUSED*|*ECONNRESET*|*ETIMEDOUT*|*ENETUNREACH*|*network*)
+                die "cannot reach the npm registry to look up $1 (offline?): $(echo "$err" | head -3)" ;;
+            *) die "npm view $1 failed: $(echo "$err" | head -5)" ;;
+        esac
+    fi
+}
+
+platform_suffix() {
+    local os arch libc=""
+    case "$(uname -s)" in
+        Linux) os=linux ;;
+        Darwin) os=darwin ;;
+        *) die "unsupported OS $(uname -s)" ;;
+    esac
+    case "$(uname -m)" in
+        x86_64|amd64) arch=x64 ;;
+        aarch64|arm64) arch=arm64 ;;
+        *) die "unsupported architecture $(uname -m)" ;;
+    esac
+    if [ "$os" = linux ] && ! ldd --version 2>&1 | grep -qi -e glibc -e 'gnu libc'; then
+        if ldd --version 2>&1 | grep -qi musl || [ -e /lib/ld-musl-x86_64.so.1 ] || [ -e /lib/ld-musl-aarch64.so.1 ]; then
+            libc=-musl
+        fi
+    fi
+    echo "$os-$arch$libc"
+}
+
+install_claude() {
+    local v=$1
+    # Resolve dist-tags such as "latest" only when asked for one: a plain
+    # version that is already cached needs no network at all.
+    if ! [[ "$v" =~ ^[0-9]+\.[0-9]+\.[0-9]+([-+].*)?$ ]]; then
+        npm_view "@anthropic-ai/claude-code@$v" version
+        local resolved
+        resolved=$(printf '%s\n' "$VIEW" | tail -1 | tr -d "' ")
+        [ -n "$resolved" ] || die "no such version or tag of @anthropic-ai/claude-code: $v"
+        v=$resolved
+    fi
+    local dest="$cache/claude/$v"
+    if [ -f "$dest/.complete" ]; then
+        cat "$dest/.complete"
+        return 0
+    fi
+
+    local suffix native pkg rel
+    suffix=$(platform_suffix)
+    native="@anthropic-ai/claude-code-$suffix"
+    npm_view "$native@$v" version
+    if [ -n "$VIEW" ]; then
+        pkg="$native@$v"; rel=package/claude
+    elif npm_view "@anthropic-ai/claude-code@$v" version && [ -n "$VIEW" ]; then
+        pkg="@anthropic-ai/claude-code@$v"; rel=package/cli.js
+        command -v node >/dev/null 2>&1 || echo "install.sh: warning: $pkg is a Node script and node is not on PATH" >&2
+    else
+        die "no such version of @anthropic-ai/claude-code: $v"
+    fi
+
+    mkdir -p "$cache/claude"
+    # Two installs of the same version at once: the second waits, then
+    # finds it done.
+    if command -v flock >/dev/null 2>&1; then
+        exec 9>"$cache/claude/.lock-$v"
+        flock 9
+        if [ -f "$dest/.complete" ]; then
+            cat "$dest/.complete"
+            return 0
+        fi
+    fi
+    local tmp
+    tmp=$(mktemp -d "$cache/claude/.tmp-$v.XXXXXX")
+    trap 'rm -rf "$tmp"' EXIT
+    echo "install.sh: fetching $pkg" >&2
+    local tgz
+    if ! tgz=$(cd "$tmp" && npm pack --silent "$pkg" 2>"$tmp/npm-pack.err"); then
+        die "npm pack $pkg failed (offline?): $(head -5 "$tmp/npm-pack.err")"
+    fi
+    tgz=$(printf '%s\n' "$tgz" | tail -1)
+    [ -f "$tmp/$tgz" ] || die "npm pack $pkg did not produce a tarball"
+    mkdir "$tmp/out"
+    tar -xzf "$tmp/$tgz" -C "$tmp/out" --no-same-owner
+    [ -f "$tmp/out/$rel" ] || die "$pkg has no $rel"
+    chmod 0755 "$tmp/out/$rel"
+    if [ "$rel" = package/claude ]; then
+        # A quick sanity check that it runs here at all.
+        "$tmp/out/$rel" --version >/dev/null 2>&1 \
+            || echo "install.sh: warning: $tmp/out/$rel --version failed" >&2
+    fi
+    rm -rf "$dest"
+    mkdir -p "$dest"
+    mv "$tmp/out/package" "$dest/package"
+    printf '%s\n' "$dest/$rel" > "$dest/.complete.tmp"
+    mv "$dest/.complete.tmp" "$dest/.complete"
+    rm -rf "$tmp"
+    trap - EXIT
+    echo "$dest/$rel"
+}
+
+case "$agent" in
+    claude) install_claude "$version" ;;
+    *) die "unknown agent '$agent' (known: claude)" ;;
+esac
