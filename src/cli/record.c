@@ -48,6 +48,10 @@ static void usage(FILE *f)
 		"                      traffic (by default they become [REDACTED:tag] first)\n"
 		"      --max-body MB   bytes kept per HTTP body, in MiB (default 16)\n"
 		"\n"
+		"Findings (tool calls are tied to their effects; see docs/findings.md):\n"
+		"      --credential GLOB  also treat files matching GLOB as credentials\n"
+		"                      (repeatable; a GLOB without '/' matches file names)\n"
+		"\n"
 		"Capture:\n"
 		"      --ringbuf-mb N  kernel ring buffer size in MiB, a power of two (default 64)\n"
 		"  -s, --stats         print per-kind event and loss counts at the end\n"
@@ -90,15 +94,17 @@ int cmd_record(int argc, char **argv)
 		{ "no-payload", no_argument, NULL, 'P' },
 		{ "no-redact", no_argument, NULL, 'X' },
 		{ "max-body", required_argument, NULL, 'B' },
+		{ "credential", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct rec_opts o = { .ringbuf_bytes = 64u << 20 };
-	char *comms[64];
+	char *comms[64], *creds[64];
 	unsigned long v;
 	int c;
 
 	o.comms = comms;
+	o.credentials = creds;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+p:c:fd:j:sqvh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -155,6 +161,13 @@ int cmd_record(int argc, char **argv)
 			break;
 		case 'X':
 			o.no_redact = true;
+			break;
+		case 'C':
+			if (o.ncredentials == sizeof(creds) / sizeof(creds[0]) || !optarg[0]) {
+				fprintf(stderr, "agenttrail record: --credential: empty, or more than 64\n");
+				return 2;
+			}
+			creds[o.ncredentials++] = optarg;
 			break;
 		case 'B':
 			if (parse_ulong(optarg, &v) || v == 0 || v > 4096) {

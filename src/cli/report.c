@@ -19,6 +19,8 @@ static const char *const view_names[] = {
 	[REPORT_FILES] = "files",
 	[REPORT_NET] = "net",
 	[REPORT_LLM] = "llm",
+	[REPORT_TIMELINE] = "timeline",
+	[REPORT_FINDINGS] = "findings",
 };
 #define NVIEWS (sizeof(view_names) / sizeof(view_names[0]))
 
@@ -485,6 +487,8 @@ int report_run(sqlite3 *db, const struct report_opts *o, FILE *out,
 	case REPORT_FILES: rc = view_files(&c); break;
 	case REPORT_NET: rc = view_net(&c); break;
 	case REPORT_LLM: rc = view_llm(&c); break;
+	case REPORT_TIMELINE: rc = view_timeline(&c); break;
+	case REPORT_FINDINGS: rc = view_findings(&c); break;
 	case REPORT_SUMMARY: rc = view_summary(&c); break;
 	default: rc = rq_fail(&c, "report: unknown view %d", (int)o->view);
 	}
@@ -513,6 +517,12 @@ static void usage(FILE *f, const char *db)
 "            status, tokens (input, output, cache read/write), time to first\n"
 "            token, latency, tool calls; with --call ID one call in full\n"
 "            (system prompt, messages, response text, tool calls)\n"
+"  timeline  LLM turn -> tool call (its stated intent) -> the processes, file\n"
+"            and network effects attributed to it -> findings, in time order\n"
+"            (colour on a terminal)\n"
+"  findings  what the detectors found (credential access, exfiltration, cloud\n"
+"            metadata, destructive commands, persistence, writes outside the\n"
+"            workspace, intent mismatch), most severe first\n"
 "\n"
 "Options:\n"
 "  --db FILE      the database; default: $AGENTTRAIL_DB, else\n"
@@ -607,7 +617,7 @@ static int parse_args(int argc, char **argv, struct report_opts *o, const char *
 			return 2;
 		} else if (parse_view(a, &o->view) != 0) {
 			fprintf(stderr, "agenttrail report: unknown view '%s' (sessions, tree,"
-				" files, net, llm, summary)\n", a);
+				" files, net, llm, timeline, findings, summary)\n", a);
 			return 2;
 		} else {
 			have_view = true;

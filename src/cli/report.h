@@ -18,6 +18,8 @@ enum report_view {
 	REPORT_FILES,     /* file operations per process */
 	REPORT_NET,       /* connections */
 	REPORT_LLM,       /* LLM calls (or one with --call) */
+	REPORT_TIMELINE,  /* LLM turn -> tool call -> effects -> findings */
+	REPORT_FINDINGS,  /* the detectors' findings */
 };
 
 struct report_opts {

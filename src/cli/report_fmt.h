@@ -89,5 +89,8 @@ int view_files(struct report_ctx *c);
 int view_net(struct report_ctx *c);
 /* report_llm.c */
 int view_llm(struct report_ctx *c);
+/* report_timeline.c */
+int view_timeline(struct report_ctx *c);
+int view_findings(struct report_ctx *c);
 
 #endif /* AGENTTRAIL_CLI_REPORT_FMT_H */

@@ -31,6 +31,7 @@
 #include "capture/tls.h"
 #include "decode/redact.h"
 #include "model/dnscache.h"
+#include "model/correlate.h"
 #include "model/event_json.h"
 #include "model/flows.h"
 #include "model/pidset.h"
@@ -90,6 +91,10 @@ struct recorder {
 	struct redact_ctx *redact;
 	uint64_t next_record_id;
 	uint64_t derived[3];   /* http, llm_call, tool_call records emitted */
+	/* tool-call attribution and findings */
+	struct correlator *corr;
+	uint64_t next_eid;
+	uint64_t findings;
 };
 
 static uint64_t now_ns(clockid_t clk)
@@ -142,8 +147,9 @@ static void store_gave_up(struct recorder *r)
 
 /* Send one event to every sink. A failing sink is reported once and the
  * others keep going: losing the JSONL stream must not lose the store. */
-static void emit(struct recorder *r, json_t *ev)
+static void write_event(struct recorder *r, json_t *ev)
 {
+	json_object_set_new(ev, "eid", json_integer((json_int_t)++r->next_eid));
 	if (r->store && !r->store_failed && store_put(r->store, ev))
 		store_gave_up(r);
 	if (r->use_jsonl && jsonl_write(&r->jl, ev) && r->jl.failed == 1) {
@@ -151,6 +157,36 @@ static void emit(struct recorder *r, json_t *ev)
 		r->jl.failed = 2;  /* reported */
 	}
 	r->total++;
+}
+
+static void write_findings(struct recorder *r, json_t *findings)
+{
+	size_t i;
+	json_t *f;
+
+	json_array_foreach(findings, i, f) {
+		write_event(r, f);
+		r->findings++;
+		if (!r->o->quiet)
+			fprintf(stderr, "agenttrail: finding [%s] %s: %s\n",
+				json_string_value(json_object_get(f, "severity")),
+				json_string_value(json_object_get(f, "kind")),
+				json_string_value(json_object_get(f, "explanation")));
+	}
+	json_decref(findings);
+}
+
+/* An event, annotated with the tool call it belongs to, then what the
+ * detectors found in it. */
+static void emit(struct recorder *r, json_t *ev)
+{
+	json_t *findings;
+
+	json_object_set_new(ev, "eid", json_integer((json_int_t)r->next_eid + 1));
+	findings = r->corr ? correlate(r->corr, ev) : NULL;
+	write_event(r, ev);
+	if (findings)
+		write_findings(r, findings);
 }
 
 /*
@@ -207,6 +243,8 @@ static void emit_derived(void *ctx, json_t *rec)
 	emit(r, rec);
 }
 
+static void emit_session_end_record(struct recorder *r, struct session *s);
+
 static void emit_session_start(struct recorder *r, struct session *s, char **argv, const char *cwd)
 {
 	json_t *ev = json_object();
@@ -239,6 +277,13 @@ static const char *const loss_names[AT_LOSS__MAX - AT_EV__MAX] = {
 };
 
 static void emit_session_end(struct recorder *r, struct session *s)
+{
+	if (r->corr)
+		write_findings(r, correlate_session_end(r->corr, s->id));
+	emit_session_end_record(r, s);
+}
+
+static void emit_session_end_record(struct recorder *r, struct session *s)
 {
 	uint64_t drops[AT_LOSS__MAX] = { 0 };
 	json_t *ev = json_object();
@@ -578,6 +623,17 @@ static int setup_payload(struct recorder *r)
 			return -1;
 		}
 	}
+	{
+		struct corr_opts co = { .credentials = (const char *const *)o->credentials,
+					.ncredentials = o->ncredentials,
+					.next_id = &r->next_record_id };
+
+		r->corr = correlator_new(&co);
+		if (!r->corr) {
+			fprintf(stderr, "agenttrail: out of memory\n");
+			return -1;
+		}
+	}
 	if (o->no_payload)
 		return 0;
 	fo.sink.emit = emit_derived;
@@ -619,6 +675,11 @@ static void print_summary(struct recorder *r)
 	if (lost && !r->o->stats)
 		fprintf(stderr, "agenttrail: events were lost; --stats shows which kinds; "
 				"a larger --ringbuf-mb helps\n");
+	if (r->derived[1] || r->findings)
+		fprintf(stderr, "agenttrail: %llu LLM calls, %llu tool calls, %llu findings%s\n",
+			(unsigned long long)r->derived[1], (unsigned long long)r->derived[2],
+			(unsigned long long)r->findings,
+			r->findings ? " (agenttrail report findings)" : "");
 	if (!r->o->stats)
 		return;
 	fprintf(stderr, "%-12s %12s %10s\n", "kind", "recorded", "lost");
@@ -931,6 +992,7 @@ out_rb:
 	flows_free(r->flows);
 	tls_mgr_close(&r->tls);
 	redact_ctx_free(r->redact);
+	correlator_free(r->corr);
 	ring_buffer__free(r->rb);
 	dnscache_free(r->ev.dns);
 	cgroup_names_free(r->ev.cg);

@@ -25,6 +25,8 @@ struct rec_opts {
 	bool no_payload;          /* --no-payload: no HTTP/LLM capture at all */
 	bool no_redact;           /* --no-redact: keep secrets in captured traffic */
 	size_t max_body;          /* --max-body: bytes kept per HTTP body (0: 16 MiB) */
+	char **credentials;       /* --credential GLOB: more credential paths */
+	size_t ncredentials;
 };
 
 /*

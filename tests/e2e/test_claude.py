@@ -110,8 +110,8 @@ def test_claude_code_2_1_332():
 
 
 def isolate():
-    """Install the agents (needs the registry), then re-run this file in a
-    new network namespace with loopback only."""
+    """Install the agents (needs the registry), then re-run the test file
+    being run in a new network namespace with loopback only."""
     if os.environ.get("AT_CLAUDE_NETNS") == "1":
         return
     for v in VERSIONS:
@@ -119,7 +119,7 @@ def isolate():
     env = dict(os.environ, AT_CLAUDE_NETNS="1")
     os.execvpe("unshare", ["unshare", "--net", "sh", "-c",
                            'ip link set lo up && exec "$0" "$@"', sys.executable,
-                           os.path.abspath(__file__)], env)
+                           os.path.abspath(sys.argv[0])], env)
 
 
 if __name__ == "__main__":

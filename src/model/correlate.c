@@ -1,0 +1,784 @@
+/* SPDX-License-Identifier: MIT */
+/* Tool-call attribution and the detectors; see correlate.h. */
+#include "model/correlate.h"
+
+#include <ctype.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/detect.h"
+
+#define PROC_BUCKETS 4096
+#define MAX_PROCS 262144
+#define ANCESTRY_MAX 64
+#define MAX_SESSIONS 64
+
+enum signal_bits {
+	SIG_LINEAGE = 1 << 0,
+	SIG_ARGV = 1 << 1,
+	SIG_TIMING = 1 << 2,
+	SIG_PATH = 1 << 3,
+};
+
+struct ctool {
+	struct ctool *next;
+	uint64_t session;
+	uint32_t agent_pid;
+	char *id, *llm_call, *name;
+	char *intent;       /* description, or the command when there is none */
+	char *command_norm; /* the command with quotes, escapes and blanks removed */
+	char *file_path;    /* file_path / path / notebook_path of the input */
+	bool answered;      /* its result went back to the model */
+	json_t *cred_eids;  /* credential reads under it */
+	json_t *cred_paths;
+	bool mismatch_reported;
+};
+
+struct cproc {
+	struct cproc *next;
+	uint64_t session;
+	uint32_t pid;
+	uint32_t ppid;
+	struct ctool *tool;
+	double conf;
+	unsigned signals;
+	bool agent;         /* it made LLM calls */
+	json_int_t secret_eid; /* the credential read that labelled it, 0: none */
+	char *secret_path;
+};
+
+struct csession {
+	uint64_t id;
+	char *cwd;
+	json_t *socks;      /* sock id -> "addr:port" of its connect */
+	json_t *llm;        /* "addr:port" -> true: endpoints that carried LLM calls */
+	json_t *tainted;    /* path -> eid of the credential read behind the write */
+	json_t *reported;   /* finding keys already raised */
+};
+
+struct correlator {
+	struct corr_opts o;
+	struct cproc *procs[PROC_BUCKETS];
+	size_t nprocs;
+	struct ctool *tools;
+	struct csession sessions[MAX_SESSIONS];
+	size_t nsessions;
+	char home[256];
+};
+
+/* ---- tables ------------------------------------------------------------------ */
+
+static size_t bucket(uint64_t session, uint32_t pid)
+{
+	return (size_t)((session * 31 + pid) % PROC_BUCKETS);
+}
+
+static struct cproc *proc_get(struct correlator *c, uint64_t session, uint32_t pid, bool create)
+{
+	struct cproc **pp = &c->procs[bucket(session, pid)], *p;
+
+	for (p = *pp; p; p = p->next)
+		if (p->session == session && p->pid == pid)
+			return p;
+	if (!create || c->nprocs >= MAX_PROCS)
+		return NULL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->session = session;
+	p->pid = pid;
+	p->next = *pp;
+	*pp = p;
+	c->nprocs++;
+	return p;
+}
+
+static void proc_drop(struct correlator *c, uint64_t session, uint32_t pid)
+{
+	struct cproc **pp = &c->procs[bucket(session, pid)];
+
+	for (; *pp; pp = &(*pp)->next)
+		if ((*pp)->session == session && (*pp)->pid == pid) {
+			struct cproc *p = *pp;
+
+			*pp = p->next;
+			free(p->secret_path);
+			free(p);
+			c->nprocs--;
+			return;
+		}
+}
+
+static struct csession *session_get(struct correlator *c, uint64_t id)
+{
+	struct csession *s;
+
+	for (size_t i = 0; i < c->nsessions; i++)
+		if (c->sessions[i].id == id)
+			return &c->sessions[i];
+	if (c->nsessions == MAX_SESSIONS)
+		return NULL;
+	s = &c->sessions[c->nsessions];
+	memset(s, 0, sizeof(*s));
+	s->id = id;
+	s->socks = json_object();
+	s->llm = json_object();
+	s->tainted = json_object();
+	s->reported = json_object();
+	if (!s->socks || !s->llm || !s->tainted || !s->reported) {
+		json_decref(s->socks);
+		json_decref(s->llm);
+		json_decref(s->tainted);
+		json_decref(s->reported);
+		return NULL;
+	}
+	c->nsessions++;
+	return s;
+}
+
+static struct ctool *tool_find(struct correlator *c, uint64_t session, const char *id)
+{
+	for (struct ctool *t = c->tools; t; t = t->next)
+		if (t->session == session && t->id && !strcmp(t->id, id))
+			return t;
+	return NULL;
+}
+
+/* ---- helpers ------------------------------------------------------------------- */
+
+static const char *jstr(const json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static json_int_t jint(const json_t *o, const char *k)
+{
+	return json_integer_value(json_object_get(o, k));
+}
+
+/* s without quotes, backslashes and blanks: how a command compares with the
+ * command line an agent wrapped it in. */
+static char *normalize(const char *s)
+{
+	size_t n = strlen(s), o = 0;
+	char *out = malloc(n + 1);
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '\'' || ch == '"' || ch == '\\' || isspace(ch))
+			continue;
+		out[o++] = (char)ch;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static char *argv_norm(const json_t *argv)
+{
+	size_t i, len = 1;
+	json_t *a;
+	char *joined, *out;
+
+	json_array_foreach(argv, i, a)
+		len += json_string_length(a) + 1;
+	joined = calloc(1, len);
+	if (!joined)
+		return NULL;
+	json_array_foreach(argv, i, a) {
+		strcat(joined, json_string_value(a) ? json_string_value(a) : "");
+		strcat(joined, " ");
+	}
+	out = normalize(joined);
+	free(joined);
+	return out;
+}
+
+static void set_attribution(json_t *ev, const struct cproc *p)
+{
+	static const char *const names[] = { "lineage", "argv", "timing", "path" };
+	json_t *sig = json_array(), *a = json_object();
+
+	if (!sig || !a || !p->tool) {
+		json_decref(sig);
+		json_decref(a);
+		return;
+	}
+	for (unsigned i = 0; i < 4; i++)
+		if (p->signals & (1u << i))
+			json_array_append_new(sig, json_string(names[i]));
+	json_object_set_new(a, "confidence", json_real(p->conf));
+	json_object_set_new(a, "signals", sig);
+	json_object_set_new(ev, "tool_call", json_string(p->tool->id));
+	json_object_set_new(ev, "llm_call", p->tool->llm_call ? json_string(p->tool->llm_call)
+							       : json_null());
+	json_object_set_new(ev, "attribution", a);
+}
+
+/* ---- findings ------------------------------------------------------------------- */
+
+static void finding(struct correlator *c, json_t *out, const json_t *ev, const char *kind,
+		    const char *severity, const struct ctool *t, json_t *evidence,
+		    const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+
+static void finding(struct correlator *c, json_t *out, const json_t *ev, const char *kind,
+		    const char *severity, const struct ctool *t, json_t *evidence,
+		    const char *fmt, ...)
+{
+	json_t *f = json_object();
+	char text[1024], id[64];
+	va_list ap;
+
+	if (!f) {
+		json_decref(evidence);
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	snprintf(id, sizeof(id), "finding-%lld-%llu", (long long)jint(ev, "session"),
+		 (unsigned long long)(c->o.next_id ? ++*c->o.next_id : 0));
+	json_object_set_new(f, "type", json_string("finding"));
+	json_object_set_new(f, "id", json_string(id));
+	json_object_set_new(f, "ts_ns", json_integer(jint(ev, "ts_ns")));
+	json_object_set_new(f, "session", json_integer(jint(ev, "session")));
+	json_object_set_new(f, "pid", json_integer(jint(ev, "pid")));
+	json_object_set_new(f, "start_ns", json_integer(jint(ev, "start_ns")));
+	json_object_set_new(f, "kind", json_string(kind));
+	json_object_set_new(f, "severity", json_string(severity));
+	json_object_set_new(f, "explanation", json_string(text));
+	json_object_set_new(f, "tool_call", t ? json_string(t->id) : json_null());
+	json_object_set_new(f, "tool_name", t && t->name ? json_string(t->name) : json_null());
+	json_object_set_new(f, "intent", t && t->intent ? json_string(t->intent) : json_null());
+	json_object_set_new(f, "llm_call", t && t->llm_call ? json_string(t->llm_call)
+							    : json_null());
+	json_object_set_new(f, "evidence", evidence ? evidence : json_array());
+	json_array_append_new(out, f);
+}
+
+/* Raise each finding once per key. */
+static bool first_time(struct csession *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static bool first_time(struct csession *s, const char *fmt, ...)
+{
+	char key[1200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(key, sizeof(key), fmt, ap);
+	va_end(ap);
+	if (json_object_get(s->reported, key))
+		return false;
+	json_object_set_new(s->reported, key, json_true());
+	return true;
+}
+
+static json_t *eids(json_int_t a, json_int_t b)
+{
+	json_t *arr = json_array();
+
+	if (arr && a)
+		json_array_append_new(arr, json_integer(a));
+	if (arr && b)
+		json_array_append_new(arr, json_integer(b));
+	return arr;
+}
+
+/* ---- attribution ------------------------------------------------------------------ */
+
+/* The agent this process descends from (itself excluded), or NULL. */
+static struct cproc *agent_above(struct correlator *c, const struct cproc *p)
+{
+	uint32_t pid = p->ppid;
+
+	for (int i = 0; i < ANCESTRY_MAX && pid; i++) {
+		struct cproc *a = proc_get(c, p->session, pid, false);
+
+		if (!a)
+			return NULL;
+		if (a->agent)
+			return a;
+		if (a->tool)
+			return NULL; /* below an attributed process: lineage decides */
+		pid = a->ppid;
+	}
+	return NULL;
+}
+
+static bool argv_matches(const struct ctool *t, const char *argv)
+{
+	if (!t->command_norm || !t->command_norm[0] || !argv)
+		return false;
+	if (strlen(t->command_norm) >= 6)
+		return strstr(argv, t->command_norm) != NULL;
+	/* a short command ("ls") must be the whole command line or its tail */
+	{
+		size_t a = strlen(argv), n = strlen(t->command_norm);
+
+		return a >= n && !strcmp(argv + a - n, t->command_norm);
+	}
+}
+
+static void attribute_exec(struct correlator *c, struct cproc *p, const json_t *argv)
+{
+	struct cproc *agent, *parent = proc_get(c, p->session, p->ppid, false);
+	struct ctool *best = NULL, *open_tool = NULL;
+	int open_tools = 0;
+	char *norm;
+
+	if (parent && parent->tool && !parent->agent) {
+		p->tool = parent->tool;
+		p->conf = parent->conf;
+		p->signals = parent->signals | SIG_LINEAGE;
+		return;
+	}
+	agent = agent_above(c, p);
+	if (!agent)
+		return;
+	norm = argv_norm(argv);
+	for (struct ctool *t = c->tools; t; t = t->next) {
+		if (t->session != p->session || t->agent_pid != agent->pid)
+			continue;
+		if (norm && argv_matches(t, norm) && (!best || !t->answered))
+			best = t; /* the latest matching, preferring open ones */
+		if (!t->answered && t->command_norm) {
+			open_tools++;
+			open_tool = t;
+		}
+	}
+	free(norm);
+	if (best) {
+		p->tool = best;
+		p->conf = best->answered ? 0.8 : 0.95;
+		p->signals = SIG_LINEAGE | SIG_ARGV | (best->answered ? 0 : SIG_TIMING);
+	} else if (open_tools == 1) {
+		p->tool = open_tool;
+		p->conf = 0.6;
+		p->signals = SIG_LINEAGE | SIG_TIMING;
+	}
+}
+
+/*
+ * Does an event path stand for the file a tool call named? The file itself,
+ * a temporary sibling written first and renamed over it ("app.py.tmp.123"),
+ * or, when the kernel could only name the directory through the caller's
+ * /proc/self/fd link, the same file name.
+ */
+static bool same_file(const char *path, const char *named)
+{
+	size_t n = strlen(named);
+	const char *a, *b;
+
+	if (!path)
+		return false;
+	if (!strncmp(path, named, n) && (path[n] == '\0' || path[n] == '.'))
+		return true;
+	if (strncmp(path, "/proc/self/fd/", 14))
+		return false;
+	a = strrchr(path, '/');
+	b = strrchr(named, '/');
+	return a && b && !strncmp(a, b, strlen(b)) && (a[strlen(b)] == '\0' || a[strlen(b)] == '.');
+}
+
+/* A file the agent itself touched: the tool call that named it. */
+static struct ctool *tool_by_path(struct correlator *c, const struct cproc *agent,
+				  const json_t *ev)
+{
+	const char *path = jstr(ev, "path"), *to = jstr(ev, "new_path");
+	struct ctool *found = NULL;
+
+	for (struct ctool *t = c->tools; t; t = t->next)
+		if (t->session == agent->session && t->agent_pid == agent->pid && t->file_path &&
+		    !found && (same_file(path, t->file_path) || same_file(to, t->file_path)))
+			found = t; /* the list is newest first */
+	return found;
+}
+
+/* ---- per event type ----------------------------------------------------------------- */
+
+static void on_tool_call(struct correlator *c, const json_t *ev)
+{
+	const json_t *in = json_object_get(ev, "input");
+	const char *id = jstr(ev, "id"), *cmd = jstr(in, "command"), *desc = jstr(in, "description");
+	const char *fp = jstr(in, "file_path");
+	struct ctool *t;
+
+	if (!id)
+		return;
+	if (!fp)
+		fp = jstr(in, "path") ? jstr(in, "path") : jstr(in, "notebook_path");
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return;
+	t->session = (uint64_t)jint(ev, "session");
+	t->agent_pid = (uint32_t)jint(ev, "pid");
+	t->id = strdup(id);
+	t->llm_call = jstr(ev, "llm_call") ? strdup(jstr(ev, "llm_call")) : NULL;
+	t->name = jstr(ev, "name") ? strdup(jstr(ev, "name")) : NULL;
+	t->intent = strdup(desc ? desc : cmd ? cmd : "");
+	t->command_norm = cmd ? normalize(cmd) : NULL;
+	t->file_path = fp ? strdup(fp) : NULL;
+	t->cred_eids = json_array();
+	t->cred_paths = json_array();
+	t->next = c->tools;
+	c->tools = t;
+	{
+		struct cproc *a = proc_get(c, t->session, t->agent_pid, true);
+
+		if (a)
+			a->agent = true;
+	}
+}
+
+/* Tool results in a request: those tool calls are answered. */
+static void on_llm_call(struct correlator *c, struct csession *s, const json_t *ev)
+{
+	const json_t *msgs = json_object_get(json_object_get(ev, "request"), "messages"), *m;
+	struct cproc *a = proc_get(c, s->id, (uint32_t)jint(ev, "pid"), true);
+	char sock[32];
+	const char *dest;
+	size_t i, j;
+
+	if (a)
+		a->agent = true;
+	snprintf(sock, sizeof(sock), "%lld", (long long)jint(ev, "sock"));
+	dest = jstr(s->socks, sock);
+	if (dest)
+		json_object_set_new(s->llm, dest, json_true());
+	json_array_foreach(msgs, i, m) {
+		const json_t *content = json_object_get(m, "content"), *b;
+		const char *tid = jstr(m, "tool_call_id"); /* OpenAI */
+
+		if (tid && tool_find(c, s->id, tid))
+			tool_find(c, s->id, tid)->answered = true;
+		json_array_foreach(content, j, b) {
+			const char *use = jstr(b, "tool_use_id");
+
+			if (use && tool_find(c, s->id, use))
+				tool_find(c, s->id, use)->answered = true;
+		}
+	}
+}
+
+static void on_fork(struct correlator *c, const json_t *ev)
+{
+	uint64_t session = (uint64_t)jint(ev, "session");
+	struct cproc *parent = proc_get(c, session, (uint32_t)jint(ev, "ppid"), false);
+	struct cproc *p;
+
+	if (json_is_true(json_object_get(ev, "thread")))
+		return;
+	p = proc_get(c, session, (uint32_t)jint(ev, "pid"), true);
+	if (!p)
+		return;
+	p->ppid = (uint32_t)jint(ev, "ppid");
+	if (parent && !parent->agent) {
+		p->tool = parent->tool;
+		p->conf = parent->conf;
+		p->signals = parent->signals | (parent->tool ? SIG_LINEAGE : 0);
+	}
+	if (parent && parent->secret_eid) {
+		p->secret_eid = parent->secret_eid;
+		p->secret_path = parent->secret_path ? strdup(parent->secret_path) : NULL;
+	}
+}
+
+static void on_exec(struct correlator *c, struct csession *s, json_t *ev, json_t *out)
+{
+	struct cproc *p = proc_get(c, s->id, (uint32_t)jint(ev, "pid"), true);
+	const json_t *argv = json_object_get(ev, "argv");
+	char why[512];
+
+	if (!p)
+		return;
+	p->ppid = (uint32_t)jint(ev, "ppid");
+	if (!p->tool)
+		attribute_exec(c, p, argv);
+	if (detect_destructive(argv, c->home[0] ? c->home : NULL, s->cwd, why, sizeof(why)) &&
+	    first_time(s, "destructive/%lld", (long long)jint(ev, "eid")))
+		finding(c, out, ev, "destructive_command", "high", p->tool,
+			eids(jint(ev, "eid"), 0), "%s", why);
+}
+
+/* Credential reads, tainted files, persistence, writes outside the workspace. */
+static void on_file(struct correlator *c, struct csession *s, json_t *ev, struct cproc *p,
+		    struct ctool *t, json_t *out)
+{
+	const char *type = jstr(ev, "type"), *path = jstr(ev, "path"), *access = jstr(ev, "access");
+	const char *what = NULL;
+	json_int_t eid = jint(ev, "eid");
+	bool ok = jint(ev, "ret") >= 0 && json_is_null(json_object_get(ev, "errno"));
+	bool reads = access && strstr(access, "read");
+	bool writes = access && strstr(access, "write");
+
+	if (!ok || !path || !strcmp(type, "chmod"))
+		return;
+	if (!strcmp(type, "open") && reads && detect_credential(path, c->o.credentials,
+								 c->o.ncredentials, &what)) {
+		if (p && !p->secret_eid) {
+			p->secret_eid = eid;
+			free(p->secret_path);
+			p->secret_path = strdup(path);
+		}
+		if (t) {
+			json_array_append_new(t->cred_eids, json_integer(eid));
+			json_array_append_new(t->cred_paths, json_string(path));
+		}
+		if (first_time(s, "cred/%s/%s", t ? t->id : "-", path))
+			finding(c, out, ev, "credential_access", "medium", t, eids(eid, 0),
+				"read of %s (%s)%s%s", path, what, t ? " by tool call " : "",
+				t ? t->id : "");
+	} else if (!strcmp(type, "open") && reads && json_object_get(s->tainted, path) && p &&
+		   !p->secret_eid) {
+		/* a file written by a process that had read a credential */
+		p->secret_eid = json_integer_value(json_object_get(s->tainted, path));
+		p->secret_path = strdup(path);
+	}
+	if (p && p->secret_eid && (writes || !strcmp(type, "rename")))
+		json_object_set_new(s->tainted, strcmp(type, "rename") ? path : jstr(ev, "new_path")
+					? jstr(ev, "new_path") : path, json_integer(p->secret_eid));
+	if (writes || !strcmp(type, "rename") || !strcmp(type, "unlink")) {
+		const char *target = !strcmp(type, "rename") && jstr(ev, "new_path")
+					     ? jstr(ev, "new_path") : path;
+
+		if (!strcmp(type, "unlink"))
+			return;
+		if (detect_persistence(target, &what) && first_time(s, "persist/%s", target))
+			finding(c, out, ev, "persistence", "high", t, eids(eid, 0),
+				"write to %s (%s)", target, what);
+		else if (t && s->cwd && strncmp(target, s->cwd, strlen(s->cwd)) &&
+			 !detect_scratch_path(target, c->home[0] ? c->home : NULL) &&
+			 first_time(s, "outside/%s/%s", t->id, target))
+			finding(c, out, ev, "write_outside_workspace", "low", t, eids(eid, 0),
+				"write to %s, outside the workspace %s", target, s->cwd);
+	}
+}
+
+static void intent_mismatch(struct correlator *c, struct csession *s, struct ctool *t,
+			    const json_t *ev, json_int_t connect_eid, const char *dest, json_t *out)
+{
+	bool unexplained_dest = dest && !detect_intent_mentions(t->intent, dest);
+	char reads[512] = "";
+	size_t i, unexplained_reads = 0;
+	json_t *evidence, *e;
+
+	json_array_foreach(t->cred_paths, i, e) {
+		if (detect_intent_mentions(t->intent, json_string_value(e)))
+			continue;
+		unexplained_reads++;
+		if (strlen(reads) + json_string_length(e) + 3 < sizeof(reads)) {
+			if (reads[0])
+				strcat(reads, ", ");
+			strcat(reads, json_string_value(e));
+		}
+	}
+	if (t->mismatch_reported || (!unexplained_dest && !unexplained_reads))
+		return;
+	if (dest && !unexplained_reads && !unexplained_dest)
+		return;
+	evidence = json_deep_copy(t->cred_eids);
+	if (!evidence)
+		return;
+	if (connect_eid)
+		json_array_append_new(evidence, json_integer(connect_eid));
+	t->mismatch_reported = true;
+	(void)s;
+	if (unexplained_reads && unexplained_dest)
+		finding(c, out, ev, "intent_mismatch", "high", t, evidence,
+			"tool call %s (%s) was described as \"%s\", but it read %s and opened a "
+			"connection to %s, which that description does not account for",
+			t->id, t->name ? t->name : "?", t->intent, reads, dest);
+	else if (unexplained_dest)
+		finding(c, out, ev, "intent_mismatch", "medium", t, evidence,
+			"tool call %s (%s) was described as \"%s\", but it opened a connection "
+			"to %s, which that description does not account for",
+			t->id, t->name ? t->name : "?", t->intent, dest);
+	else
+		finding(c, out, ev, "intent_mismatch", "medium", t, evidence,
+			"tool call %s (%s) was described as \"%s\", but it read %s, which that "
+			"description does not account for",
+			t->id, t->name ? t->name : "?", t->intent, reads);
+}
+
+static void on_connect(struct correlator *c, struct csession *s, json_t *ev, struct cproc *p,
+		       json_t *out)
+{
+	const char *daddr = jstr(ev, "daddr"), *err = jstr(ev, "errno");
+	json_int_t dport = jint(ev, "dport"), eid = jint(ev, "eid");
+	struct ctool *t = p ? p->tool : NULL;
+	char dest[128], sock[32];
+
+	if (!daddr || (err && strcmp(err, "EINPROGRESS")))
+		return;
+	snprintf(dest, sizeof(dest), strchr(daddr, ':') ? "[%s]:%lld" : "%s:%lld", daddr,
+		 (long long)dport);
+	snprintf(sock, sizeof(sock), "%lld", (long long)jint(ev, "sock"));
+	json_object_set_new(s->socks, sock, json_string(dest));
+	if (detect_metadata_addr(daddr) && first_time(s, "meta/%lld", (long long)eid))
+		finding(c, out, ev, "cloud_metadata", "high", t, eids(eid, 0),
+			"connection to the cloud metadata service %s", dest);
+	if (dport == 53 || json_object_get(s->llm, dest) || (p && p->agent))
+		return;
+	if (p && p->secret_eid && first_time(s, "exfil/%u/%s", p->pid, dest))
+		finding(c, out, ev, "exfiltration", "high", t, eids(p->secret_eid, eid),
+			"a process that read %s (or data derived from it) connected to %s, "
+			"which is not the session's LLM endpoint",
+			p->secret_path ? p->secret_path : "a credential", dest);
+	else if (t && json_array_size(t->cred_eids) &&
+		 first_time(s, "exfil/%s/%s", t->id, dest)) {
+		json_t *ev_ids = json_deep_copy(t->cred_eids);
+
+		if (ev_ids)
+			json_array_append_new(ev_ids, json_integer(eid));
+		finding(c, out, ev, "exfiltration", "high", t, ev_ids,
+			"tool call %s read %s and a process of it connected to %s, which is "
+			"not the session's LLM endpoint", t->id,
+			json_string_value(json_array_get(t->cred_paths, 0)), dest);
+	}
+	if (t)
+		intent_mismatch(c, s, t, ev, eid, dest, out);
+}
+
+json_t *correlate(struct correlator *c, json_t *ev)
+{
+	const char *type = jstr(ev, "type");
+	uint64_t session = (uint64_t)jint(ev, "session");
+	json_t *out = json_array();
+	struct csession *s;
+	struct ctool *t;
+	struct cproc *p;
+
+	if (!out || !type)
+		return out;
+	s = session_get(c, session);
+	if (!s)
+		return out;
+	if (!strcmp(type, "session_start")) {
+		if (jstr(ev, "cwd") && !s->cwd)
+			s->cwd = strdup(jstr(ev, "cwd"));
+		return out;
+	}
+	if (!strcmp(type, "tool_call")) {
+		on_tool_call(c, ev);
+		return out;
+	}
+	if (!strcmp(type, "llm_call")) {
+		on_llm_call(c, s, ev);
+		return out;
+	}
+	if (!strcmp(type, "fork")) {
+		on_fork(c, ev);
+		p = proc_get(c, session, (uint32_t)jint(ev, "pid"), false);
+		if (p && p->tool)
+			set_attribution(ev, p);
+		return out;
+	}
+	if (!strcmp(type, "exec"))
+		on_exec(c, s, ev, out);
+	p = proc_get(c, session, (uint32_t)jint(ev, "pid"), false);
+	t = p && !p->agent ? p->tool : NULL;
+	if (p && p->agent && jstr(ev, "path")) {
+		/* in-process tools: the agent touched the file a tool call named */
+		t = tool_by_path(c, p, ev);
+		if (t) {
+			struct cproc tmp = { .tool = t, .conf = 0.9, .signals = SIG_PATH };
+
+			set_attribution(ev, &tmp);
+		}
+	} else if (t) {
+		set_attribution(ev, p);
+	}
+	if (!strcmp(type, "open") || !strcmp(type, "rename") || !strcmp(type, "unlink") ||
+	    !strcmp(type, "mkdir") || !strcmp(type, "chmod"))
+		on_file(c, s, ev, p, t, out);
+	else if (!strcmp(type, "connect"))
+		on_connect(c, s, ev, p, out);
+	else if (!strcmp(type, "dns") && json_is_false(json_object_get(ev, "response")) &&
+		 detect_metadata_name(jstr(ev, "qname")) &&
+		 first_time(s, "metadns/%s", jstr(ev, "qname")))
+		finding(c, out, ev, "cloud_metadata", "medium", t,
+			eids(jint(ev, "eid"), 0), "DNS query for the cloud metadata service %s",
+			jstr(ev, "qname"));
+	else if (!strcmp(type, "exit") && p && !p->agent)
+		proc_drop(c, session, p->pid);
+	return out;
+}
+
+json_t *correlate_session_end(struct correlator *c, uint64_t session)
+{
+	json_t *out = json_array();
+	struct csession *s = session_get(c, session);
+
+	if (!out || !s)
+		return out;
+	for (struct ctool *t = c->tools; t; t = t->next) {
+		json_t *ev;
+
+		if (t->session != session || t->mismatch_reported || !json_array_size(t->cred_eids))
+			continue;
+		ev = json_pack("{s:I, s:I, s:I, s:I}", "session", (json_int_t)session, "pid",
+			       (json_int_t)t->agent_pid, "start_ns", (json_int_t)0, "ts_ns",
+			       (json_int_t)0);
+		if (ev)
+			intent_mismatch(c, s, t, ev, 0, NULL, out);
+		json_decref(ev);
+	}
+	return out;
+}
+
+struct correlator *correlator_new(const struct corr_opts *o)
+{
+	struct correlator *c = calloc(1, sizeof(*c));
+	struct passwd *pw;
+
+	if (!c)
+		return NULL;
+	c->o = *o;
+	pw = getpwuid(0);
+	if (pw && pw->pw_dir)
+		snprintf(c->home, sizeof(c->home), "%s", pw->pw_dir);
+	return c;
+}
+
+void correlator_free(struct correlator *c)
+{
+	if (!c)
+		return;
+	for (size_t b = 0; b < PROC_BUCKETS; b++)
+		while (c->procs[b]) {
+			struct cproc *p = c->procs[b];
+
+			c->procs[b] = p->next;
+			free(p->secret_path);
+			free(p);
+		}
+	while (c->tools) {
+		struct ctool *t = c->tools;
+
+		c->tools = t->next;
+		free(t->id);
+		free(t->llm_call);
+		free(t->name);
+		free(t->intent);
+		free(t->command_norm);
+		free(t->file_path);
+		json_decref(t->cred_eids);
+		json_decref(t->cred_paths);
+		free(t);
+	}
+	for (size_t i = 0; i < c->nsessions; i++) {
+		free(c->sessions[i].cwd);
+		json_decref(c->sessions[i].socks);
+		json_decref(c->sessions[i].llm);
+		json_decref(c->sessions[i].tainted);
+		json_decref(c->sessions[i].reported);
+	}
+	free(c);
+}

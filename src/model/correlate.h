@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Live correlation of a session's events with its LLM tool calls, and the
+ * built-in detectors (docs/findings.md).
+ *
+ * Every event passes through correlate() before it is written. Process,
+ * file and network events are attributed to the tool call that caused them
+ * and gain `tool_call` (its id) and `attribution` ({confidence, signals});
+ * effects nobody can explain stay unattributed (no field). The signals:
+ *   - `lineage`: a process descends from one already attributed, or was
+ *     started by the agent (the process that made the LLM call);
+ *   - `argv`: the tool call's command appears in the command line (agents
+ *     wrap commands, e.g. `bash -c -l "... eval '<cmd>' ..."`; quotes,
+ *     escapes and blanks are ignored when comparing);
+ *   - `timing`: the only tool call of the agent still open (its result not
+ *     yet sent back to the model) when the process started;
+ *   - `path`: a file the agent process itself touched is the one a tool
+ *     call named (Write/Edit run inside the agent, with no new process).
+ * Detectors raise `finding` records, which correlate() returns for the
+ * caller to write after the event: credential access, exfiltration,
+ * cloud metadata, destructive commands, persistence, writes outside the
+ * workspace and intent mismatch. Each names its severity, the tool call and
+ * LLM call, and the evidence (the `eid` of events).
+ */
+#ifndef AT_MODEL_CORRELATE_H
+#define AT_MODEL_CORRELATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+struct corr_opts {
+	const char *const *credentials;  /* extra credential globs */
+	size_t ncredentials;
+	uint64_t *next_id;               /* shared record counter for finding ids */
+};
+
+struct correlator;
+
+struct correlator *correlator_new(const struct corr_opts *o);
+void correlator_free(struct correlator *c);
+
+/*
+ * Annotate ev (which must already carry its `eid`) and return the findings
+ * it reveals, as a new array (possibly empty), or NULL when out of memory.
+ */
+json_t *correlate(struct correlator *c, json_t *ev);
+
+/* The session ended: findings that wait for the end (a credential read by
+ * a tool call whose intent does not mention it), as a new array. */
+json_t *correlate_session_end(struct correlator *c, uint64_t session);
+
+#endif
