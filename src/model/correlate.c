@@ -579,9 +579,9 @@ static void intent_mismatch(struct correlator *c, struct csession *s, struct cto
 			strcat(reads, json_string_value(e));
 		}
 	}
-	if (t->mismatch_reported || (!unexplained_dest && !unexplained_reads))
-		return;
-	if (dest && !unexplained_reads && !unexplained_dest)
+	/* An outbound connection alone is ordinary (dependencies, APIs); what a
+	 * description must account for is a credential it touched. */
+	if (t->mismatch_reported || !unexplained_reads)
 		return;
 	evidence = json_deep_copy(t->cred_eids);
 	if (!evidence)
@@ -595,11 +595,6 @@ static void intent_mismatch(struct correlator *c, struct csession *s, struct cto
 			"tool call %s (%s) was described as \"%s\", but it read %s and opened a "
 			"connection to %s, which that description does not account for",
 			t->id, t->name ? t->name : "?", t->intent, reads, dest);
-	else if (unexplained_dest)
-		finding(c, out, ev, "intent_mismatch", "medium", t, evidence,
-			"tool call %s (%s) was described as \"%s\", but it opened a connection "
-			"to %s, which that description does not account for",
-			t->id, t->name ? t->name : "?", t->intent, dest);
 	else
 		finding(c, out, ev, "intent_mismatch", "medium", t, evidence,
 			"tool call %s (%s) was described as \"%s\", but it read %s, which that "

@@ -250,6 +250,60 @@ static void test_correlate_parallel_argv(void **state)
 	correlator_free(c);
 }
 
+static const char *kind_of(json_t *f)
+{
+	assert_int_equal(json_array_size(f), 1);
+	return json_string_value(json_object_get(json_array_get(f, 0), "kind"));
+}
+
+/* The other detectors, as the correlator raises them. */
+static void test_correlate_other_findings(void **state)
+{
+	uint64_t next = 0;
+	struct corr_opts o = { .next_id = &next };
+	struct correlator *c = correlator_new(&o);
+	json_t *f;
+
+	(void)state;
+	json_decref(feed(c, ev("{s:s, s:i, s:i, s:s}", "type", "session_start", "session", 3,
+			       "pid", 30, "cwd", "/w")));
+	json_decref(feed(c, ev("{s:s, s:i, s:i, s:s, s:s, s:s, s:{s:s}}", "type", "tool_call",
+			       "session", 3, "pid", 30, "id", "T", "llm_call", "L", "name", "Bash",
+			       "input", "command", "./setup.sh")));
+	f = feed(c, ev("{s:s, s:i, s:i, s:i, s:[s, s], s:i}", "type", "exec", "session", 3,
+		       "pid", 31, "ppid", 30, "argv", "bash", "./setup.sh", "eid", 1));
+	assert_int_equal(json_array_size(f), 0);
+	json_decref(f);
+	f = feed(c, ev("{s:s, s:i, s:i, s:i, s:[s, s, s], s:i}", "type", "exec", "session", 3,
+		       "pid", 32, "ppid", 31, "argv", "rm", "-rf", "/", "eid", 2));
+	assert_string_equal(kind_of(f), "destructive_command");
+	json_decref(f);
+	f = feed(c, ev("{s:s, s:i, s:i, s:s, s:s, s:i, s:n, s:i}", "type", "open", "session", 3,
+		       "pid", 31, "path", "/root/.bashrc", "access", "write", "ret", 3, "errno",
+		       "eid", 3));
+	assert_string_equal(kind_of(f), "persistence");
+	json_decref(f);
+	f = feed(c, ev("{s:s, s:i, s:i, s:s, s:s, s:i, s:n, s:i}", "type", "open", "session", 3,
+		       "pid", 31, "path", "/etc/motd", "access", "write", "ret", 3, "errno",
+		       "eid", 4));
+	assert_string_equal(kind_of(f), "write_outside_workspace");
+	json_decref(f);
+	f = feed(c, ev("{s:s, s:i, s:i, s:s, s:s, s:i, s:n, s:i}", "type", "open", "session", 3,
+		       "pid", 31, "path", "/w/src/main.c", "access", "write", "ret", 3, "errno",
+		       "eid", 5));
+	assert_int_equal(json_array_size(f), 0); /* inside the workspace */
+	json_decref(f);
+	f = feed(c, ev("{s:s, s:i, s:i, s:s, s:i, s:i, s:i}", "type", "connect", "session", 3,
+		       "pid", 31, "daddr", "169.254.169.254", "dport", 80, "sock", 5, "eid", 6));
+	assert_string_equal(kind_of(f), "cloud_metadata");
+	json_decref(f);
+	f = feed(c, ev("{s:s, s:i, s:i, s:b, s:s, s:i}", "type", "dns", "session", 3, "pid", 31,
+		       "response", 0, "qname", "metadata.google.internal", "eid", 7));
+	assert_string_equal(kind_of(f), "cloud_metadata");
+	json_decref(f);
+	correlator_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -261,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_scratch),
 		cmocka_unit_test(test_correlate_exfiltration),
 		cmocka_unit_test(test_correlate_parallel_argv),
+		cmocka_unit_test(test_correlate_other_findings),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
