@@ -8,10 +8,14 @@
  *   loops connect N         TCP connect + close (with a RST, see below) to a
  *                           loopback listener that this program runs in a
  *                           thread, N times
+ *   loops rate R SEC [PATH] openat + close at R per second for SEC seconds
+ *                           (the event-rate stress of bench/run --stress)
  *
- * PATH defaults to /etc/passwd and must be absolute.  The only line written
+ * PATH defaults to /etc/passwd and must be absolute.  The last line written
  * to stdout is "ns_per_op=X", the CLOCK_MONOTONIC time of the loop divided
  * by N; setup (the listener, the thread) is outside the timed region.
+ * `rate` first prints "ops=N seconds=S rate=X": how many opens it made, in
+ * how long, and the rate it achieved (lower than R if it could not keep up).
  * Errors go to stderr and give exit status 1.
  */
 #define _GNU_SOURCE /* accept4 */
@@ -91,6 +95,41 @@ static void loop_forkexec(long n)
 			exit(1);
 		}
 	}
+}
+
+/*
+ * Opens at a steady rate: before each batch, the number of opens due by now
+ * is rate * elapsed; when ahead, sleep until the next one is due.  When the
+ * loop cannot keep up (in a session, each open costs more), it runs flat
+ * out and the achieved rate it prints is lower than asked.
+ */
+static void loop_rate(double rate, double seconds, const char *path)
+{
+	double t0 = now_ns(), end = t0 + seconds * 1e9, t;
+	long done = 0;
+
+	while ((t = now_ns()) < end) {
+		long due = (long)((t - t0) * rate / 1e9) + 1;
+
+		if (done >= due) {
+			long long next = (long long)(t0 + (double)done * 1e9 / rate);
+			struct timespec ts = {
+				.tv_sec = (time_t)(next / 1000000000LL),
+				.tv_nsec = (long)(next % 1000000000LL),
+			};
+
+			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+			continue;
+		}
+		if (due - done > 256)
+			due = done + 256;   /* check the clock at least every 256 opens */
+		loop_open(due - done, path);
+		done = due;
+	}
+	t = now_ns();
+	printf("ops=%ld seconds=%.3f rate=%.0f\n", done, (t - t0) / 1e9,
+	       done ? (double)done / ((t - t0) / 1e9) : 0.0);
+	printf("ns_per_op=%.1f\n", done ? (t - t0) / (double)done : 0.0);
 }
 
 /*
@@ -183,12 +222,33 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: loops open N [PATH] | stat N [PATH] | forkexec N | connect N\n"
+		"       loops rate R SECONDS [PATH]\n"
 		"prints ns_per_op=X (CLOCK_MONOTONIC around the loop, divided by N)\n");
 	exit(2);
 }
 
+static int main_rate(int argc, char **argv)
+{
+	const char *path = argc == 5 ? argv[4] : default_path;
+	char *end1, *end2;
+	double rate = strtod(argv[2], &end1);
+	double seconds = strtod(argv[3], &end2);
+
+	if (argc < 4 || argc > 5 || *end1 || *end2 || !(rate > 0) || !(seconds > 0) ||
+	    rate > 1e9 || seconds > 86400)
+		usage();
+	if (path[0] != '/') {
+		fprintf(stderr, "loops: PATH must be absolute\n");
+		return 2;
+	}
+	loop_rate(rate, seconds, path);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc >= 4 && strcmp(argv[1], "rate") == 0)
+		return main_rate(argc, argv);
 	if (argc < 3 || argc > 4)
 		usage();
 

@@ -1,8 +1,15 @@
 #!/bin/bash
 # bench/smoke.sh - checks that the benchmark harness works, not how fast
-# anything is: runs `bench/run --quick` and checks that every configuration
-# produced a positive ns/op for every workload, that the JSON has every key,
-# and that the in-session runs recorded events.  Never asserts a time.
+# anything is: runs `bench/run --quick` (every workload, every configuration,
+# the event-rate stress) and checks that every configuration produced a
+# positive time for every workload, that the JSON has every key, that the
+# in-session runs recorded events, that the observers' CPU time and peak RSS
+# were measured, that the stress reported every rate for both stores, that
+# `--from-json` rewrites the same report, and that the audit settings and
+# the peer tracers are as they were before.  Never asserts a time.
+#
+# A peer configuration may be skipped (the JSON then says why, e.g. auditd
+# when another audit daemon runs); the smoke test prints the reason.
 #
 # Works from any directory.  The build directory is $AT_BUILD_DIR (default
 # <repo>/build) and must hold agenttrail.  Needs root.  The last line is
@@ -27,19 +34,44 @@ result() {
 	exit 1
 }
 
-if ! "$here/run" --quick --json "$tmp/results.json" >"$tmp/report.md" 2>"$tmp/run.err"; then
+# The audit settings (not the counters) and the rules, to compare after.
+audit_state() {
+	if [ -x /sbin/auditctl ]; then
+		/sbin/auditctl -s 2>&1 | grep -Ev '^(lost|backlog|backlog_wait_time_actual) '
+		/sbin/auditctl -l 2>&1
+	fi
+	for p in execsnoop opensnoop auditd; do
+		echo "$p processes: $(pgrep -cx "$p")"
+	done
+}
+audit_state >"$tmp/audit.before"
+
+if ! "$here/run" --quick --json "$tmp/results.json" --md "$tmp/RESULTS.md" \
+	>"$tmp/report.md" 2>"$tmp/run.err"; then
 	cat "$tmp/report.md" "$tmp/run.err" >&2
 	result fail "bench/run --quick exited non-zero"
 fi
 cat "$tmp/report.md"
 
-/usr/bin/python3 - "$tmp/results.json" "$tmp/report.md" <<'EOF' || result fail "results check"
+audit_state >"$tmp/audit.after"
+if ! diff -u "$tmp/audit.before" "$tmp/audit.after" >&2; then
+	result fail "the audit settings or the peer processes differ after the run"
+fi
+
+if ! "$here/run" --from-json "$tmp/results.json" --md "$tmp/RESULTS2.md" >/dev/null ||
+	! cmp -s "$tmp/RESULTS.md" "$tmp/RESULTS2.md"; then
+	diff -u "$tmp/RESULTS.md" "$tmp/RESULTS2.md" >&2
+	result fail "bench/run --from-json did not rewrite the same report"
+fi
+
+/usr/bin/python3 - "$tmp/results.json" "$tmp/RESULTS.md" <<'EOF' || result fail "results check"
 import json
 import sys
 
-WORKLOADS = ["open", "stat", "forkexec", "connect"]
-CONFIGS = ["bare", "in-session", "in-session-db", "outside"]
+WORKLOADS = ["open", "stat", "forkexec", "connect", "tls", "build", "agent"]
+CONFIGS = ["bare", "in-session", "in-session-db", "outside", "execsnoop+opensnoop", "auditd"]
 SESSION = ["in-session", "in-session-db"]
+PEERS = ["execsnoop+opensnoop", "auditd"]
 errors = []
 
 try:
@@ -48,14 +80,26 @@ try:
 except (OSError, ValueError) as e:
     sys.exit("cannot read the JSON: %s" % e)
 
-for key in ("date", "machine", "agenttrail", "rounds", "workloads"):
+for key in ("date", "machine", "agenttrail", "rounds", "workloads", "stress", "peers",
+            "skipped_configs", "summary"):
     if key not in doc:
         errors.append("top-level key %r missing" % key)
-for key in ("nproc", "kernel", "cpu"):
+for key in ("nproc", "kernel", "cpu", "mem_gib", "os"):
     if key not in doc.get("machine", {}):
         errors.append("machine.%s missing" % key)
 
+skipped = doc.get("skipped_configs") or {}
+for config, why in skipped.items():
+    if config not in PEERS or not why:
+        errors.append("configuration %s skipped without a reason, or not a peer" % config)
+    else:
+        print("bench smoke: note: %s was skipped: %s" % (config, why))
+
 report = open(sys.argv[2]).read()
+for heading in ("## Event-rate stress", "## Summary"):
+    if heading not in report:
+        errors.append("no %r in the report" % heading)
+
 for wl in WORKLOADS:
     w = doc.get("workloads", {}).get(wl)
     if w is None:
@@ -66,18 +110,19 @@ for wl in WORKLOADS:
     if "## %s " % wl not in report:
         errors.append("%s: no table in the report" % wl)
     for config in CONFIGS:
-        c = w.get("configs", {}).get(config)
         where = "%s/%s" % (wl, config)
+        c = w.get("configs", {}).get(config)
         if c is None:
-            errors.append(where + ": missing")
+            if config not in skipped:
+                errors.append(where + ": missing")
             continue
         for key in ("median_ns_per_op", "ratio_to_bare", "added_ns_per_op",
                     "samples_ns_per_op"):
             if key not in c:
                 errors.append("%s: key %s missing" % (where, key))
         samples = c.get("samples_ns_per_op") or []
-        if len(samples) != doc.get("rounds"):
-            errors.append("%s: %d samples for %s rounds" % (where, len(samples), doc.get("rounds")))
+        if len(samples) != w.get("rounds"):
+            errors.append("%s: %d samples for %s rounds" % (where, len(samples), w.get("rounds")))
         if not all(isinstance(s, (int, float)) and s > 0 for s in samples):
             errors.append("%s: a sample is not > 0: %r" % (where, samples))
         median = c.get("median_ns_per_op")
@@ -85,6 +130,17 @@ for wl in WORKLOADS:
             errors.append("%s: median %r is not > 0" % (where, median))
         if "| %s" % config not in report:
             errors.append("%s: no row in the report" % where)
+        if config == "bare":
+            continue
+        # the observer's own CPU time and peak RSS, in every sample
+        for o in c.get("observer") or [None]:
+            if not isinstance(o, dict):
+                errors.append("%s: no observer measurements" % where)
+                continue
+            if not isinstance(o.get("cpu_s"), (int, float)) or o["cpu_s"] < 0:
+                errors.append("%s: observer cpu_s %r" % (where, o.get("cpu_s")))
+            if not isinstance(o.get("peak_rss_kib"), int) or o["peak_rss_kib"] <= 0:
+                errors.append("%s: observer peak_rss_kib %r" % (where, o.get("peak_rss_kib")))
         if config in SESSION:
             rec = c.get("events_recorded") or []
             if len(rec) != len(samples) or not all(isinstance(r, int) and r > 0 for r in rec):
@@ -93,6 +149,42 @@ for wl in WORKLOADS:
                 errors.append("%s: median_events_recorded missing" % where)
             if not isinstance(c.get("max_events_lost"), int):
                 errors.append("%s: max_events_lost missing" % where)
+            for o in c.get("observer") or []:
+                if o.get("method") != "ptrace-exit":
+                    errors.append("%s: agenttrail measured by %r, not at its exit" % (where, o.get("method")))
+                if not isinstance((o.get("total") or {}).get("cpu_s"), (int, float)):
+                    errors.append("%s: no total CPU" % where)
+        if config in PEERS:
+            lost = c.get("peer_lost") or []
+            if len(lost) != len(samples) or not all(isinstance(x, int) and x >= 0 for x in lost):
+                errors.append("%s: peer_lost %r" % (where, lost))
+
+st = doc.get("stress") or {}
+runs = st.get("runs") or []
+rates = st.get("rates") or []
+if not rates:
+    errors.append("stress: no rates")
+for rate in rates:
+    for store in ("no-db", "db"):
+        r = [x for x in runs if x.get("target_rate") == rate and x.get("store") == store]
+        where = "stress %s %d/s" % (store, rate)
+        if len(r) != 1:
+            errors.append(where + ": %d runs" % len(r))
+            continue
+        r = r[0]
+        if not (isinstance(r.get("generated"), int) and r["generated"] > 0):
+            errors.append(where + ": generated %r" % r.get("generated"))
+        if not (isinstance(r.get("recorded_open"), int) and r["recorded_open"] > 0):
+            errors.append(where + ": recorded_open %r" % r.get("recorded_open"))
+        if not isinstance(r.get("lost_by_kind"), dict) or not isinstance(r.get("lost"), int):
+            errors.append(where + ": losses missing")
+        if r.get("lost") == 0 and r.get("recorded_open", 0) < r.get("generated", 0):
+            errors.append(where + ": %d generated, %d recorded, none lost"
+                          % (r["generated"], r["recorded_open"]))
+        if not isinstance((r.get("observer") or {}).get("cpu_s"), (int, float)):
+            errors.append(where + ": no agenttrail CPU")
+if set(st.get("highest_zero_drop") or {}) != {"no-db", "db"}:
+    errors.append("stress: highest_zero_drop %r" % st.get("highest_zero_drop"))
 
 for e in errors:
     print("bench smoke: " + e, file=sys.stderr)

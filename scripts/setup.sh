@@ -12,6 +12,7 @@ PACKAGES=(
   curl openssl nghttp2-client nghttp2-server gnutls-bin nodejs
   libjansson-dev libsqlite3-dev sqlite3 libcmocka-dev
   python3 iproute2 util-linux procps
+  git
 )
 
 if [ "$(id -u)" -ne 0 ]; then

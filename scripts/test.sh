@@ -9,6 +9,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The benchmark's peers, for its smoke test only (not for the demo). auditd
+# must not start as a service when it is installed: the benchmark runs its
+# own instance for its samples and leaves auditing as it found it.
+# shellcheck source=lib/packages.sh
+. scripts/lib/packages.sh
+if ! dpkg-query -W -f='${Status}' auditd 2>/dev/null | grep -q "install ok installed" &&
+   [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  ensure_packages libbpf-tools auditd
+  rm -f /usr/sbin/policy-rc.d
+  trap - EXIT
+else
+  ensure_packages libbpf-tools auditd
+fi
 
 # Sanitizer build of the library and unit tests.
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DAT_SANITIZE=ON >/dev/null
