@@ -663,6 +663,21 @@ static void step_resync_line(struct dirstate *d, const uint8_t *p, uint64_t ts, 
 	}
 }
 
+/* n bytes of a Content-Length body or of a chunk were read (or skipped):
+ * at its end, the message is complete or the chunk's CRLF comes next. */
+static void body_part_read(struct http1_conn *c, struct dirstate *d, uint64_t n)
+{
+	d->remaining -= n;
+	if (d->remaining != 0)
+		return;
+	if (d->st == ST_BODY_LEN) {
+		finish(c, d, ST_START);
+	} else {
+		d->chunk_cr = false;
+		d->st = ST_CHUNK_END;
+	}
+}
+
 static int step(struct http1_conn *c, struct dirstate *d, const uint8_t *p, size_t len,
 		uint64_t ts, size_t *used)
 {
@@ -687,15 +702,7 @@ static int step(struct http1_conn *c, struct dirstate *d, const uint8_t *p, size
 		take = len < d->remaining ? len : (size_t)d->remaining;
 		*used = take;
 		body_data(c, d, p, take);
-		d->remaining -= take;
-		if (d->remaining == 0) {
-			if (d->st == ST_BODY_LEN) {
-				finish(c, d, ST_START);
-			} else {
-				d->chunk_cr = false;
-				d->st = ST_CHUNK_END;
-			}
-		}
+		body_part_read(c, d, take);
 		return 0;
 	case ST_CHUNK_SIZE:
 		step_chunk_size(c, d, p, len, used);
@@ -932,14 +939,6 @@ int http1_skip(struct http1_conn *c, enum http1_dir dir, uint64_t n)
 	d->body_total += n;
 	if (d->st == ST_BODY_CLOSE)
 		return 0; /* ends with the connection */
-	d->remaining -= n;
-	if (d->remaining == 0) {
-		if (d->st == ST_BODY_LEN) {
-			finish(c, d, ST_START);
-		} else {
-			d->chunk_cr = false;
-			d->st = ST_CHUNK_END;
-		}
-	}
+	body_part_read(c, d, n);
 	return 0;
 }

@@ -437,6 +437,14 @@ static void on_tool_call(struct correlator *c, const json_t *ev)
 	}
 }
 
+static void mark_answered(struct correlator *c, uint64_t session, const char *id)
+{
+	struct ctool *t = id ? tool_find(c, session, id) : NULL;
+
+	if (t)
+		t->answered = true;
+}
+
 /* Tool results in a request: those tool calls are answered. */
 static void on_llm_call(struct correlator *c, struct csession *s, const json_t *ev)
 {
@@ -454,16 +462,10 @@ static void on_llm_call(struct correlator *c, struct csession *s, const json_t *
 		json_object_set_new(s->llm, dest, json_true());
 	json_array_foreach(msgs, i, m) {
 		const json_t *content = json_object_get(m, "content"), *b;
-		const char *tid = jstr(m, "tool_call_id"); /* OpenAI */
 
-		if (tid && tool_find(c, s->id, tid))
-			tool_find(c, s->id, tid)->answered = true;
-		json_array_foreach(content, j, b) {
-			const char *use = jstr(b, "tool_use_id");
-
-			if (use && tool_find(c, s->id, use))
-				tool_find(c, s->id, use)->answered = true;
-		}
+		mark_answered(c, s->id, jstr(m, "tool_call_id")); /* OpenAI */
+		json_array_foreach(content, j, b)
+			mark_answered(c, s->id, jstr(b, "tool_use_id")); /* Anthropic */
 	}
 }
 
