@@ -10,7 +10,7 @@ PACKAGES=(
   libbpf-dev bpftool libelf-dev zlib1g-dev
   libnghttp2-dev libbrotli-dev libzstd-dev libssl-dev
   curl openssl nghttp2-client nghttp2-server gnutls-bin nodejs
-  libjansson-dev libsqlite3-dev sqlite3 libcmocka-dev
+  libjansson-dev libsqlite3-dev sqlite3 libcmocka-dev libyaml-dev
   python3 iproute2 util-linux procps
   git
 )
