@@ -8,6 +8,7 @@
  */
 #include "common.bpf.h"
 #include "path.bpf.h"
+#include "labels.bpf.h"
 
 struct file_rec {
 	struct at_file f;
@@ -47,6 +48,34 @@ static __always_inline __u32 put_dir_of(char *data, __u32 off, int dirfd, const 
 	return put_kstr(data, off, res.str, res.len);
 }
 
+#define AT_O_ACCMODE 03
+#define AT_O_WRONLY 01
+#define AT_O_RDWR 02
+#define AT_O_CREAT 0100
+#define AT_O_TRUNC 01000
+#define AT_O_PATH 010000000
+
+/* Labels move at open: a file created in a labelled subtree inherits its
+ * labels, a file opened for reading gives its labels to the process. A file
+ * opened for writing takes the writer's labels only when data is written
+ * (write family, copy_file_range, sendfile, splice, shared writable mmap):
+ * a shell that opened a secret for one redirection and an output file for
+ * another has written nothing into the output. */
+static __always_inline void label_open(struct at_proc *p, struct file *f, __u32 flags)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 acc = flags & AT_O_ACCMODE;
+	struct inode *ino;
+
+	if (!guard_labels || (flags & AT_O_PATH))
+		return;
+	ino = BPF_CORE_READ(f, f_inode);
+	if (flags & AT_O_CREAT)
+		label_create(BPF_CORE_READ(f, f_path.dentry), ino);
+	if (acc != AT_O_WRONLY)
+		label_read_at(tgid, ino, BPF_CORE_READ(f, f_path.dentry));
+}
+
 static __always_inline int emit_file(void *ctx, __u16 kind, long ret, const struct file_args *a)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -75,6 +104,11 @@ static __always_inline int emit_file(void *ctx, __u16 kind, long ret, const stru
 	r->f.path2_len = 0;
 	r->f.arg2_len = 0;
 
+	if (kind == AT_EV_OPEN && guard_labels) {
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+		bpf_map_delete_elem(&open_reqs, &tid);
+	}
 	if (kind == AT_EV_OPEN && ret >= 0) {
 		struct file *f = fd_file((int)ret);
 
@@ -88,6 +122,8 @@ static __always_inline int emit_file(void *ctx, __u16 kind, long ret, const stru
 			r->f.ino = BPF_CORE_READ(f, f_inode, i_ino);
 			r->f.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
 		}
+		if (f)
+			label_open(p, f, a->flags);
 	} else if (a->arg) {
 		off = put_dir_of(r->data, off, a->dirfd, a->arg, 0, &r->f.path_len, &r->f.h.flags);
 	}
@@ -174,6 +210,8 @@ struct {
 } exec_maps_seen SEC(".maps");
 
 #define AT_PROT_EXEC 0x4
+#define AT_PROT_WRITE 0x2
+#define AT_MAP_SHARED 0x1
 
 SYSCALL_EXIT(mmap)
 {
@@ -188,7 +226,12 @@ SYSCALL_EXIT(mmap)
 
 	if (exit_ret(ctx) < 0 && exit_ret(ctx) > -4096)
 		return 0;
-	if (syscall_args(ctx, &a) || !(a.a[2] & AT_PROT_EXEC) || (long)a.a[4] < 0)
+	if (syscall_args(ctx, &a) || (long)a.a[4] < 0)
+		return 0;
+	/* a shared writable mapping writes the file without write(2) */
+	if ((a.a[2] & AT_PROT_WRITE) && (a.a[3] & AT_MAP_SHARED))
+		label_fd_write(bpf_get_current_pid_tgid() >> 32, (int)a.a[4]);
+	if (!(a.a[2] & AT_PROT_EXEC))
 		return 0;
 	p = session_of(bpf_get_current_pid_tgid() >> 32);
 	if (!p)
@@ -217,3 +260,35 @@ SYSCALL_EXIT(mmap)
 	submit(m, sizeof(*m) + off, AT_EV_EXEC_MAP);
 	return 0;
 }
+
+/*
+ * Data moving through descriptors without a path: positional and vectored
+ * reads and writes, and in-kernel copies (cp uses copy_file_range). Only
+ * labels move here; nothing is recorded.
+ */
+#define LABEL_EXIT(name, ...)                                                   \
+	SYSCALL_EXIT(name)                                                      \
+	{                                                                       \
+		__u32 tgid = bpf_get_current_pid_tgid() >> 32;                  \
+		struct at_args r;                                               \
+                                                                                \
+		if (!guard_labels || exit_ret(ctx) <= 0 || syscall_args(ctx, &r)) \
+			return 0;                                               \
+		__VA_ARGS__;                                                    \
+		return 0;                                                       \
+	}
+
+LABEL_EXIT(pread64, label_fd_read(tgid, (int)ARG(0)))
+LABEL_EXIT(preadv, label_fd_read(tgid, (int)ARG(0)))
+LABEL_EXIT(preadv2, label_fd_read(tgid, (int)ARG(0)))
+LABEL_EXIT(pwrite64, label_fd_write(tgid, (int)ARG(0)))
+LABEL_EXIT(pwritev, label_fd_write(tgid, (int)ARG(0)))
+LABEL_EXIT(pwritev2, label_fd_write(tgid, (int)ARG(0)))
+/* in -> out: the reader gains the input's labels, then writes them */
+LABEL_EXIT(copy_file_range,
+	   label_fd_read(tgid, (int)ARG(0)); label_fd_write(tgid, (int)ARG(2)))
+LABEL_EXIT(sendfile64,
+	   label_fd_read(tgid, (int)ARG(1)); label_fd_write(tgid, (int)ARG(0)))
+LABEL_EXIT(splice,
+	   label_fd_read(tgid, (int)ARG(0)); label_fd_write(tgid, (int)ARG(2)))
+LABEL_EXIT(tee, label_fd_read(tgid, (int)ARG(0)); label_fd_write(tgid, (int)ARG(1)))

@@ -6,6 +6,7 @@
  */
 #include "common.bpf.h"
 #include "payload.bpf.h"
+#include "labels.bpf.h"
 
 #define AT_AF_UNIX 1
 #define AT_AF_INET 2
@@ -503,6 +504,7 @@ SYSCALL_EXIT(sendto)
 {
 	struct { __u16 family; __u16 port; } sa = {};
 	PAYLOAD_PROLOGUE;
+	label_fd_write(bpf_get_current_pid_tgid() >> 32, (int)s.a[0]);
 
 	if (s.a[4] && !bpf_probe_read_user(&sa, sizeof(sa), (void *)s.a[4]) &&
 	    (sa.family == AT_AF_INET || sa.family == AT_AF_INET6) && bpf_ntohs(sa.port) == 53)
@@ -515,6 +517,7 @@ SYSCALL_EXIT(sendto)
 SYSCALL_EXIT(write)
 {
 	PAYLOAD_PROLOGUE;
+	label_fd_write(bpf_get_current_pid_tgid() >> 32, (int)s.a[0]);
 
 	sp.buf = s.a[1];
 	sock_payload(p, (int)s.a[0], AT_DIR_OUT, &sp, ret);
@@ -524,6 +527,7 @@ SYSCALL_EXIT(write)
 SYSCALL_EXIT(writev)
 {
 	PAYLOAD_PROLOGUE;
+	label_fd_write(bpf_get_current_pid_tgid() >> 32, (int)s.a[0]);
 
 	sp.buf = s.a[1];
 	sp.iovcnt = (__u32)s.a[2];
@@ -535,6 +539,7 @@ SYSCALL_EXIT(writev)
 SYSCALL_EXIT(sendmsg)
 {
 	PAYLOAD_PROLOGUE;
+	label_fd_write(bpf_get_current_pid_tgid() >> 32, (int)s.a[0]);
 
 	if (!msg_span(s.a[1], &sp) && sp.iovcnt)
 		sock_payload(p, (int)s.a[0], AT_DIR_OUT, &sp, ret);
@@ -544,6 +549,7 @@ SYSCALL_EXIT(sendmsg)
 SYSCALL_EXIT(read)
 {
 	PAYLOAD_PROLOGUE;
+	label_fd_read(bpf_get_current_pid_tgid() >> 32, (int)s.a[0]);
 
 	sp.buf = s.a[1];
 	dns_recv(p, &s, ret, &sp);
@@ -554,6 +560,7 @@ SYSCALL_EXIT(read)
 SYSCALL_EXIT(readv)
 {
 	PAYLOAD_PROLOGUE;
+	label_fd_read(bpf_get_current_pid_tgid() >> 32, (int)s.a[0]);
 
 	sp.buf = s.a[1];
 	sp.iovcnt = (__u32)s.a[2];
@@ -565,6 +572,7 @@ SYSCALL_EXIT(readv)
 SYSCALL_EXIT(recvfrom)
 {
 	PAYLOAD_PROLOGUE;
+	label_fd_read(bpf_get_current_pid_tgid() >> 32, (int)s.a[0]);
 
 	sp.buf = s.a[1];
 	dns_recv(p, &s, ret, &sp);
@@ -576,6 +584,7 @@ SYSCALL_EXIT(recvfrom)
 SYSCALL_EXIT(recvmsg)
 {
 	PAYLOAD_PROLOGUE;
+	label_fd_read(bpf_get_current_pid_tgid() >> 32, (int)s.a[0]);
 
 	if (msg_span(s.a[1], &sp) || !sp.iovcnt)
 		return 0;

@@ -5,6 +5,7 @@
  */
 #include "common.bpf.h"
 #include "path.bpf.h"
+#include "labels.bpf.h"
 
 /* Set by the loader before load. */
 const volatile __u8 watch_comms_enabled = 0;
@@ -98,6 +99,12 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	/* Exec keeps the thread group's identity; fill it if user space
 	 * registered this process (record root, --pid) without knowing it. */
 	p->start_ns = leader_start(task);
+	label_exec(tgid, BPF_CORE_READ(bprm, file));
+	if (guard_labels) {
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+		bpf_map_delete_elem(&exec_reqs, &tid);
+	}
 
 	r = cpu_scratch(&exec_scratch);
 	if (!r)
@@ -192,6 +199,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		np.start_ns = BPF_CORE_READ(child, start_time);
 		if (bpf_map_update_elem(&tracked, &ctgid, &np, BPF_ANY))
 			count_drop(AT_LOSS_TRACK_FULL);
+		label_fork(ptgid, ctgid);
 		rec.h.pid = ctgid;
 		rec.h.start_ns = np.start_ns;
 		rec.h.ppid = ptgid;
@@ -223,6 +231,7 @@ int BPF_PROG(on_exit, struct task_struct *task)
 		me.start_ns = leader_start(task);
 	if (bpf_map_delete_elem(&tracked, &tgid))
 		return 0;
+	label_exit(tgid);
 	p = &me;
 	if (BPF_CORE_READ(task, signal, flags) & AT_SIGNAL_GROUP_EXIT)
 		status = BPF_CORE_READ(task, signal, group_exit_code);

@@ -15,6 +15,8 @@ static void usage(FILE *f)
 		"Commands:\n"
 		"  record    run a command (or attach to a process) and record its process tree:\n"
 		"            processes, files, network, DNS -> SQLite store and/or JSONL\n"
+		"  run       record a command and enforce a policy on it (--policy FILE)\n"
+		"  check     validate a policy and say how each rule is enforced here\n"
 		"  report    read the store: sessions, tree, files, net, summary\n"
 		"  doctor    what this kernel supports and how agenttrail will use it\n"
 		"  version   print the version\n"
@@ -37,6 +39,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "record"))
 		return cmd_record(argc - 1, argv + 1);
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "check"))
+		return cmd_check(argc - 1, argv + 1);
 	if (!strcmp(cmd, "report"))
 		return cmd_report(argc - 1, argv + 1);
 	if (!strcmp(cmd, "doctor"))

@@ -49,6 +49,7 @@ enum at_kind {
 	AT_EV_SESSION,       /* the kernel started a session (comm match) */
 	AT_EV_DATA,          /* plaintext payload of a TLS or plain-HTTP stream */
 	AT_EV_EXEC_MAP,      /* a session process mapped a file executable */
+	AT_EV_VIOLATION,     /* a policy rule fired (agenttrail/guard.h) */
 	AT_EV__MAX,
 };
 

@@ -25,7 +25,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "capture/cgroup.h"
 #include "file.skel.h"
+#include "guard.skel.h"
 #include "net.skel.h"
 #include "proc.skel.h"
 #include "sysexit.skel.h"
@@ -134,6 +136,11 @@ static const struct {
 	{ "recvfrom", SYS_recvfrom }, { "recvmsg", SYS_recvmsg },   { "read", SYS_read },
 	{ "write", SYS_write },       { "writev", SYS_writev },     { "readv", SYS_readv },
 	{ "sendmsg", SYS_sendmsg },   { "mmap", SYS_mmap },
+	/* label moves only (bpf/file.bpf.c LABEL_EXIT) */
+	{ "pread64", SYS_pread64 },   { "preadv", SYS_preadv },     { "preadv2", SYS_preadv2 },
+	{ "pwrite64", SYS_pwrite64 }, { "pwritev", SYS_pwritev },   { "pwritev2", SYS_pwritev2 },
+	{ "copy_file_range", SYS_copy_file_range },                 { "sendfile64", SYS_sendfile },
+	{ "splice", SYS_splice },     { "tee", SYS_tee },
 };
 
 static long syscall_nr(const char *prog_name)
@@ -211,6 +218,99 @@ static int fail(char *err, size_t errlen, const char *what, int e)
 	return -1;
 }
 
+/* The guard's cgroup hooks share the label maps with proc, file and net. */
+static int load_guard(struct loader *l, char *err, size_t errlen)
+{
+	int e;
+
+	l->guard = guard_bpf__open();
+	if (!l->guard)
+		return fail(err, errlen, "open guard programs", errno);
+	l->guard->rodata->guard_labels = true;
+	l->guard_hook_signals = libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
+							BPF_FUNC_send_signal, NULL) == 1;
+	l->guard->rodata->hook_can_signal = l->guard_hook_signals;
+	skip_missing_tracepoints(l->guard->obj, l);
+	if (l->guard_hook_signals) {
+		bpf_program__set_autoload(l->guard->progs.guard_exit_connect, false);
+		bpf_program__set_autoload(l->guard->progs.guard_exit_sendto, false);
+		bpf_program__set_autoload(l->guard->progs.guard_exit_sendmsg, false);
+		bpf_program__set_autoload(l->guard->progs.guard_exit_sendmmsg, false);
+	}
+	if (share_maps(l->guard->obj, l->proc->obj, err, errlen))
+		return -1;
+	if ((e = guard_bpf__load(l->guard)) != 0)
+		return fail(err, errlen, "load guard programs", -e);
+	return 0;
+}
+
+/*
+ * On the root of the cgroup v2 hierarchy: every process of the machine
+ * passes through the hooks, so leaving the session's cgroup leaves nothing
+ * behind; processes outside every session cost one lookup.
+ */
+static int attach_guard(struct loader *l, char *err, size_t errlen)
+{
+	struct bpf_program *progs[] = {
+		l->guard->progs.guard_connect4, l->guard->progs.guard_connect6,
+		l->guard->progs.guard_sendmsg4, l->guard->progs.guard_sendmsg6,
+	};
+	char root[512];
+	int fd;
+
+	if (cgroup2_mount(root, sizeof(root)))
+		return fail(err, errlen, "no cgroup v2 hierarchy for the connect/send hooks", ENOENT);
+	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(err, errlen, "open the cgroup v2 root", errno);
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		struct bpf_link *link = bpf_program__attach_cgroup(progs[i], fd);
+
+		if (!link) {
+			int e = errno;
+
+			close(fd);
+			return fail(err, errlen, "attach the connect/send hooks to the cgroup root", e);
+		}
+		l->guard_links[i] = link;
+	}
+	close(fd);
+	/* kills the connect/send hooks cannot send themselves */
+	struct bpf_program *exits[] = {
+		l->guard->progs.guard_exit_connect, l->guard->progs.guard_exit_sendto,
+		l->guard->progs.guard_exit_sendmsg, l->guard->progs.guard_exit_sendmmsg,
+	};
+	for (size_t i = 0; i < sizeof(exits) / sizeof(exits[0]); i++) {
+		struct bpf_link *link;
+
+		if (!bpf_program__autoload(exits[i]))
+			continue;
+		link = bpf_program__attach(exits[i]);
+		if (!link)
+			return fail(err, errlen, "attach the guard's kill tracepoints", errno);
+		l->guard_links[10 + i] = link;
+	}
+	if (!l->guard_entry)
+		return 0;
+	/* open flags and exec argv for fanotify decisions */
+	struct bpf_program *entry[] = {
+		l->guard->progs.guard_enter_openat, l->guard->progs.guard_enter_open,
+		l->guard->progs.guard_enter_creat, l->guard->progs.guard_enter_openat2,
+		l->guard->progs.guard_enter_execve, l->guard->progs.guard_enter_execveat,
+	};
+	for (size_t i = 0; i < sizeof(entry) / sizeof(entry[0]); i++) {
+		struct bpf_link *link;
+
+		if (!bpf_program__autoload(entry[i]))
+			continue;
+		link = bpf_program__attach(entry[i]);
+		if (!link)
+			return fail(err, errlen, "attach the guard's syscall-entry programs", errno);
+		l->guard_links[4 + i] = link;
+	}
+	return 0;
+}
+
 int loader_open(struct loader *l, const struct loader_opts *o, char *err, size_t errlen)
 {
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
@@ -233,6 +333,7 @@ int loader_open(struct loader *l, const struct loader_opts *o, char *err, size_t
 	if (!l->proc)
 		return fail(err, errlen, "open proc programs", errno);
 	l->proc->rodata->watch_comms_enabled = o->watch_comms;
+	l->proc->rodata->guard_labels = o->guard;
 	l->proc->bss->next_session = o->comm_session_base;
 	if (set_entries(l->proc->maps.events, (uint32_t)o->ringbuf_bytes, err, errlen) ||
 	    set_entries(l->proc->maps.exec_scratch, (uint32_t)l->nr_cpus, err, errlen))
@@ -248,6 +349,7 @@ int loader_open(struct loader *l, const struct loader_opts *o, char *err, size_t
 		goto error;
 	}
 	skip_missing_tracepoints(l->file->obj, l);
+	l->file->rodata->guard_labels = o->guard;
 	if (share_maps(l->file->obj, l->proc->obj, err, errlen) ||
 	    set_entries(l->file->maps.file_scratch, (uint32_t)l->nr_cpus, err, errlen))
 		goto error;
@@ -263,6 +365,7 @@ int loader_open(struct loader *l, const struct loader_opts *o, char *err, size_t
 	}
 	skip_missing_tracepoints(l->net->obj, l);
 	l->net->rodata->capture_payload = !o->no_payload;
+	l->net->rodata->guard_labels = o->guard;
 	if (share_maps(l->net->obj, l->proc->obj, err, errlen))
 		goto error;
 	if ((e = net_bpf__load(l->net)) != 0) {
@@ -283,6 +386,10 @@ int loader_open(struct loader *l, const struct loader_opts *o, char *err, size_t
 		fail(err, errlen, "load TLS programs", -e);
 		goto error;
 	}
+
+	l->guard_entry = o->guard_entry;
+	if (o->guard && load_guard(l, err, errlen))
+		goto error;
 
 	/* The dispatcher learns which syscalls have handlers before it
 	 * loads, then the handlers go into its tail-call table. */
@@ -321,6 +428,8 @@ int loader_open(struct loader *l, const struct loader_opts *o, char *err, size_t
 		fail(err, errlen, "attach syscall dispatcher", -e);
 		goto error;
 	}
+	if (o->guard && attach_guard(l, err, errlen))
+		goto error;
 
 	l->events_fd = bpf_map__fd(l->proc->maps.events);
 	l->tracked_fd = bpf_map__fd(l->proc->maps.tracked);
@@ -335,6 +444,12 @@ error:
 
 void loader_close(struct loader *l)
 {
+	for (size_t i = 0; i < sizeof(l->guard_links) / sizeof(l->guard_links[0]); i++) {
+		bpf_link__destroy(l->guard_links[i]);
+		l->guard_links[i] = NULL;
+	}
+	guard_bpf__destroy(l->guard);
+	l->guard = NULL;
 	sysexit_bpf__destroy(l->sysexit);
 	l->sysexit = NULL;
 	tls_bpf__destroy(l->tls);
@@ -353,6 +468,10 @@ void loader_close_deferred(struct loader *l)
 	pid_t pid;
 	char c;
 
+	/* Enforcement ends with the recording, not when the child lets go. */
+	for (size_t i = 0; i < sizeof(l->guard_links) / sizeof(l->guard_links[0]); i++)
+		if (l->guard_links[i])
+			bpf_link__detach(l->guard_links[i]);
 	if (pipe2(p, O_CLOEXEC)) {
 		loader_close(l);
 		return;

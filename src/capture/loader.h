@@ -14,6 +14,8 @@ struct file_bpf;
 struct net_bpf;
 struct sysexit_bpf;
 struct tls_bpf;
+struct guard_bpf;
+struct bpf_link;
 
 struct loader_opts {
 	size_t ringbuf_bytes;     /* power of two, >= 4096 */
@@ -21,6 +23,9 @@ struct loader_opts {
 	bool no_payload;          /* do not capture plain-HTTP socket payloads */
 	uint64_t comm_session_base;
 	bool verbose;             /* libbpf debug output on stderr */
+	bool guard;               /* a policy is enforced: labels move, hooks attach */
+	bool guard_entry;         /* ...and it has file/exec rules (fanotify needs
+				   * open flags and argv from syscall entry) */
 };
 
 struct loader {
@@ -29,6 +34,10 @@ struct loader {
 	struct net_bpf *net;
 	struct sysexit_bpf *sysexit;
 	struct tls_bpf *tls;       /* uprobe programs, attached per binary by capture/tls.c */
+	struct guard_bpf *guard;   /* connect/send enforcement (policy given) */
+	struct bpf_link *guard_links[14]; /* 4 cgroup hooks, 6 syscall entries, 4 exits */
+	bool guard_entry;
+	bool guard_hook_signals;  /* the cgroup hooks can bpf_send_signal */
 	int events_fd;
 	int tracked_fd;
 	int cgroups_fd;

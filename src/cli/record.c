@@ -10,6 +10,24 @@
 #include "model/recorder.h"
 #include "sinks/store.h"
 
+static void run_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: agenttrail run --policy FILE [RECORD OPTIONS] -- COMMAND [ARGS...]\n"
+		"\n"
+		"Record COMMAND's process tree (as 'agenttrail record') and enforce the policy\n"
+		"FILE on it: labels move with the data in the kernel, connect and send are\n"
+		"decided in the kernel (cgroup hooks), every decision is a 'violation' event\n"
+		"and a line on stderr. See docs/policy.md; 'agenttrail check FILE' first.\n"
+		"\n"
+		"Enforcement:\n"
+		"      --policy FILE      the policy (YAML); SIGHUP reloads it, keeping every\n"
+		"                         label processes and files carry\n"
+		"      --no-stderr-reason do not print decisions on agenttrail's stderr\n"
+		"\n"
+		"Every option of 'agenttrail record' applies ('agenttrail record --help').\n");
+}
+
 static void usage(FILE *f)
 {
 	const char *db = at_default_db_path();
@@ -74,8 +92,9 @@ static int parse_ulong(const char *s, unsigned long *out)
 	return errno || end == s || *end || s[0] == '-' ? -1 : 0;
 }
 
-int cmd_record(int argc, char **argv)
+static int record_main(int argc, char **argv, bool run_mode)
 {
+	const char *me = run_mode ? "agenttrail run" : "agenttrail record";
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "comm", required_argument, NULL, 'c' },
@@ -95,6 +114,8 @@ int cmd_record(int argc, char **argv)
 		{ "no-redact", no_argument, NULL, 'X' },
 		{ "max-body", required_argument, NULL, 'B' },
 		{ "credential", required_argument, NULL, 'C' },
+		{ "policy", required_argument, NULL, 'L' },
+		{ "no-stderr-reason", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -110,18 +131,18 @@ int cmd_record(int argc, char **argv)
 		switch (c) {
 		case 'p':
 			if (parse_ulong(optarg, &v) || v == 0 || v > 4194304) {
-				fprintf(stderr, "agenttrail record: --pid: not a pid: %s\n", optarg);
+				fprintf(stderr, "%s: --pid: not a pid: %s\n", me, optarg);
 				return 2;
 			}
 			o.attach_pid = (pid_t)v;
 			break;
 		case 'c':
 			if (o.ncomms == sizeof(comms) / sizeof(comms[0])) {
-				fprintf(stderr, "agenttrail record: too many --comm (max 64)\n");
+				fprintf(stderr, "%s: too many --comm (max 64)\n", me);
 				return 2;
 			}
 			if (!optarg[0]) {
-				fprintf(stderr, "agenttrail record: --comm: empty name\n");
+				fprintf(stderr, "%s: --comm: empty name\n", me);
 				return 2;
 			}
 			comms[o.ncomms++] = optarg;
@@ -137,7 +158,7 @@ int cmd_record(int argc, char **argv)
 
 			o.duration_s = strtod(optarg, &end);
 			if (end == optarg || *end || o.duration_s <= 0) {
-				fprintf(stderr, "agenttrail record: --duration: not a positive number: %s\n",
+				fprintf(stderr, "%s: --duration: not a positive number: %s\n", me,
 					optarg);
 				return 2;
 			}
@@ -145,7 +166,7 @@ int cmd_record(int argc, char **argv)
 		}
 		case 'D':
 			if (!optarg[0]) {
-				fprintf(stderr, "agenttrail record: --db: empty path\n");
+				fprintf(stderr, "%s: --db: empty path\n", me);
 				return 2;
 			}
 			o.db = optarg;
@@ -164,14 +185,14 @@ int cmd_record(int argc, char **argv)
 			break;
 		case 'C':
 			if (o.ncredentials == sizeof(creds) / sizeof(creds[0]) || !optarg[0]) {
-				fprintf(stderr, "agenttrail record: --credential: empty, or more than 64\n");
+				fprintf(stderr, "%s: --credential: empty, or more than 64\n", me);
 				return 2;
 			}
 			creds[o.ncredentials++] = optarg;
 			break;
 		case 'B':
 			if (parse_ulong(optarg, &v) || v == 0 || v > 4096) {
-				fprintf(stderr, "agenttrail record: --max-body: MiB from 1 to 4096\n");
+				fprintf(stderr, "%s: --max-body: MiB from 1 to 4096\n", me);
 				return 2;
 			}
 			o.max_body = (size_t)v << 20;
@@ -179,12 +200,18 @@ int cmd_record(int argc, char **argv)
 		case 'Y':
 			o.ready_file = optarg;
 			break;
+		case 'L':
+			o.policy = optarg;
+			break;
+		case 'E':
+			o.no_stderr_reason = true;
+			break;
 		case 'j':
 			o.jsonl = optarg;
 			break;
 		case 'R':
 			if (parse_ulong(optarg, &v) || v == 0 || v > 1024 || (v & (v - 1))) {
-				fprintf(stderr, "agenttrail record: --ringbuf-mb: a power of two from 1 to 1024\n");
+				fprintf(stderr, "%s: --ringbuf-mb: a power of two from 1 to 1024\n", me);
 				return 2;
 			}
 			o.ringbuf_bytes = v << 20;
@@ -199,22 +226,35 @@ int cmd_record(int argc, char **argv)
 			o.verbose = true;
 			break;
 		case 'h':
-			usage(stdout);
+			(run_mode ? run_usage : usage)(stdout);
 			return 0;
 		default:
-			usage(stderr);
+			(run_mode ? run_usage : usage)(stderr);
 			return 2;
 		}
 	}
 	if (optind < argc)
 		o.argv = argv + optind;
 	if (!!o.argv + (o.attach_pid > 0) + (o.ncomms > 0) != 1) {
-		fprintf(stderr, "agenttrail record: give exactly one of: -- COMMAND, --pid PID, --comm NAME\n"
-				"Try 'agenttrail record --help'.\n");
+		fprintf(stderr, "%s: give exactly one of: -- COMMAND, --pid PID, --comm NAME\n"
+				"Try '%s --help'.\n", me, me);
+		return 2;
+	}
+	if (run_mode && !o.policy) {
+		fprintf(stderr, "agenttrail run: --policy FILE is required (or use 'agenttrail record')\n");
 		return 2;
 	}
 	if (geteuid() != 0)
-		fprintf(stderr, "agenttrail record: not running as root; loading eBPF programs will "
-				"likely fail\n");
+		fprintf(stderr, "%s: not running as root; loading eBPF programs will likely fail\n", me);
 	return recorder_run(&o);
+}
+
+int cmd_record(int argc, char **argv)
+{
+	return record_main(argc, argv, false);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	return record_main(argc, argv, true);
 }

@@ -30,7 +30,7 @@ static const char *const kind_names[AT_EV__MAX] = {
 	[AT_EV_CONNECT] = "connect", [AT_EV_ACCEPT] = "accept", [AT_EV_BIND] = "bind",
 	[AT_EV_LISTEN] = "listen",   [AT_EV_SOCK_CLOSE] = "sock_close",
 	[AT_EV_DNS] = "dns",         [AT_EV_SESSION] = "session",
-	[AT_EV_DATA] = "data",       [AT_EV_EXEC_MAP] = "exec_map",
+	[AT_EV_DATA] = "data",       [AT_EV_EXEC_MAP] = "exec_map", [AT_EV_VIOLATION] = "violation",
 };
 
 const char *event_kind_name(unsigned kind)

@@ -30,6 +30,8 @@
 #include "capture/proctree.h"
 #include "capture/tls.h"
 #include "decode/redact.h"
+#include "guard/fan.h"
+#include "guard/guard.h"
 #include "model/dnscache.h"
 #include "model/correlate.h"
 #include "model/event_json.h"
@@ -95,6 +97,13 @@ struct recorder {
 	struct correlator *corr;
 	uint64_t next_eid;
 	uint64_t findings;
+	/* enforcement (run --policy) */
+	struct guard guard;
+	bool guarding;
+	struct fan fan;        /* file and exec rules (fanotify) */
+	bool fanning;
+	char home[PATH_MAX];   /* what "~" means in the policy */
+	char workspace[PATH_MAX];
 };
 
 static uint64_t now_ns(clockid_t clk)
@@ -402,6 +411,52 @@ static void follow_payload(struct recorder *r, const struct at_hdr *h, size_t si
 		flows_proc_exit(r->flows, h->pid);
 }
 
+static void emit_violation(struct recorder *r, json_t *ev);
+
+/* A decision of the kernel: the public event, and one line on stderr. */
+static void on_violation(struct recorder *r, const void *data, size_t size)
+{
+	json_t *ev = r->guarding ? guard_violation_json(&r->guard, &r->ev, data, size) : NULL;
+
+	r->counts[AT_EV_VIOLATION]++;
+	if (!ev) {
+		r->malformed++;
+		return;
+	}
+	emit_violation(r, ev);
+	json_decref(ev);
+}
+
+/* Decisions made in user space (fanotify), queued by its thread. */
+static void take_fan_violations(struct recorder *r)
+{
+	json_t *q = r->fanning ? fan_take_violations(&r->fan) : NULL;
+	size_t i;
+	json_t *ev;
+
+	if (!q)
+		return;
+	json_array_foreach(q, i, ev) {
+		r->counts[AT_EV_VIOLATION]++;
+		emit_violation(r, ev);
+	}
+	json_decref(q);
+}
+
+static void emit_violation(struct recorder *r, json_t *ev)
+{
+	if (!r->o->no_stderr_reason)
+		fprintf(stderr, "agenttrail: %s %s %s by %s[%lld] (rule %s): %s\n",
+			json_string_value(json_object_get(ev, "effect")),
+			json_string_value(json_object_get(ev, "op")),
+			json_string_value(json_object_get(ev, "target")),
+			json_string_value(json_object_get(ev, "comm")),
+			(long long)json_integer_value(json_object_get(ev, "pid")),
+			json_string_value(json_object_get(ev, "rule")),
+			json_string_value(json_object_get(ev, "reason")));
+	emit(r, ev);
+}
+
 static int handle_record(struct recorder *r, void *data, size_t size)
 {
 	const struct at_hdr *h = data;
@@ -438,6 +493,13 @@ static int handle_record(struct recorder *r, void *data, size_t size)
 		r->counts[AT_EV_EXEC_MAP]++;
 		return 0;
 	}
+	if (h->kind == AT_EV_VIOLATION) {
+		on_violation(r, data, size);
+		return 0;
+	}
+	/* names bound to addresses before anything else reads the answer */
+	if (h->kind == AT_EV_DNS && r->guarding)
+		guard_dns_record(&r->guard, data, size);
 	/* DNS over TCP read in two calls: the 2-byte length prefix alone
 	 * carries nothing; the message that follows is decoded by itself. */
 	if (h->kind == AT_EV_DNS && (h->flags & AT_F_DNS_TCP) && size >= sizeof(struct at_dns) &&
@@ -456,6 +518,9 @@ static int handle_record(struct recorder *r, void *data, size_t size)
 		s->events++;
 	if (h->kind != AT_EV_EXIT || size >= sizeof(struct at_exit))
 		track_liveness(r, h, s);
+	if (r->fanning && (h->kind == AT_EV_EXEC || h->kind == AT_EV_EXIT || h->kind == AT_EV_OPEN ||
+			   h->kind == AT_EV_UNLINK || h->kind == AT_EV_RENAME || h->kind == AT_EV_MKDIR))
+		fan_observe(&r->fan, ev);   /* before redaction: argv as the policy sees it */
 	if (h->kind == AT_EV_EXEC)
 		redact_argv(r, ev);
 	emit(r, ev);
@@ -821,6 +886,26 @@ static bool check_sessions(struct recorder *r)
 	return all_ended && r->o->ncomms == 0;
 }
 
+static void reload_policy(struct recorder *r)
+{
+	char err[512];
+
+	int rc;
+
+	if (r->fanning)
+		fan_lock_policy(&r->fan);
+	rc = guard_reload(&r->guard, err, sizeof(err));
+	if (rc == 0 && r->fanning && fan_policy_changed(&r->fan, err, sizeof(err)))
+		fprintf(stderr, "agenttrail: policy reload: file and exec rules: %s\n", err);
+	if (r->fanning)
+		fan_unlock_policy(&r->fan);
+	if (rc)
+		fprintf(stderr, "agenttrail: policy reload failed: %s\n", err);
+	else if (!r->o->quiet)
+		fprintf(stderr, "agenttrail: policy %s reloaded (%zu rules, %zu labels, %zu files labelled)\n",
+			r->o->policy, r->guard.pol->nrules, r->guard.pol->nlabels, r->guard.files_bound);
+}
+
 static int run_loop(struct recorder *r, int sigfd)
 {
 	int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -835,6 +920,10 @@ static int run_loop(struct recorder *r, int sigfd)
 	epoll_ctl(ep, EPOLL_CTL_ADD, e.data.fd, &e);
 	e.data.fd = sigfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, sigfd, &e);
+	if (r->fanning) {
+		e.data.fd = fan_wake_fd(&r->fan);
+		epoll_ctl(ep, EPOLL_CTL_ADD, e.data.fd, &e);
+	}
 	if (r->o->duration_s > 0)
 		deadline = now_ns(CLOCK_MONOTONIC) + (uint64_t)(r->o->duration_s * 1e9);
 
@@ -843,11 +932,27 @@ static int run_loop(struct recorder *r, int sigfd)
 		struct signalfd_siginfo si;
 		uint64_t now;
 
-		epoll_wait(ep, out, 4, more ? 0 : 100);
+		int nready = epoll_wait(ep, out, 4, more ? 0 : 100);
+
 		more = drain_some(r);
+		for (int i = 0; r->fanning && i < nready; i++) {
+			if (out[i].data.fd == fan_wake_fd(&r->fan)) {
+				/* an exec decision waits for what happened before it */
+				uint64_t req = fan_drain_begin(&r->fan);
+
+				while (drain_some(r))
+					;
+				fan_drained(&r->fan, req);
+			}
+		}
+		take_fan_violations(r);
 		while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGCHLD) {
 				reap_child(r);
+				continue;
+			}
+			if (si.ssi_signo == SIGHUP && r->guarding) {
+				reload_policy(r);
 				continue;
 			}
 			if (stop_at) {
@@ -893,6 +998,7 @@ static int run_loop(struct recorder *r, int sigfd)
 static void finish(struct recorder *r)
 {
 	drain_all(r);
+	take_fan_violations(r);
 	reap_child(r);
 	/* what is still open on the connections is recorded before the end */
 	flows_free(r->flows);
@@ -926,6 +1032,7 @@ int recorder_run(const struct rec_opts *o)
 {
 	struct recorder *r = calloc(1, sizeof(*r));
 	struct loader_opts lo = { 0 };
+	struct policy *pol = NULL;
 	uint64_t run_id = now_ns(CLOCK_REALTIME) / 1000;
 	char err[512];
 	sigset_t set;
@@ -947,9 +1054,47 @@ int recorder_run(const struct rec_opts *o)
 	lo.comm_session_base = run_id + 1;
 	lo.verbose = o->verbose;
 	lo.no_payload = o->no_payload;
+	lo.guard = o->policy != NULL;
+	if (o->policy) {
+		struct pol_env env;
+
+		if (guard_env(&env, r->home, sizeof(r->home), r->workspace, sizeof(r->workspace))) {
+			fprintf(stderr, "agenttrail: cannot tell the session user's home or the workspace\n");
+			goto out;
+		}
+		pol = guard_load_policy(o->policy, &env, o->quiet);
+		if (!pol) {
+			status = 2;
+			goto out;
+		}
+		lo.guard_entry = fan_needed(pol);
+	}
 	if (loader_open(&r->ld, &lo, err, sizeof(err))) {
 		fprintf(stderr, "agenttrail: %s\n", err);
 		goto out;
+	}
+	if (pol) {
+		struct pol_env env;
+
+		guard_env(&env, r->home, sizeof(r->home), r->workspace, sizeof(r->workspace));
+		if (guard_open(&r->guard, &r->ld, pol, o->policy, &env, o->quiet, err, sizeof(err))) {
+			pol = NULL; /* owned (and freed) by guard_open */
+			fprintf(stderr, "agenttrail: policy %s: %s\n", o->policy, err);
+			goto out_loader;
+		}
+		pol = NULL;
+		r->guarding = true;
+		if (fan_needed(r->guard.pol)) {
+			if (fan_open(&r->fan, &r->guard, &r->ld, err, sizeof(err))) {
+				fprintf(stderr, "agenttrail: policy %s: %s\n", o->policy, err);
+				goto out_loader;
+			}
+			r->fanning = true;
+		}
+		if (!o->quiet)
+			fprintf(stderr, "agenttrail: enforcing %s: %zu rules, %zu labels, %zu files labelled\n",
+				o->policy, r->guard.pol->nrules, r->guard.pol->nlabels,
+				r->guard.files_bound);
 	}
 	r->rb = ring_buffer__new(r->ld.events_fd, on_record, r, NULL);
 	if (!r->rb) {
@@ -997,8 +1142,14 @@ out_rb:
 	dnscache_free(r->ev.dns);
 	cgroup_names_free(r->ev.cg);
 out_loader:
+	if (r->fanning)
+		fan_close(&r->fan);
+	if (r->guarding)
+		guard_close(&r->guard);
 	loader_close_deferred(&r->ld);
 out:
+	if (pol)
+		policy_free(pol);
 	if (sigfd >= 0)
 		close(sigfd);
 	pidset_free(&r->live);

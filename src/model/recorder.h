@@ -27,6 +27,8 @@ struct rec_opts {
 	size_t max_body;          /* --max-body: bytes kept per HTTP body (0: 16 MiB) */
 	char **credentials;       /* --credential GLOB: more credential paths */
 	size_t ncredentials;
+	const char *policy;       /* run --policy: enforce this policy file */
+	bool no_stderr_reason;    /* do not print violations on agenttrail's stderr */
 };
 
 /*

@@ -1899,7 +1899,7 @@ static void test_kind_names(void **state)
 	static const char *const names[AT_EV__MAX] = {
 		"none", "exec", "fork", "exit", "open", "unlink", "rename", "mkdir", "chmod",
 		"connect", "accept", "bind", "listen", "sock_close", "dns", "session", "data",
-		"exec_map",
+		"exec_map", "violation",
 	};
 
 	(void)state;

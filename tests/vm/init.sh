@@ -16,7 +16,9 @@ umask 022
 
 PLAN="doctor_runs doctor_btf doctor_bpf_lsm lsm_bpf_active
 record_status exec_cat_argv open_read open_write session_end_no_loss
-net_status net_connect net_sock_close_bytes net_no_loss"
+net_status net_connect net_sock_close_bytes net_no_loss
+guard_status guard_connect_blocked guard_clean_connect guard_violation_event
+guard_write_blocked guard_exec_blocked guard_metadata_blocked guard_kill"
 
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 exec </dev/console >/dev/console 2>&1
@@ -177,6 +179,97 @@ kill "$server" "$sleeper" 2>/dev/null
 if [ "$rc" -ne 0 ] || ! grep -q '"type":"session_end"' /tmp/net.jsonl; then
 	verbose_rerun net --no-db --jsonl /tmp/net-v.jsonl -- /bin/sh -c true
 fi
+
+# --- guard: labels, connect in the kernel, file and exec rules -----------------
+# (busybox runs applets such as touch inside the shell, without exec: the exec
+# rule is about a script)
+mkdir -p /root/.ssh
+echo "-----BEGIN OPENSSH PRIVATE KEY-----" >/root/.ssh/id_rsa
+echo "# rc" >/root/.bashrc
+ip addr add 169.254.169.254/32 dev lo
+printf '#!/bin/sh\ntouch /tmp/forbidden\n' >/tmp/forbidden-tool
+chmod 755 /tmp/forbidden-tool
+cat >/tmp/guard.yaml <<'POLICY'
+version: 1
+labels:
+  SECRET:
+    files: ["~/.ssh/**"]
+rules:
+  - name: no-exfil
+    on: [connect, send]
+    when: SECRET
+    effect: block
+    reason: "{comm} read {labels}; {op} to {target} refused"
+  - name: kill-81
+    on: connect
+    target: {endpoints: ["169.254.169.254:81"]}
+    effect: kill
+    reason: "killed"
+  - name: metadata
+    on: connect
+    target: {endpoints: ["169.254.169.254"]}
+    effect: block
+    reason: "no cloud metadata"
+  - name: protect
+    on: write
+    target: {paths: ["~/.bashrc"]}
+    effect: block
+    reason: "{target} is protected"
+  - name: no-touch
+    on: exec
+    target: {command: "forbidden-tool"}
+    effect: block
+    reason: "not that file"
+POLICY
+PORT=5556
+mkfifo /tmp/nc2.in
+sleep 600 >/tmp/nc2.in &
+sleeper=$!
+nc -l -p "$PORT" </tmp/nc2.in >/tmp/nc2.srv 2>&1 &
+server=$!
+i=0
+while ! netstat -ltn 2>/dev/null | grep -q ":$PORT "; do
+	i=$((i + 1))
+	[ "$i" -gt 100 ] && break
+	sleep 0.1
+done
+GCMD="echo clean | nc 127.0.0.1 $PORT; echo clean=\$?
+echo meta | nc -w 2 169.254.169.254 $PORT; echo meta=\$?
+echo k | nc -w 2 169.254.169.254 81; echo kill=\$?
+echo x >>/root/.bashrc; echo bashrc=\$?
+/tmp/forbidden-tool; echo touch=\$?
+read l </root/.ssh/id_rsa
+echo secret | nc 127.0.0.1 $PORT; echo secret=\$?"
+t=$(now)
+timeout "$REC_TIMEOUT" agenttrail run --policy /tmp/guard.yaml --no-db --jsonl /tmp/guard.jsonl \
+	-- /bin/sh -c "$GCMD" </dev/null >/tmp/guard.out 2>/tmp/guard.err
+rc=$?
+cat /tmp/guard.out /tmp/guard.err >/tmp/guard.log
+show "run --policy (rc=$rc, $(since "$t")s): output" /tmp/guard.log
+show "run --policy: JSONL violations" /tmp/guard.jsonl
+check guard_status "agenttrail run exited $rc" [ "$rc" -eq 0 ]
+if [ "$rc" -ne 0 ]; then
+	agenttrail run -v --policy /tmp/guard.yaml --no-db -- /bin/true >/tmp/guard-v.log 2>&1
+	sed -n '/BEGIN PROG LOAD LOG/,/END PROG LOAD LOG/p' /tmp/guard-v.log | tail -n 40 >/tmp/guard-v.tail
+	show "run --policy -v: the refused program" /tmp/guard-v.tail
+fi
+guard_write_ok() {
+	[ "$rc" -eq 0 ] && [ "$(cat /root/.bashrc)" = "# rc" ] &&
+		line_with /tmp/guard.jsonl '"rule":"protect"'
+}
+guard_exec_ok() {
+	[ "$rc" -eq 0 ] && [ ! -e /tmp/forbidden ] && line_with /tmp/guard.jsonl '"rule":"no-touch"'
+}
+check guard_connect_blocked "the secret reader's connect went through" grep -q '^secret=1$' /tmp/guard.out
+check guard_clean_connect "a clean connect was refused" grep -q '^clean=0$' /tmp/guard.out
+check guard_violation_event "no violation event of rule no-exfil" \
+	line_with /tmp/guard.jsonl '"type":"violation"' '"rule":"no-exfil"' '"labels":["SECRET"]'
+check guard_write_blocked "~/.bashrc was written, or no violation of rule protect" guard_write_ok
+check guard_exec_blocked "touch /tmp/forbidden ran, or no violation of rule no-touch" guard_exec_ok
+check guard_metadata_blocked "no metadata violation" \
+	line_with /tmp/guard.jsonl '"type":"violation"' '"rule":"metadata"'
+check guard_kill "nc to :81 was not killed: $(grep kill= /tmp/guard.out)" grep -q '^kill=137$' /tmp/guard.out
+kill "$server" "$sleeper" 2>/dev/null
 
 echo "VMTEST END passed=$PASSED failed=$FAILED uptime=$(now)s"
 sync

@@ -1,0 +1,811 @@
+/* The fanotify backend: file and exec rules decided in user space. See fan.h. */
+#include "guard/fan.h"
+
+#include <bpf/bpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/fanotify.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agenttrail/events.h"
+#include "capture/loader.h"
+#include "guard/causal.h"
+#include "guard/files.h"
+#include "guard/guard.h"
+#include "proc.skel.h"
+
+#define FAN_DRAIN_WAIT_MS 250   /* longest wait for the recorder to catch up */
+#define FAN_MARK_WALK_MAX 20000 /* directories marked under one rule path */
+
+static const unsigned file_ops = POL_OP_OPEN | POL_OP_READ | POL_OP_WRITE;
+/* no permission event exists for these: observed from the recorded events */
+static const unsigned observed_ops = POL_OP_UNLINK | POL_OP_RENAME;
+
+bool fan_needed(const struct policy *p)
+{
+	for (size_t i = 0; i < p->nrules; i++)
+		if (p->rules[i].ops & (file_ops | POL_OP_EXEC | observed_ops))
+			return true;
+	return false;
+}
+
+/* ---- marks ---------------------------------------------------------------- */
+
+static void add_prot(struct fan *f, const struct stat *st, uint32_t rule)
+{
+	if (f->nprot == f->capprot) {
+		size_t cap = f->capprot ? f->capprot * 2 : 64;
+		struct fan_prot *n = realloc(f->prot, cap * sizeof(*n));
+
+		if (!n)
+			return;
+		f->prot = n;
+		f->capprot = cap;
+	}
+	f->prot[f->nprot].ino = st->st_ino;
+	f->prot[f->nprot].dev = files_kdev(st->st_dev);
+	f->prot[f->nprot].rule = rule;
+	f->nprot++;
+}
+
+static int mark(struct fan *f, unsigned flags, uint64_t mask, const char *path)
+{
+	if (fanotify_mark(f->fd, FAN_MARK_ADD | flags, mask, AT_FDCWD, path))
+		return -1;
+	f->marks++;
+	return 0;
+}
+
+/* Mark every directory under dir (its children's opens) and every file a
+ * rule's glob matches (its inode: hard links and symlinks too). */
+static void mark_tree(struct fan *f, char *path, size_t cap, const char *pattern, uint32_t rule,
+		      size_t *budget, int depth)
+{
+	size_t len = strlen(path);
+	struct stat st;
+	struct dirent *de;
+	DIR *d;
+
+	if (!*budget || depth > 64 || lstat(path, &st))
+		return;
+	(*budget)--;
+	if (!S_ISDIR(st.st_mode)) {
+		if (stat(path, &st) == 0 && pol_glob_match(pattern, path)) {
+			mark(f, 0, FAN_OPEN_PERM, path);
+			add_prot(f, &st, rule);
+		}
+		return;
+	}
+	mark(f, FAN_MARK_ONLYDIR, FAN_OPEN_PERM | FAN_EVENT_ON_CHILD, path);
+	d = opendir(path);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (len + 2 + strlen(de->d_name) > cap)
+			continue;
+		snprintf(path + len, cap - len, "%s%s", path[len - 1] == '/' ? "" : "/", de->d_name);
+		mark_tree(f, path, cap, pattern, rule, budget, depth + 1);
+		path[len] = '\0';
+	}
+	closedir(d);
+}
+
+/* The nearest existing directory at or above path. */
+static void existing_dir(char *path)
+{
+	struct stat st;
+
+	while (path[0] && (stat(path, &st) || !S_ISDIR(st.st_mode))) {
+		char *s = strrchr(path, '/');
+
+		if (!s || s == path) {
+			strcpy(path, "/");
+			return;
+		}
+		*s = '\0';
+	}
+}
+
+static void mark_filesystem(struct fan *f, uint64_t mask, const char *path, dev_t *seen,
+			    size_t *nseen)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return;
+	for (size_t i = 0; i < *nseen; i++)
+		if (seen[i] == st.st_dev)
+			return;
+	if (mark(f, FAN_MARK_FILESYSTEM, mask, path) == 0)
+		seen[(*nseen)++] = st.st_dev;
+}
+
+static int mark_policy(struct fan *f, char *err, size_t errlen)
+{
+	const struct policy *p = f->g->pol;
+	const char *fs_roots[] = { "/", p->workspace, p->home, "/tmp" };
+	dev_t exec_seen[8], open_seen[8];
+	size_t nexec = 0, nopen = 0;
+	char *path = malloc(PATH_MAX);
+
+	if (!path) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	fanotify_mark(f->fd, FAN_MARK_FLUSH, 0, AT_FDCWD, "/");
+	fanotify_mark(f->fd, FAN_MARK_FLUSH | FAN_MARK_FILESYSTEM, 0, AT_FDCWD, "/");
+	f->marks = 0;
+	f->nprot = 0;
+	for (size_t r = 0; r < p->nrules; r++) {
+		const struct pol_rule *ru = &p->rules[r];
+
+		if (ru->ops & POL_OP_EXEC)
+			for (size_t i = 0; i < sizeof(fs_roots) / sizeof(fs_roots[0]); i++)
+				mark_filesystem(f, FAN_OPEN_EXEC_PERM, fs_roots[i], exec_seen, &nexec);
+		if (!(ru->ops & file_ops))
+			continue;
+		if (!ru->paths.n)
+			for (size_t i = 0; i < sizeof(fs_roots) / sizeof(fs_roots[0]); i++)
+				mark_filesystem(f, FAN_OPEN_PERM, fs_roots[i], open_seen, &nopen);
+		for (size_t g = 0; g < ru->paths.n; g++) {
+			const char *pat = ru->paths.v[g].pattern;
+			size_t budget = FAN_MARK_WALK_MAX;
+			struct stat st;
+
+			if (!strncmp(pat, "**", 2)) {
+				/* anywhere: the workspace's whole filesystem */
+				mark_filesystem(f, FAN_OPEN_PERM, p->workspace, open_seen, &nopen);
+				continue;
+			}
+			files_fixed_prefix(pat, path, PATH_MAX);
+			if (stat(path, &st) == 0) {
+				mark_tree(f, path, PATH_MAX, pat, (uint32_t)r, &budget, 0);
+				if (S_ISDIR(st.st_mode))
+					continue;
+			}
+			/* the file may be created later: its directory's children */
+			existing_dir(path);
+			mark(f, FAN_MARK_ONLYDIR, FAN_OPEN_PERM | FAN_EVENT_ON_CHILD, path);
+		}
+	}
+	free(path);
+	return 0;
+}
+
+/* ---- one decision ---------------------------------------------------------- */
+
+struct subject {
+	uint32_t tid, tgid;
+	uint32_t flags;           /* open flags asked for */
+	bool flags_known;
+	struct at_proc proc;
+	struct pol_labelset labels; /* policy ids */
+	char comm[32];            /* "" until known */
+	char exe[PATH_MAX];       /* exec: the executable; open: the process's */
+	char path[PATH_MAX];      /* the file */
+	struct stat st;
+	char *argv[AT_EXEC_ARGC_MAX];
+	size_t argc;
+	struct at_exec_req req;
+};
+
+static int tgid_of(uint32_t tid, uint32_t *tgid)
+{
+	char p[64], line[128];
+	FILE *fp;
+	int rc = -1;
+
+	snprintf(p, sizeof(p), "/proc/%u/status", tid);
+	fp = fopen(p, "re");
+	if (!fp)
+		return -1;
+	while (fgets(line, sizeof(line), fp))
+		if (sscanf(line, "Tgid: %u", tgid) == 1) {
+			rc = 0;
+			break;
+		}
+	fclose(fp);
+	return rc;
+}
+
+static void read_link(const char *link, char *out, size_t len)
+{
+	ssize_t n = readlink(link, out, len - 1);
+
+	if (n <= 0)
+		snprintf(out, len, "?");
+	else
+		out[n] = '\0';
+}
+
+static void subject_labels(struct fan *f, struct subject *s)
+{
+	struct at_plabels pl;
+	const struct guard *g = f->g;
+
+	memset(&s->labels, 0, sizeof(s->labels));
+	if (bpf_map_lookup_elem(f->fd_procs, &s->tgid, &pl))
+		return;
+	for (size_t i = 0; i < g->pol->nlabels; i++)
+		if (pl.l.w[g->kid[i] / 64] >> (g->kid[i] % 64) & 1)
+			pol_set_add(&s->labels, (unsigned)i);
+}
+
+static bool prot_has(const struct fan *f, const struct subject *s, size_t rule)
+{
+	uint32_t dev = files_kdev(s->st.st_dev);
+
+	for (size_t i = 0; i < f->nprot; i++)
+		if (f->prot[i].rule == rule && f->prot[i].ino == s->st.st_ino && f->prot[i].dev == dev)
+			return true;
+	return false;
+}
+
+static bool paths_match(const struct fan *f, const struct pol_rule *r, size_t ri,
+			const struct subject *s, const char *path)
+{
+	bool in = !r->paths.n;
+
+	for (size_t i = 0; !in && i < r->paths.n; i++)
+		in = pol_glob_match(r->paths.v[i].pattern, path);
+	if (!in && r->paths.n)
+		in = prot_has(f, s, ri);
+	for (size_t i = 0; in && i < r->paths_except.n; i++)
+		if (pol_glob_match(r->paths_except.v[i].pattern, path))
+			in = false;
+	return in;
+}
+
+/* Lexically absolute: cwd + arg, "." and ".." folded. */
+static void absolute(const char *cwd, const char *arg, char *out, size_t len)
+{
+	char tmp[PATH_MAX * 2 + 2];
+	char *parts[512];
+	size_t n = 0, o = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s/%s", arg[0] == '/' ? "" : cwd, arg) >= (int)sizeof(tmp)) {
+		snprintf(out, len, "/");  /* too long to be anything we protect */
+		return;
+	}
+	for (char *save = NULL, *t = strtok_r(tmp, "/", &save); t && n < 512;
+	     t = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(t, "."))
+			continue;
+		if (!strcmp(t, "..")) {
+			if (n)
+				n--;
+			continue;
+		}
+		parts[n++] = t;
+	}
+	out[0] = '\0';
+	for (size_t i = 0; i < n && o + 2 < len; i++)
+		o += (size_t)snprintf(out + o, len - o, "/%s", parts[i]);
+	if (!n)
+		snprintf(out, len, "/");
+}
+
+static bool operand_outside(const struct pol_rule *r, const struct subject *s)
+{
+	char cwdlink[64], cwd[PATH_MAX], abs[PATH_MAX];
+
+	if (!r->operands_outside.n)
+		return true;
+	snprintf(cwdlink, sizeof(cwdlink), "/proc/%u/cwd", s->tid);
+	read_link(cwdlink, cwd, sizeof(cwd));
+	for (size_t i = 1; i < s->argc; i++) {
+		bool inside = false;
+
+		if (s->argv[i][0] == '-' || !s->argv[i][0])
+			continue;
+		absolute(cwd, s->argv[i], abs, sizeof(abs));
+		for (size_t g = 0; !inside && g < r->operands_outside.n; g++)
+			inside = pol_glob_match(r->operands_outside.v[g].pattern, abs);
+		if (!inside)
+			return true;
+	}
+	return false;
+}
+
+static bool target_matches(struct fan *f, const struct pol_rule *r, size_t ri, struct subject *s,
+			   bool exec)
+{
+	if (!exec)
+		return paths_match(f, r, ri, s, s->path);
+	if (r->commands.n) {
+		bool any = false;
+
+		for (size_t i = 0; !any && i < r->commands.n; i++)
+			any = pol_command_match(&r->commands.v[i], s->path, s->argv, s->argc);
+		if (!any)
+			return false;
+	}
+	if (r->paths.n && !paths_match(f, r, ri, s, s->path))
+		return false;
+	return operand_outside(r, s);
+}
+
+/* Ask the recorder to process what the ring holds, so that after/since
+ * see everything that happened before this exec. Bounded: the recorder's
+ * thread may itself be waiting on a permission event. */
+static void wait_for_drain(struct fan *f)
+{
+	uint64_t one = 1, want;
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += FAN_DRAIN_WAIT_MS * 1000000L;
+	until.tv_sec += until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&f->mu);
+	want = ++f->drain_req;
+	pthread_mutex_unlock(&f->mu);
+	if (write(f->wake_fd, &one, sizeof(one)) != sizeof(one))
+		return;
+	pthread_mutex_lock(&f->mu);
+	while (f->drain_done < want)
+		if (pthread_cond_timedwait(&f->cv, &f->mu, &until) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&f->mu);
+}
+
+static bool unless_after(struct fan *f, const struct pol_rule *r, size_t ri, bool *drained,
+			 char *why, size_t whylen)
+{
+	bool holds = false;
+
+	if (!r->nafter)
+		return false;
+	if (!*drained) {
+		wait_for_drain(f);
+		*drained = true;
+	}
+	pthread_mutex_lock(&f->mu);
+	for (size_t k = 0; !holds && k < r->nafter; k++)
+		holds = causal_holds(f->causal, ri, k, why, whylen);
+	pthread_mutex_unlock(&f->mu);
+	return holds;
+}
+
+static unsigned ops_of(const struct subject *s, bool exec)
+{
+	unsigned acc = s->flags & O_ACCMODE, ops = POL_OP_OPEN;
+
+	if (exec)
+		return POL_OP_EXEC;
+	if (!s->flags_known)
+		return POL_OP_OPEN | POL_OP_READ | POL_OP_WRITE;
+	if (acc != O_WRONLY)
+		ops |= POL_OP_READ;
+	if (acc != O_RDONLY || (s->flags & (O_TRUNC | O_CREAT)))
+		ops |= POL_OP_WRITE;
+	return ops;
+}
+
+static void queue_violation(struct fan *f, struct subject *s, const size_t *fired, size_t nfired,
+			    unsigned op, enum pol_effect eff, const char *why, bool observed)
+{
+	const struct policy *p = f->g->pol;
+	const struct pol_rule *r = &p->rules[fired[0]];
+	char comm[32] = "?", link[64], labels[1024] = "", reason[2048];
+	json_t *o = json_object(), *rules = json_array(), *lab = json_array();
+	struct timespec ts;
+	FILE *fp;
+
+	snprintf(link, sizeof(link), "/proc/%u/comm", s->tid);
+	if (s->comm[0])
+		snprintf(comm, sizeof(comm), "%s", s->comm);
+	else if ((fp = fopen(link, "re"))) {
+		if (fgets(comm, sizeof(comm), fp))
+			comm[strcspn(comm, "\n")] = '\0';
+		fclose(fp);
+	}
+	for (size_t i = 0; i < p->nlabels; i++) {
+		if (!pol_set_has(&s->labels, (unsigned)i))
+			continue;
+		json_array_append_new(lab, json_string(p->labels[i].name));
+		if (strlen(labels) + strlen(p->labels[i].name) + 3 < sizeof(labels)) {
+			if (labels[0])
+				strcat(labels, ", ");
+			strcat(labels, p->labels[i].name);
+		}
+	}
+	for (size_t i = 0; i < nfired; i++)
+		json_array_append_new(rules, json_string(p->rules[fired[i]].name));
+	guard_format_reason(r->reason, r->name, pol_op_name(op), comm, s->tgid, s->exe, s->path,
+			    labels[0] ? labels : "no labels", reason, sizeof(reason));
+	if (why && why[0] && strlen(reason) + strlen(why) + 4 < sizeof(reason)) {
+		strcat(reason, " (");
+		strcat(reason, why);
+		strcat(reason, ")");
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	json_object_set_new(o, "type", json_string("violation"));
+	json_object_set_new(o, "ts_ns", json_integer((json_int_t)ts.tv_sec * 1000000000 + ts.tv_nsec));
+	json_object_set_new(o, "session", json_integer((json_int_t)s->proc.session));
+	json_object_set_new(o, "pid", json_integer(s->tgid));
+	json_object_set_new(o, "tid", json_integer(s->tid));
+	json_object_set_new(o, "start_ns", json_integer((json_int_t)s->proc.start_ns));
+	json_object_set_new(o, "comm", json_string(comm));
+	json_object_set_new(o, "rule", json_string(r->name));
+	json_object_set_new(o, "rules", rules);
+	json_object_set_new(o, "op", json_string(pol_op_name(op)));
+	json_object_set_new(o, "effect", json_string(pol_effect_name(eff)));
+	json_object_set_new(o, "mechanism", json_string(observed ? "tracepoint" : "fanotify"));
+	json_object_set_new(o, "errno", json_integer(eff == POL_NOTIFY || observed ? 0 : EPERM));
+	if (observed)
+		json_object_set_new(o, "enforced", json_false());
+	json_object_set_new(o, "target", json_string(s->path));
+	json_object_set_new(o, "exe", json_string(s->exe));
+	json_object_set_new(o, "labels", lab);
+	json_object_set_new(o, "reason", json_string(reason));
+	if (op == POL_OP_EXEC) {
+		json_t *argv = json_array();
+
+		for (size_t i = 0; i < s->argc; i++)
+			json_array_append_new(argv, json_string(s->argv[i]));
+		json_object_set_new(o, "argv", argv);
+	}
+	pthread_mutex_lock(&f->mu);
+	json_array_append_new(f->queue, o);
+	pthread_mutex_unlock(&f->mu);
+}
+
+static void split_argv(struct subject *s)
+{
+	size_t off = 0, len = s->req.len < sizeof(s->req.buf) ? s->req.len : sizeof(s->req.buf) - 1;
+
+	s->req.buf[len] = '\0';
+	s->argc = 0;
+	while (off < len && s->argc < s->req.argc && s->argc < AT_EXEC_ARGC_MAX) {
+		s->argv[s->argc++] = &s->req.buf[off];
+		off += strlen(&s->req.buf[off]) + 1;
+	}
+}
+
+/* FAN_ALLOW or FAN_DENY for one permission event. */
+static uint32_t decide(struct fan *f, const struct fanotify_event_metadata *m, struct subject *s)
+{
+	bool exec = m->mask & FAN_OPEN_EXEC_PERM, drained = false;
+	enum pol_effect eff = 0;
+	size_t fired[AT_VIOL_FIRED], nfired = 0;
+	char link[64], why[512] = "";
+	unsigned ops;
+	const struct policy *p;
+
+	memset(s, 0, offsetof(struct subject, exe));
+	s->tid = (uint32_t)m->pid;
+	if (exec) {
+		if (bpf_map_lookup_elem(f->fd_exec_reqs, &s->tid, &s->req))
+			return FAN_ALLOW; /* no exec of a session process in progress */
+		s->tgid = s->req.tgid;
+		split_argv(s);
+	} else {
+		struct at_open_req req;
+
+		if (bpf_map_lookup_elem(f->fd_open_reqs, &s->tid, &req) == 0) {
+			s->tgid = req.tgid;
+			s->flags = req.flags;
+			s->flags_known = true;
+		} else if (tgid_of(s->tid, &s->tgid)) {
+			return FAN_ALLOW; /* gone */
+		}
+	}
+	if (bpf_map_lookup_elem(f->fd_tracked, &s->tgid, &s->proc))
+		return FAN_ALLOW;  /* outside every session */
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", m->fd);
+	read_link(link, s->path, sizeof(s->path));
+	if (fstat(m->fd, &s->st))
+		memset(&s->st, 0, sizeof(s->st));
+	if (exec) {
+		snprintf(s->exe, sizeof(s->exe), "%s", s->path);
+	} else {
+		snprintf(link, sizeof(link), "/proc/%u/exe", s->tid);
+		read_link(link, s->exe, sizeof(s->exe));
+	}
+	ops = ops_of(s, exec);
+
+	pthread_rwlock_rdlock(&f->pol_lock);
+	p = f->g->pol;
+	subject_labels(f, s);
+	for (size_t ri = 0; ri < p->nrules; ri++) {
+		const struct pol_rule *r = &p->rules[ri];
+
+		if (!(r->ops & ops) || !target_matches(f, r, ri, s, exec) ||
+		    !pol_dnf_eval(&r->when, &s->labels))
+			continue;
+		if (unless_after(f, r, ri, &drained, why, sizeof(why)))
+			continue;
+		if (nfired < AT_VIOL_FIRED)
+			fired[nfired++] = ri;
+		if (r->effect == POL_KILL || (r->effect == POL_BLOCK && eff != POL_KILL) || !eff)
+			eff = r->effect;
+	}
+	if (nfired) {
+		unsigned op = exec ? POL_OP_EXEC : (ops & POL_OP_WRITE) ? POL_OP_WRITE
+						 : (ops & POL_OP_READ) ? POL_OP_READ : POL_OP_OPEN;
+
+		/* report the op the first rule was written for */
+		for (unsigned b = POL_OP_EXEC; b <= POL_OP_SEND; b <<= 1)
+			if (p->rules[fired[0]].ops & ops & b) {
+				op = b;
+				break;
+			}
+		queue_violation(f, s, fired, nfired, op, eff, why, false);
+	}
+	pthread_rwlock_unlock(&f->pol_lock);
+	f->decisions++;
+	if (!nfired || eff == POL_NOTIFY)
+		return FAN_ALLOW;
+	f->denied++;
+	if (eff == POL_KILL)
+		kill((pid_t)s->tgid, SIGKILL);
+	return FAN_DENY;
+}
+
+static void *responder(void *arg)
+{
+	struct fan *f = arg;
+	char buf[8192] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
+	struct subject *s = malloc(sizeof(*s));
+	struct pollfd pfd[2] = { { .fd = f->fd, .events = POLLIN }, { .fd = f->stop_fd, .events = POLLIN } };
+
+	if (!s)
+		return NULL;
+	for (;;) {
+		ssize_t n;
+
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (pfd[1].revents)
+			break;
+		n = read(f->fd, buf, sizeof(buf));
+		if (n <= 0)
+			continue;
+		for (struct fanotify_event_metadata *m = (void *)buf; FAN_EVENT_OK(m, n);
+		     m = FAN_EVENT_NEXT(m, n)) {
+			struct fanotify_response resp = { .fd = m->fd, .response = FAN_ALLOW };
+
+			if (m->vers != FANOTIFY_METADATA_VERSION)
+				continue;
+			if (m->mask & FAN_Q_OVERFLOW)
+				f->overflows++;
+			if (m->fd < 0)
+				continue;
+			if (m->mask & (FAN_OPEN_PERM | FAN_OPEN_EXEC_PERM)) {
+				resp.response = decide(f, m, s);
+				if (write(f->fd, &resp, sizeof(resp)) != sizeof(resp))
+					f->overflows++;
+			}
+			close(m->fd);
+		}
+	}
+	free(s);
+	return NULL;
+}
+
+/* ---- lifecycle -------------------------------------------------------------- */
+
+int fan_open(struct fan *f, struct guard *g, struct loader *l, char *err, size_t errlen)
+{
+	memset(f, 0, sizeof(*f));
+	f->fd = f->wake_fd = f->stop_fd = -1;
+	f->g = g;
+	f->fd_open_reqs = bpf_map__fd(l->proc->maps.open_reqs);
+	f->fd_exec_reqs = bpf_map__fd(l->proc->maps.exec_reqs);
+	f->fd_tracked = l->tracked_fd;
+	f->fd_procs = bpf_map__fd(l->proc->maps.proc_labels);
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->cv, NULL);
+	pthread_rwlock_init(&f->pol_lock, NULL);
+	f->queue = json_array();
+	f->causal = causal_new(g->pol);
+	f->fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_REPORT_TID | FAN_UNLIMITED_QUEUE,
+			      O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+	if (f->fd < 0) {
+		snprintf(err, errlen, "fanotify_init: %s (file and exec rules need fanotify "
+			 "permission events)", strerror(errno));
+		goto fail;
+	}
+	f->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	f->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (f->wake_fd < 0 || f->stop_fd < 0 || !f->queue || !f->causal) {
+		snprintf(err, errlen, "fanotify backend: %s", strerror(errno));
+		goto fail;
+	}
+	if (mark_policy(f, err, errlen))
+		goto fail;
+	if (pthread_create(&f->thread, NULL, responder, f)) {
+		snprintf(err, errlen, "fanotify backend: cannot start its thread");
+		goto fail;
+	}
+	f->running = true;
+	return 0;
+fail:
+	fan_close(f);
+	return -1;
+}
+
+void fan_close(struct fan *f)
+{
+	uint64_t one = 1;
+
+	if (f->running) {
+		if (write(f->stop_fd, &one, sizeof(one)) == sizeof(one))
+			pthread_join(f->thread, NULL);
+		f->running = false;
+	}
+	/* closing the group answers every pending event with "allow" */
+	if (f->fd >= 0)
+		close(f->fd);
+	if (f->wake_fd >= 0)
+		close(f->wake_fd);
+	if (f->stop_fd >= 0)
+		close(f->stop_fd);
+	f->fd = f->wake_fd = f->stop_fd = -1;
+	causal_free(f->causal);
+	f->causal = NULL;
+	json_decref(f->queue);
+	f->queue = NULL;
+	free(f->prot);
+	f->prot = NULL;
+	if (f->g) {
+		pthread_mutex_destroy(&f->mu);
+		pthread_cond_destroy(&f->cv);
+		pthread_rwlock_destroy(&f->pol_lock);
+		f->g = NULL;
+	}
+}
+
+void fan_lock_policy(struct fan *f)
+{
+	pthread_rwlock_wrlock(&f->pol_lock);
+}
+
+void fan_unlock_policy(struct fan *f)
+{
+	pthread_rwlock_unlock(&f->pol_lock);
+}
+
+int fan_policy_changed(struct fan *f, char *err, size_t errlen)
+{
+	struct causal *c = causal_new(f->g->pol);
+
+	if (!c) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	pthread_mutex_lock(&f->mu);
+	causal_free(f->causal);
+	f->causal = c;
+	pthread_mutex_unlock(&f->mu);
+	return mark_policy(f, err, errlen);
+}
+
+/*
+ * unlink and rename have no permission event: a rule on them is checked
+ * against the recorded event, after the fact. The violation says so
+ * (mechanism "tracepoint", enforced false); effect kill still stops the
+ * process from going on.
+ */
+static void observe_unlink_rename(struct fan *f, const json_t *ev, unsigned op)
+{
+	struct subject *s;
+	const struct policy *p;
+	size_t fired[AT_VIOL_FIRED], nfired = 0;
+	enum pol_effect eff = 0;
+	const json_t *ret = json_object_get(ev, "ret");
+	const char *paths[2] = { json_string_value(json_object_get(ev, "path")),
+				 json_string_value(json_object_get(ev, "new_path")) };
+
+	if (!json_is_integer(ret) || json_integer_value(ret) < 0)
+		return;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return;
+	s->tgid = (uint32_t)json_integer_value(json_object_get(ev, "pid"));
+	s->tid = (uint32_t)json_integer_value(json_object_get(ev, "tid"));
+	s->proc.session = (uint64_t)json_integer_value(json_object_get(ev, "session"));
+	s->proc.start_ns = (uint64_t)json_integer_value(json_object_get(ev, "start_ns"));
+	pthread_rwlock_rdlock(&f->pol_lock);
+	p = f->g->pol;
+	subject_labels(f, s);
+	for (size_t ri = 0; ri < p->nrules; ri++) {
+		const struct pol_rule *r = &p->rules[ri];
+		bool hit = false;
+
+		if (!(r->ops & op) || !pol_dnf_eval(&r->when, &s->labels))
+			continue;
+		for (int k = 0; k < 2 && !hit; k++)
+			if (paths[k] && paths_match(f, r, ri, s, paths[k])) {
+				hit = true;
+				snprintf(s->path, sizeof(s->path), "%s", paths[k]);
+			}
+		if (!hit)
+			continue;
+		if (nfired < AT_VIOL_FIRED)
+			fired[nfired++] = ri;
+		if (r->effect == POL_KILL || !eff)
+			eff = r->effect;
+	}
+	if (nfired) {
+		const char *exe = json_string_value(json_object_get(ev, "exe"));
+
+		const char *comm = json_string_value(json_object_get(ev, "comm"));
+
+		snprintf(s->exe, sizeof(s->exe), "%s", exe ? exe : "?");
+		snprintf(s->comm, sizeof(s->comm), "%s", comm ? comm : "?");
+		queue_violation(f, s, fired, nfired, op, eff,
+				"observed: this kernel cannot refuse unlink or rename without BPF-LSM",
+				true);
+		if (eff == POL_KILL)
+			kill((pid_t)s->tgid, SIGKILL);
+	}
+	pthread_rwlock_unlock(&f->pol_lock);
+	free(s);
+}
+
+void fan_observe(struct fan *f, const json_t *ev)
+{
+	const char *type = json_string_value(json_object_get(ev, "type"));
+
+	pthread_mutex_lock(&f->mu);
+	causal_observe(f->causal, ev);
+	pthread_mutex_unlock(&f->mu);
+	if (type && !strcmp(type, "unlink"))
+		observe_unlink_rename(f, ev, POL_OP_UNLINK);
+	else if (type && !strcmp(type, "rename"))
+		observe_unlink_rename(f, ev, POL_OP_RENAME);
+}
+
+int fan_wake_fd(const struct fan *f)
+{
+	return f->wake_fd;
+}
+
+uint64_t fan_drain_begin(struct fan *f)
+{
+	uint64_t v, req;
+
+	while (read(f->wake_fd, &v, sizeof(v)) == sizeof(v))
+		;
+	pthread_mutex_lock(&f->mu);
+	req = f->drain_req;
+	pthread_mutex_unlock(&f->mu);
+	return req;
+}
+
+void fan_drained(struct fan *f, uint64_t req)
+{
+	pthread_mutex_lock(&f->mu);
+	if (req > f->drain_done)
+		f->drain_done = req;
+	pthread_cond_broadcast(&f->cv);
+	pthread_mutex_unlock(&f->mu);
+}
+
+json_t *fan_take_violations(struct fan *f)
+{
+	json_t *q = NULL;
+
+	pthread_mutex_lock(&f->mu);
+	if (f->queue && json_array_size(f->queue)) {
+		q = f->queue;
+		f->queue = json_array();
+	}
+	pthread_mutex_unlock(&f->mu);
+	return q;
+}
