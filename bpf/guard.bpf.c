@@ -33,14 +33,6 @@ struct {
 #define AT_EPERM 1
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, AT_GUARD_EPS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct at_ep_key);
-	__type(value, struct at_epset);
-} guard_eps SEC(".maps");
-
-struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, AT_EP_WORDS * 64);
 	__type(key, __u32);

@@ -59,6 +59,24 @@ struct {
 	__type(value, struct at_labels);
 } sock_labels SEC(".maps");
 
+/* address -> endpoint pattern bits (CIDRs from the policy, addresses bound
+ * to domain patterns by DNS answers); read by the cgroup hooks */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, AT_GUARD_EPS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct at_ep_key);
+	__type(value, struct at_epset);
+} guard_eps SEC(".maps");
+
+/* name hash -> domain pattern bits (include/agenttrail/guard.h) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AT_GUARD_DOMAINS);
+	__type(key, __u64);
+	__type(value, struct at_domain_bits);
+} guard_domains SEC(".maps");
+
 /* thread id -> the open in progress (fanotify decisions) */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

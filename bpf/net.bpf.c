@@ -7,6 +7,7 @@
 #include "common.bpf.h"
 #include "payload.bpf.h"
 #include "labels.bpf.h"
+#include "dnsbind.bpf.h"
 
 #define AT_AF_UNIX 1
 #define AT_AF_INET 2
@@ -483,6 +484,7 @@ static __always_inline void dns_recv(struct at_proc *p, const struct at_args *s,
 	if (bpf_probe_read_user(d->data, ((len - 1) & (AT_DNS_MAX - 1)) + 1, (void *)buf))
 		return;
 	d->h.size = sizeof(*d);
+	dns_bind_answers(d);
 	submit(d, sizeof(*d), AT_EV_DNS);
 }
 

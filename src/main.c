@@ -8,7 +8,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"agenttrail %s - record what an AI agent's process tree really does\n"
+		"agenttrail %s - record what an AI agent's process tree really does, and enforce policies on it\n"
 		"\n"
 		"Usage: agenttrail COMMAND [OPTIONS]\n"
 		"\n"
@@ -17,6 +17,7 @@ static void usage(FILE *f)
 		"            processes, files, network, DNS -> SQLite store and/or JSONL\n"
 		"  run       record a command and enforce a policy on it (--policy FILE)\n"
 		"  check     validate a policy and say how each rule is enforced here\n"
+		"  policy    'policy reload': running enforcers re-read their policy\n"
 		"  report    read the store: sessions, tree, files, net, summary\n"
 		"  doctor    what this kernel supports and how agenttrail will use it\n"
 		"  version   print the version\n"
@@ -43,6 +44,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "check"))
 		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(cmd, "policy"))
+		return cmd_policy(argc - 1, argv + 1);
 	if (!strcmp(cmd, "report"))
 		return cmd_report(argc - 1, argv + 1);
 	if (!strcmp(cmd, "doctor"))

@@ -92,6 +92,24 @@ struct at_ep_key {
 	__u8 addr[16];
 };
 
+/*
+ * Domain patterns, bound in the kernel as the session's DNS answers arrive
+ * (bpf/dnsbind.bpf.h): guard_domains maps the hash of a name (lower case,
+ * no trailing dot) to the pattern bits of "name" (exact) and "*.name"
+ * (wild, for strict subdomains). The hash runs over the name's characters
+ * from the last to the first, so that one pass over a queried name gives the
+ * hash of each of its suffixes:
+ *   h = AT_DNS_HASH_SEED; for c in reversed(name): h = (h ^ c) * AT_DNS_HASH_MUL
+ */
+#define AT_DNS_HASH_SEED 0xcbf29ce484222325ULL
+#define AT_DNS_HASH_MUL 0x100000001b3ULL
+#define AT_GUARD_DOMAINS 4096
+
+struct at_domain_bits {
+	struct at_epset exact;
+	struct at_epset wild;
+};
+
 /* Port range of each endpoint pattern, by pattern bit. */
 struct at_ep_port {
 	__u16 lo;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/fanotify.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -143,6 +144,44 @@ static bool lsm_active(const char *list, const char *name)
 	return false;
 }
 
+/* fanotify permission events: the file/exec backend on every kernel here */
+static bool fanotify_perm_works(void)
+{
+	int fd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC, O_RDONLY);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+struct ladder_row {
+	const char *op;
+	const char *how;
+};
+
+/* What enforces each operation here, as agenttrail is built today. */
+static size_t ladder(bool sockaddr, bool fan, bool lsm, bool hook_signal, struct ladder_row *out)
+{
+	size_t n = 0;
+
+	out[n++] = (struct ladder_row){ "connect, send",
+		sockaddr ? "cgroup sock_addr hooks, in the kernel (EPERM)" : "observed only" };
+	out[n++] = (struct ladder_row){ "exec",
+		fan ? "fanotify FAN_OPEN_EXEC_PERM, decided in user space (EPERM)" : "observed only" };
+	out[n++] = (struct ladder_row){ "open, read, write",
+		fan ? "fanotify FAN_OPEN_PERM, decided in user space (EPERM)" : "observed only" };
+	out[n++] = (struct ladder_row){ "unlink, rename",
+		"observed only: reported after the fact (no BPF-LSM backend yet)" };
+	out[n++] = (struct ladder_row){ "kill effect",
+		hook_signal ? "bpf_send_signal from the cgroup hook; SIGKILL after a fanotify denial"
+			    : "bpf_send_signal at the refused syscall's exit; SIGKILL after a fanotify denial" };
+	out[n++] = (struct ladder_row){ "BPF-LSM",
+		lsm ? "loads here; agenttrail's LSM backend is not built yet (fanotify is used)"
+		    : "refused by this kernel; fanotify is used" };
+	return n;
+}
+
 int cmd_doctor(int argc, char **argv)
 {
 	struct probe_result probes[] = {
@@ -231,6 +270,18 @@ int cmd_doctor(int argc, char **argv)
 							     probes[i].detail, "used_for", probes[i].used_for,
 							     "cost_if_missing", probes[i].cost));
 		json_object_set_new(o, "probes", arr);
+		{
+			struct ladder_row rows[8];
+			size_t nr = ladder(probes[5].ok, fanotify_perm_works(), probes[3].ok,
+					   libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
+								   BPF_FUNC_send_signal, NULL) == 1,
+					   rows);
+			json_t *lad = json_object();
+
+			for (size_t i = 0; i < nr; i++)
+				json_object_set_new(lad, rows[i].op, json_string(rows[i].how));
+			json_object_set_new(o, "enforcement", lad);
+		}
 		json_dumpf(o, stdout, JSON_INDENT(2));
 		putchar('\n');
 		json_decref(o);
@@ -258,8 +309,16 @@ int cmd_doctor(int argc, char **argv)
 	printf("  process tree  %s\n", probes[1].ok ? "yes (tp_btf sched_process_fork/exec/exit)" : "NO");
 	printf("  files         %s\n", probes[0].ok ? "yes (syscall tracepoints, paths resolved in kernel)" : "NO");
 	printf("  network, DNS  %s\n", probes[0].ok && probes[1].ok ? "yes (syscall tracepoints, inet_sock_set_state)" : "NO");
-	printf("Enforcement ladder on this kernel:\n");
-	printf("  connect/send  %s\n", probes[5].ok ? "cgroup sock_addr hooks (in kernel)" : "observe only");
-	printf("  open, exec    %s\n", probes[3].ok ? "BPF-LSM (in kernel)" : "fanotify permission events (user space)");
+	printf("Enforcement on this kernel (agenttrail run --policy):\n");
+	{
+		struct ladder_row rows[8];
+		size_t nr = ladder(probes[5].ok, fanotify_perm_works(), probes[3].ok,
+				   libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
+							   BPF_FUNC_send_signal, NULL) == 1,
+				   rows);
+
+		for (size_t i = 0; i < nr; i++)
+			printf("  %-18s %s\n", rows[i].op, rows[i].how);
+	}
 	return 0;
 }

@@ -96,6 +96,15 @@ static void exec_seen(struct causal *c, const json_t *ev)
 
 			if (!pol_command_match(&cmds->v[k], exe ? exe : "", args, argc))
 				continue;
+			/* without an exit condition, having started is enough */
+			if (!c->conds[i].a->has_exit) {
+				uint64_t ts = u64(ev, "ts_ns");
+
+				if (ts > c->conds[i].last_ok_ns)
+					c->conds[i].last_ok_ns = ts;
+				c->conds[i].ran_failed = false;
+				break;
+			}
 			if (c->nruns == c->capruns) {
 				size_t cap = c->capruns ? c->capruns * 2 : 16;
 				struct run *n = realloc(c->runs, cap * sizeof(*n));

@@ -178,6 +178,14 @@ static int write_tables(struct guard *g, struct pol_tables *t, char *err, size_t
 		return -1;
 	}
 	clear_map(g->fd_eps, sizeof(struct at_ep_key));
+	clear_map(g->fd_domains, sizeof(uint64_t));
+	for (size_t i = 0; i < t->ndom_entries; i++) {
+		if (bpf_map_update_elem(g->fd_domains, &t->dom_entries[i].hash,
+					&t->dom_entries[i].bits, BPF_ANY)) {
+			snprintf(err, errlen, "writing the domain table: %s", strerror(errno));
+			return -1;
+		}
+	}
 	for (size_t i = 0; i < t->nentries; i++) {
 		if (put_entry(g, &t->entries[i])) {
 			snprintf(err, errlen, "writing the endpoint table: %s", strerror(errno));
@@ -229,6 +237,13 @@ static int install(struct guard *g, struct policy *p, char *err, size_t errlen)
 		policy_free(g->pol);
 	g->pol = p;
 	files_bind(g);
+	/* addresses the session already resolved keep their names */
+	for (size_t i = 0; i < g->nbound; i++) {
+		const struct tbl_ep_entry *e = tables_bind(&g->t, g->bound[i].name, g->bound[i].addr);
+
+		if (e)
+			put_entry(g, e);
+	}
 	return 0;
 }
 
@@ -253,6 +268,7 @@ int guard_open(struct guard *g, struct loader *l, struct policy *pol, const char
 	g->fd_flows = bpf_map__fd(l->proc->maps.guard_flows);
 	g->fd_inodes = bpf_map__fd(l->proc->maps.inode_labels);
 	g->fd_procs = bpf_map__fd(l->proc->maps.proc_labels);
+	g->fd_domains = bpf_map__fd(l->proc->maps.guard_domains);
 	if (install(g, pol, err, errlen)) {
 		policy_free(pol);
 		return -1;
@@ -292,16 +308,42 @@ void guard_close(struct guard *g)
 	for (unsigned b = 0; b < POL_MAX_LABELS; b++)
 		free(g->kname[b]);
 	free(g->path);
+	free(g->bound);
 	memset(g, 0, sizeof(*g));
 }
 
 /* ---- DNS binding ---------------------------------------------------------- */
 
+/* Keep (name, addr) for a reload (bounded; the oldest are kept). */
+static void remember_binding(struct guard *g, const char *name, const uint8_t addr[16])
+{
+	for (size_t i = 0; i < g->nbound; i++)
+		if (!memcmp(g->bound[i].addr, addr, 16) && !strcmp(g->bound[i].name, name))
+			return;
+	if (g->nbound >= AT_GUARD_DOMAINS * 4)
+		return;
+	if (g->nbound == g->capbound) {
+		size_t cap = g->capbound ? g->capbound * 2 : 64;
+		struct guard_bound *n = realloc(g->bound, cap * sizeof(*n));
+
+		if (!n)
+			return;
+		g->bound = n;
+		g->capbound = cap;
+	}
+	snprintf(g->bound[g->nbound].name, sizeof(g->bound[0].name), "%s", name);
+	memcpy(g->bound[g->nbound].addr, addr, 16);
+	g->nbound++;
+}
+
 void guard_dns_answer(struct guard *g, const char *name, const uint8_t addr[16])
 {
 	const struct tbl_ep_entry *e;
 
-	if (!g->pol || !g->t.ndomains)
+	if (!g->pol)
+		return;
+	remember_binding(g, name, addr);
+	if (!g->t.ndomains)
 		return;
 	e = tables_bind(&g->t, name, addr);
 	if (e && put_entry(g, e) && !g->quiet)
@@ -314,7 +356,7 @@ void guard_dns_record(struct guard *g, const void *data, size_t size)
 	struct dns_msg *m;
 	int rc;
 
-	if (!g->pol || !g->t.ndomains || size < sizeof(*d) || d->len > AT_DNS_MAX)
+	if (!g->pol || size < sizeof(*d) || d->len > AT_DNS_MAX)
 		return;
 	m = malloc(sizeof(*m));
 	if (!m)

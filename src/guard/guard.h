@@ -29,7 +29,10 @@ struct guard {
 	unsigned kid[POL_MAX_LABELS];
 	char *kname[POL_MAX_LABELS]; /* kernel bit -> label name, NULL if free */
 	int fd_eps, fd_ports, fd_ep_labels, fd_connect, fd_send, fd_conf;
-	int fd_flows, fd_inodes, fd_procs;
+	int fd_flows, fd_inodes, fd_procs, fd_domains;
+	/* names the session's DNS answers bound, replayed after a reload */
+	struct guard_bound { char name[256]; uint8_t addr[16]; } *bound;
+	size_t nbound, capbound;
 	size_t files_bound;       /* inodes given labels from path globs */
 	size_t files_skipped;     /* beyond the walk limit */
 	uint64_t violations;

@@ -178,6 +178,52 @@ static int build_rule(struct pol_tables *t, const struct pol_rule *r, size_t id,
 			     errlen);
 }
 
+uint64_t tables_name_hash(const char *name)
+{
+	uint64_t h = AT_DNS_HASH_SEED;
+
+	for (size_t i = strlen(name); i-- > 0;) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		h = (h ^ c) * AT_DNS_HASH_MUL;
+	}
+	return h;
+}
+
+/* One entry per distinct domain: "x.y" exact and "*.x.y" share it. */
+static int build_domain_entries(struct pol_tables *t, char *err, size_t errlen)
+{
+	if (t->ndomains > AT_GUARD_DOMAINS) {
+		snprintf(err, errlen, "error: more than %d domain patterns", AT_GUARD_DOMAINS);
+		return -1;
+	}
+	t->dom_entries = calloc(t->ndomains ? t->ndomains : 1, sizeof(*t->dom_entries));
+	if (!t->dom_entries) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < t->ndomains; i++) {
+		uint64_t h = tables_name_hash(t->domains[i].ep->domain);
+		struct tbl_dom_entry *e = NULL;
+		unsigned b = t->domains[i].bit;
+
+		for (size_t k = 0; k < t->ndom_entries; k++)
+			if (t->dom_entries[k].hash == h)
+				e = &t->dom_entries[k];
+		if (!e) {
+			e = &t->dom_entries[t->ndom_entries++];
+			e->hash = h;
+		}
+		if (t->domains[i].ep->wildcard)
+			set_bit(e->bits.wild.w, b);
+		else
+			set_bit(e->bits.exact.w, b);
+	}
+	return 0;
+}
+
 int tables_build(struct pol_tables *t, const struct policy *p, char *err, size_t errlen)
 {
 	memset(t, 0, sizeof(*t));
@@ -223,6 +269,8 @@ int tables_build(struct pol_tables *t, const struct policy *p, char *err, size_t
 	t->nflows = p->nflows;
 	for (size_t i = 0; i < t->nentries; i++)
 		compute_value(t, &t->entries[i]);
+	if (build_domain_entries(t, err, errlen))
+		goto fail;
 	t->conf.nconnect = (uint32_t)t->nconnect;
 	t->conf.nsend = (uint32_t)t->nsend;
 	t->conf.nep_labels = (uint32_t)t->nep_labels;
@@ -237,6 +285,7 @@ void tables_free(struct pol_tables *t)
 {
 	free(t->entries);
 	free(t->domains);
+	free(t->dom_entries);
 	free(t->connect);
 	free(t->send);
 	free(t->ep_labels);

@@ -32,6 +32,12 @@ struct tbl_domain {
 	unsigned bit;
 };
 
+/* guard_domains entries: the kernel binds DNS answers with these */
+struct tbl_dom_entry {
+	uint64_t hash;                 /* tables_name_hash(domain) */
+	struct at_domain_bits bits;
+};
+
 struct pol_tables {
 	const struct policy *pol;
 	/* endpoint patterns, by bit */
@@ -42,6 +48,8 @@ struct pol_tables {
 	size_t nentries, capentries;
 	struct tbl_domain *domains;
 	size_t ndomains;
+	struct tbl_dom_entry *dom_entries;
+	size_t ndom_entries;
 	/* rules per operation, in policy order */
 	struct at_rule *connect, *send;
 	size_t nconnect, nsend;
@@ -68,6 +76,10 @@ const struct tbl_ep_entry *tables_bind(struct pol_tables *t, const char *name, c
 /* Pattern bits of a destination, as the kernel computes them (tests). */
 void tables_match(const struct pol_tables *t, const uint8_t addr[16], uint16_t port,
 		  struct at_epset *out);
+
+/* The kernel's name hash (include/agenttrail/guard.h): over the
+ * characters from last to first, lower-cased. */
+uint64_t tables_name_hash(const char *name);
 
 /* v4 -> v4-mapped 16-byte form */
 void tables_v4mapped(uint32_t ip_be, uint8_t out[16]);

@@ -117,6 +117,16 @@ def main():
             with open(args[2], "a") as f:
                 f.write("x\n")
         attempt(args[3], go)
+    elif cmd == "gate-dns-connect":  # GATE SERVER NAME PORT LABEL: wait for GATE, then dns-connect
+        with open(args[0] + ".waiting", "w") as f:
+            f.write("1")
+        deadline = time.time() + 30
+        while not os.path.exists(args[0]) and time.time() < deadline:
+            time.sleep(0.01)
+        addr = resolve(args[1], args[2])
+        attempt(args[4], tcp(addr, int(args[3])))
+        with open(args[0] + ".done", "w") as f:
+            f.write("1")
     elif cmd == "dns-connect":      # dns-connect SERVER NAME PORT LABEL: resolve, connect at once
         addr = resolve(args[0], args[1])
         attempt(args[3], tcp(addr, int(args[2])))

@@ -315,6 +315,33 @@ def test_egress_allowlist_by_domain_and_cidr():
     r.expect("v4mapped-cidr", "ok")
 
 
+def test_domain_binding_does_not_wait_for_user_space():
+    """agenttrail is stopped (SIGSTOP) while the workload resolves and
+    connects: only the kernel can bind the answer to the domain pattern."""
+    d, home = make_home()
+    pol = os.path.join(d, "policy.yaml")
+    gate = os.path.join(d, "gate")
+    jl = os.path.join(d, "events.jsonl")
+    with open(pol, "w") as f:
+        f.write(textwrap.dedent(ALLOWLIST))
+    env = dict(os.environ, HOME=home)
+    env.pop("SUDO_USER", None)
+    p = subprocess.Popen([AGENTTRAIL, "run", "--policy", pol, "--no-db", "--jsonl", jl, "--",
+                          "ip", "netns", "exec", NS, PY, WORK, "gate-dns-connect", gate, DNS,
+                          "api.allowed.test", "8080", "stopped"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        wait_for(lambda: os.path.exists(gate + ".waiting"), 20, "the workload to start")
+        time.sleep(0.3)   # let agenttrail read what came so far
+        p.send_signal(signal.SIGSTOP)
+        open(gate, "w").close()
+        wait_for(lambda: os.path.exists(gate + ".done"), 20, "the workload to connect")
+    finally:
+        p.send_signal(signal.SIGCONT)
+    out, err = p.communicate(timeout=30)
+    assert b"stopped ok" in out, (out, err)
+
+
 # ---- effects, reload, check -----------------------------------------------------
 
 def test_kill_effect():
@@ -349,7 +376,9 @@ def test_reload_keeps_labels():
                 "    target: {command: \"nothing-runs-this\"}\n"
                 "    effect: notify\n"
                 "    reason: \"unused\"\n")
-    p.send_signal(signal.SIGHUP)
+    rl = subprocess.run([AGENTTRAIL, "policy", "reload", "--pid", str(p.pid)],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    eq(rl.returncode, 0, "policy reload: %r" % rl.stderr)
     time.sleep(0.5)
     open(gate + ".go", "w").close()
     out, err = p.communicate(timeout=30)
