@@ -292,3 +292,41 @@ LABEL_EXIT(sendfile64,
 LABEL_EXIT(splice,
 	   label_fd_read(tgid, (int)ARG(0)); label_fd_write(tgid, (int)ARG(2)))
 LABEL_EXIT(tee, label_fd_read(tgid, (int)ARG(0)); label_fd_write(tgid, (int)ARG(1)))
+
+/* An exec attempt is over (failed, or succeeded: the new image returns
+ * through here too): its argv, kept for fanotify, goes. */
+#define EXEC_DONE(name)                                                         \
+	SYSCALL_EXIT(name)                                                      \
+	{                                                                       \
+		__u32 tid = (__u32)bpf_get_current_pid_tgid();                  \
+                                                                                \
+		if (guard_labels)                                               \
+			bpf_map_delete_elem(&exec_reqs, &tid);                  \
+		return 0;                                                       \
+	}
+
+EXEC_DONE(execve)
+EXEC_DONE(execveat)
+
+/*
+ * A process that created an SQPOLL io_uring ring has a kernel thread of its
+ * own submit what any process sharing the ring (its children) queues: the
+ * connect hook sees the ring owner, not the child. Labels a process gains
+ * are given to the owner of the ring it inherited as well.
+ */
+#define AT_IORING_SETUP_SQPOLL (1u << 1)
+
+SYSCALL_EXIT(io_uring_setup)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, flags = 0;
+	struct at_args r;
+
+	if (!guard_labels || exit_ret(ctx) < 0 || syscall_args(ctx, &r))
+		return 0;
+	/* struct io_uring_params: sq_entries, cq_entries, flags */
+	if (bpf_probe_read_user(&flags, sizeof(flags), (void *)(ARG(1) + 8)) ||
+	    !(flags & AT_IORING_SETUP_SQPOLL))
+		return 0;
+	bpf_map_update_elem(&ring_owner, &tgid, &tgid, BPF_ANY);
+	return 0;
+}

@@ -443,6 +443,7 @@ static __always_inline int note_exec(const char *const *argv)
 	r = bpf_map_lookup_elem(&exec_scratch_g, &zero);
 	if (!r)
 		return 0;
+	r->ts = bpf_ktime_get_ns();
 	r->tgid = id >> 32;
 	r->argc = 0;
 	r->len = 0;

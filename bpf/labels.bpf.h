@@ -94,6 +94,15 @@ struct {
 	__type(value, struct at_exec_req);
 } exec_reqs SEC(".maps");
 
+/* tgid -> tgid of the SQPOLL io_uring ring owner whose ring it shares
+ * (itself for the owner); see file.bpf.c io_uring_setup */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u32);
+} ring_owner SEC(".maps");
+
 static __always_inline bool labels_empty(const struct at_labels *l)
 {
 	return !(l->w[0] | l->w[1] | l->w[2] | l->w[3]);
@@ -122,13 +131,26 @@ static __always_inline void inode_key_of(struct inode *ino, struct at_inode_key 
 	k->_pad = 0;
 }
 
-/* The process gains labels l. */
+static __always_inline void proc_gain_one(__u32 tgid, const struct at_labels *l);
+
+/* The process gains labels l (and so does the owner of an SQPOLL ring it
+ * shares: that ring's kernel thread submits on its behalf). */
 static __always_inline void proc_gain(__u32 tgid, const struct at_labels *l)
 {
-	struct at_plabels *pl, npl = {};
+	__u32 *owner;
 
 	if (labels_empty(l))
 		return;
+	proc_gain_one(tgid, l);
+	owner = bpf_map_lookup_elem(&ring_owner, &tgid);
+	if (owner && *owner != tgid)
+		proc_gain_one(*owner, l);
+}
+
+static __always_inline void proc_gain_one(__u32 tgid, const struct at_labels *l)
+{
+	struct at_plabels *pl, npl = {};
+
 	pl = bpf_map_lookup_elem(&proc_labels, &tgid);
 	if (pl) {
 		labels_or(&pl->l, l);
@@ -324,13 +346,20 @@ static __always_inline void label_fd_write(__u32 tgid, int fd)
 		label_write(tgid, BPF_CORE_READ(f, f_inode));
 }
 
-/* fork: the child starts with the parent's labels (and flow). */
+/* fork: the child starts with the parent's labels (and flow), and shares
+ * its parent's SQPOLL ring if it has one. */
 static __always_inline void label_fork(__u32 ptgid, __u32 ctgid)
 {
 	struct at_plabels *pl;
+	__u32 *owner;
 
 	if (!guard_labels)
 		return;
+	owner = bpf_map_lookup_elem(&ring_owner, &ptgid);
+	if (owner)
+		bpf_map_update_elem(&ring_owner, &ctgid, owner, BPF_ANY);
+	else
+		bpf_map_delete_elem(&ring_owner, &ctgid);
 	pl = bpf_map_lookup_elem(&proc_labels, &ptgid);
 	if (pl)
 		bpf_map_update_elem(&proc_labels, &ctgid, pl, BPF_ANY);
@@ -370,8 +399,10 @@ static __always_inline void label_exec(__u32 tgid, struct file *exe)
 
 static __always_inline void label_exit(__u32 tgid)
 {
-	if (guard_labels)
+	if (guard_labels) {
 		bpf_map_delete_elem(&proc_labels, &tgid);
+		bpf_map_delete_elem(&ring_owner, &tgid);
+	}
 }
 
 #endif /* AT_LABELS_BPF_H */

@@ -171,6 +171,9 @@ struct at_open_req {
 #define AT_EXEC_ARGC_MAX 64    /* arguments kept */
 
 struct at_exec_req {
+	__u64 ts;          /* when the exec was asked for: tells its first
+			    * permission event (the file asked for) from the
+			    * interpreter's */
 	__u32 tgid;
 	__u32 argc;        /* strings in buf */
 	__u32 len;         /* bytes used in buf (NUL-separated) */

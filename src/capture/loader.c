@@ -141,6 +141,8 @@ static const struct {
 	{ "pwrite64", SYS_pwrite64 }, { "pwritev", SYS_pwritev },   { "pwritev2", SYS_pwritev2 },
 	{ "copy_file_range", SYS_copy_file_range },                 { "sendfile64", SYS_sendfile },
 	{ "splice", SYS_splice },     { "tee", SYS_tee },
+	{ "execve", SYS_execve },     { "execveat", SYS_execveat },
+	{ "io_uring_setup", SYS_io_uring_setup },
 };
 
 static long syscall_nr(const char *prog_name)

@@ -200,6 +200,7 @@ struct subject {
 	char *argv[AT_EXEC_ARGC_MAX];
 	size_t argc;
 	struct at_exec_req req;
+	bool first_event;          /* exec: the file asked for, not its interpreter */
 };
 
 static int tgid_of(uint32_t tid, uint32_t *tgid)
@@ -320,22 +321,88 @@ static bool operand_outside(const struct pol_rule *r, const struct subject *s)
 	return false;
 }
 
+/* Is path the ELF program loader (which runs a program given as its
+ * argument, opening it without an exec of its own)? */
+static bool is_loader(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	b = b ? b + 1 : path;
+	return !strncmp(b, "ld-linux", 8) || !strncmp(b, "ld.so", 5) || !strncmp(b, "ld-musl", 7);
+}
+
+/*
+ * "ld.so [OPTIONS] PROGRAM ARGS": the index of PROGRAM in argv (0 if none),
+ * and the argv[0] it will run under (--argv0).
+ */
+static size_t loader_program(const struct subject *s, const char **argv0)
+{
+	static const char *const with_arg[] = { "--argv0", "--library-path", "--preload", "--audit",
+						"--inhibit-rpath", "--glibc-hwcaps-prepend",
+						"--glibc-hwcaps-mask" };
+	size_t i = 1;
+
+	*argv0 = NULL;
+	while (i < s->argc && s->argv[i][0] == '-') {
+		bool takes = false;
+
+		if (!strcmp(s->argv[i], "--")) {
+			i++;
+			break;
+		}
+		for (size_t k = 0; k < sizeof(with_arg) / sizeof(with_arg[0]); k++)
+			if (!strcmp(s->argv[i], with_arg[k]))
+				takes = true;
+		if (takes && !strcmp(s->argv[i], "--argv0") && i + 1 < s->argc)
+			*argv0 = s->argv[i + 1];
+		i += takes ? 2 : 1;
+	}
+	return i < s->argc ? i : 0;
+}
+
+static bool commands_match(const struct pol_rule *r, const char *exe, char **argv, size_t argc)
+{
+	for (size_t i = 0; i < r->commands.n; i++)
+		if (pol_command_match(&r->commands.v[i], exe, argv, argc))
+			return true;
+	return false;
+}
+
+static bool exec_matches(struct fan *f, const struct pol_rule *r, size_t ri, struct subject *s,
+			 const char *exe, char **argv, size_t argc)
+{
+	if (r->commands.n && !commands_match(r, exe, argv, argc))
+		return false;
+	if (r->paths.n && !paths_match(f, r, ri, s, exe))
+		return false;
+	return operand_outside(r, s);
+}
+
 static bool target_matches(struct fan *f, const struct pol_rule *r, size_t ri, struct subject *s,
 			   bool exec)
 {
+	const char *argv0;
+	size_t p;
+
 	if (!exec)
 		return paths_match(f, r, ri, s, s->path);
-	if (r->commands.n) {
-		bool any = false;
-
-		for (size_t i = 0; !any && i < r->commands.n; i++)
-			any = pol_command_match(&r->commands.v[i], s->path, s->argv, s->argc);
-		if (!any)
-			return false;
-	}
-	if (r->paths.n && !paths_match(f, r, ri, s, s->path))
+	if (exec_matches(f, r, ri, s, s->path, s->argv, s->argc))
+		return true;
+	/* the program the loader is asked to run is what runs (when the loader
+	 * is what was exec'd, not the interpreter of another program) */
+	if (!s->first_event || !is_loader(s->path) || !(p = loader_program(s, &argv0)))
 		return false;
-	return operand_outside(r, s);
+	if (argv0) {
+		char *saved = s->argv[p];
+		bool hit;
+
+		s->argv[p] = (char *)argv0;
+		hit = exec_matches(f, r, ri, s, saved, s->argv + p, s->argc - p);
+		s->argv[p] = saved;
+		if (hit)
+			return true;
+	}
+	return exec_matches(f, r, ri, s, s->argv[p], s->argv + p, s->argc - p);
 }
 
 /* Ask the recorder to process what the ring holds, so that after/since
@@ -476,6 +543,53 @@ static void split_argv(struct subject *s)
 	}
 }
 
+/* Is this the first permission event of exec request (tid, ts)? The file
+ * asked for comes first, then its ELF interpreter. */
+static bool first_exec_event(struct fan *f, uint32_t tid, uint64_t ts)
+{
+	const unsigned n = sizeof(f->seen_exec) / sizeof(f->seen_exec[0]);
+
+	for (unsigned i = 0; i < n; i++)
+		if (f->seen_exec[i].tid == tid && f->seen_exec[i].ts == ts)
+			return false;
+	f->seen_exec[f->seen_next % n].tid = tid;
+	f->seen_exec[f->seen_next % n].ts = ts;
+	f->seen_next++;
+	return true;
+}
+
+/* A session process's exec whose arguments were not captured (the
+ * kernel's table of execs in progress was full): refused, as the first
+ * exec rule, so that a flood of execs cannot open a way around the rules. */
+static uint32_t refuse_unknown_exec(struct fan *f, const struct fanotify_event_metadata *m,
+				    struct subject *s)
+{
+	size_t fired = 0;
+	char link[64];
+	bool found = false;
+
+	pthread_rwlock_rdlock(&f->pol_lock);
+	for (size_t ri = 0; ri < f->g->pol->nrules && !found; ri++)
+		if (f->g->pol->rules[ri].ops & POL_OP_EXEC) {
+			fired = ri;
+			found = true;
+		}
+	if (found) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", m->fd);
+		read_link(link, s->path, sizeof(s->path));
+		snprintf(s->exe, sizeof(s->exe), "%s", s->path);
+		subject_labels(f, s);
+		queue_violation(f, s, &fired, 1, POL_OP_EXEC, POL_BLOCK,
+				"refused: its arguments could not be captured", false);
+	}
+	pthread_rwlock_unlock(&f->pol_lock);
+	f->decisions++;
+	if (!found)
+		return FAN_ALLOW;
+	f->denied++;
+	return FAN_DENY;
+}
+
 /* FAN_ALLOW or FAN_DENY for one permission event. */
 static uint32_t decide(struct fan *f, const struct fanotify_event_metadata *m, struct subject *s)
 {
@@ -489,10 +603,17 @@ static uint32_t decide(struct fan *f, const struct fanotify_event_metadata *m, s
 	memset(s, 0, offsetof(struct subject, exe));
 	s->tid = (uint32_t)m->pid;
 	if (exec) {
-		if (bpf_map_lookup_elem(f->fd_exec_reqs, &s->tid, &s->req))
-			return FAN_ALLOW; /* no exec of a session process in progress */
+		if (bpf_map_lookup_elem(f->fd_exec_reqs, &s->tid, &s->req)) {
+			/* no argv captured: not a session process, or (fail
+			 * closed) one whose exec could not be noted */
+			if (tgid_of(s->tid, &s->tgid) ||
+			    bpf_map_lookup_elem(f->fd_tracked, &s->tgid, &s->proc))
+				return FAN_ALLOW;
+			return refuse_unknown_exec(f, m, s);
+		}
 		s->tgid = s->req.tgid;
 		split_argv(s);
+		s->first_event = first_exec_event(f, s->tid, s->req.ts);
 	} else {
 		struct at_open_req req;
 

@@ -52,6 +52,9 @@ struct fan {
 	struct fan_prot *prot;    /* inodes the paths of rules matched */
 	size_t nprot, capprot;
 	uint64_t decisions, denied, overflows;
+	/* the responder's own: exec requests whose first event it has seen */
+	struct { uint32_t tid; uint64_t ts; } seen_exec[64];
+	unsigned seen_next;
 	size_t marks;
 };
 
