@@ -257,6 +257,8 @@ static __always_inline int decide(struct bpf_sock_addr *ctx, __u8 opbit, __u16 f
 	d->v.sotype = ctx->type;
 	__builtin_memcpy(d->v.addr, addr, 16);
 	d->v.labels = d->labels;
+	d->v.path_len = 0;
+	d->v.name_len = 0;
 	submit(&d->v, sizeof(d->v), AT_EV_VIOLATION);
 
 	if (d->effect == AT_EFF_KILL) {

@@ -196,6 +196,39 @@ struct at_violation {
 	__u16 _pad;
 	__u8 addr[16];
 	struct at_labels labels; /* the subject's labels at the decision */
+	__u16 path_len;    /* file rules (LSM): bytes of path in data, with NUL */
+	__u16 name_len;    /* ...and of a last component to join to it */
+	__u32 _pad2;
+	char data[];       /* path, name */
 };
+
+/*
+ * The BPF-LSM backend's tables (bpf/guard_lsm.bpf.c). A file or directory
+ * named by a rule's paths has an entry listing the rules that name it:
+ * lsm_self by its own inode (a file; a directory with AT_LSM_SUBTREE for
+ * "DIR" + "/" + "**": everything below it, at any depth, now or later),
+ * lsm_children by a directory's inode for its direct children (any name,
+ * "DIR" + "/" + "*", or one name: a file that may not exist yet). Rules
+ * whose targets cannot be put this way stay with fanotify.
+ */
+#define AT_LSM_SLOTS 8
+#define AT_LSM_ANY_NAME (1u << 0)
+#define AT_LSM_SUBTREE (1u << 1)
+#define AT_LSM_ENTRIES 65536
+
+struct at_lsm_ref {
+	__u16 rule;        /* index into lsm_rules */
+	__u16 flags;
+	__u32 name_hash;   /* lsm_children without AT_LSM_ANY_NAME: FNV-1a of the name */
+};
+
+struct at_lsm_entry {
+	__u32 n;
+	__u32 _pad;
+	struct at_lsm_ref r[AT_LSM_SLOTS];
+};
+
+#define AT_FNV32_SEED 0x811c9dc5u
+#define AT_FNV32_MUL 0x01000193u
 
 #endif /* AGENTTRAIL_GUARD_H */

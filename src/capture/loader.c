@@ -28,6 +28,7 @@
 #include "capture/cgroup.h"
 #include "file.skel.h"
 #include "guard.skel.h"
+#include "guard_lsm.skel.h"
 #include "net.skel.h"
 #include "proc.skel.h"
 #include "sysexit.skel.h"
@@ -220,7 +221,69 @@ static int fail(char *err, size_t errlen, const char *what, int e)
 	return -1;
 }
 
+/*
+ * The LSM programs, where the kernel lets them load and attach (not on the
+ * host here: lockdown refuses BPF-LSM). Not an error when it does not:
+ * file and exec rules then all go to fanotify.
+ */
+static void load_guard_lsm(struct loader *l)
+{
+	char err[160];
+	int e;
+
+	l->guard_lsm = guard_lsm_bpf__open();
+	if (!l->guard_lsm) {
+		snprintf(l->guard_lsm_why, sizeof(l->guard_lsm_why), "open: %s", strerror(errno));
+		return;
+	}
+	l->guard_lsm->rodata->guard_labels = true;
+	if (share_maps(l->guard_lsm->obj, l->proc->obj, err, sizeof(err))) {
+		snprintf(l->guard_lsm_why, sizeof(l->guard_lsm_why), "%s", err);
+		goto drop;
+	}
+	if ((e = guard_lsm_bpf__load(l->guard_lsm)) != 0) {
+		snprintf(l->guard_lsm_why, sizeof(l->guard_lsm_why), "the kernel refuses BPF-LSM "
+			 "programs (%s)", strerror(-e));
+		goto drop;
+	}
+	if ((e = guard_lsm_bpf__attach(l->guard_lsm)) != 0) {
+		snprintf(l->guard_lsm_why, sizeof(l->guard_lsm_why), "BPF-LSM attach refused (%s); "
+			 "is 'bpf' in the kernel's lsm= list?", strerror(-e));
+		goto drop;
+	}
+	return;
+drop:
+	guard_lsm_bpf__destroy(l->guard_lsm);
+	l->guard_lsm = NULL;
+}
+
 /* The guard's cgroup hooks share the label maps with proc, file and net. */
+bool loader_lsm_available(char *why, size_t len)
+{
+	struct guard_lsm_bpf *s;
+	int e;
+
+	libbpf_set_print(quiet_print);
+	s = guard_lsm_bpf__open();
+	if (!s) {
+		snprintf(why, len, "cannot open the LSM programs");
+		return false;
+	}
+	if ((e = guard_lsm_bpf__load(s)) != 0) {
+		snprintf(why, len, "the kernel refuses BPF-LSM programs (%s)", strerror(-e));
+		guard_lsm_bpf__destroy(s);
+		return false;
+	}
+	if ((e = guard_lsm_bpf__attach(s)) != 0) {
+		snprintf(why, len, "BPF-LSM attach refused (%s)", strerror(-e));
+		guard_lsm_bpf__destroy(s);
+		return false;
+	}
+	guard_lsm_bpf__destroy(s);
+	why[0] = '\0';
+	return true;
+}
+
 static int load_guard(struct loader *l, char *err, size_t errlen)
 {
 	int e;
@@ -243,6 +306,7 @@ static int load_guard(struct loader *l, char *err, size_t errlen)
 		return -1;
 	if ((e = guard_bpf__load(l->guard)) != 0)
 		return fail(err, errlen, "load guard programs", -e);
+	load_guard_lsm(l);
 	return 0;
 }
 
@@ -452,6 +516,8 @@ void loader_close(struct loader *l)
 	}
 	guard_bpf__destroy(l->guard);
 	l->guard = NULL;
+	guard_lsm_bpf__destroy(l->guard_lsm);
+	l->guard_lsm = NULL;
 	sysexit_bpf__destroy(l->sysexit);
 	l->sysexit = NULL;
 	tls_bpf__destroy(l->tls);

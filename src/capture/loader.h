@@ -15,6 +15,7 @@ struct net_bpf;
 struct sysexit_bpf;
 struct tls_bpf;
 struct guard_bpf;
+struct guard_lsm_bpf;
 struct bpf_link;
 
 struct loader_opts {
@@ -35,6 +36,8 @@ struct loader {
 	struct sysexit_bpf *sysexit;
 	struct tls_bpf *tls;       /* uprobe programs, attached per binary by capture/tls.c */
 	struct guard_bpf *guard;   /* connect/send enforcement (policy given) */
+	struct guard_lsm_bpf *guard_lsm; /* file/exec in the kernel, if BPF-LSM loads */
+	char guard_lsm_why[160];   /* why not, for messages */
 	struct bpf_link *guard_links[14]; /* 4 cgroup hooks, 6 syscall entries, 4 exits */
 	bool guard_entry;
 	bool guard_hook_signals;  /* the cgroup hooks can bpf_send_signal */
@@ -77,6 +80,10 @@ int loader_stream_skip(struct loader *l, const struct at_stream_key *k, uint64_t
 uint64_t loader_stream_offset(struct loader *l, const struct at_stream_key *k);
 /* Sum the per-CPU loss counters into out[AT_LOSS__MAX]. */
 int loader_read_drops(struct loader *l, uint64_t out[AT_LOSS__MAX]);
+
+/* Can BPF-LSM programs load and attach here? (loads and drops the guard's
+ * LSM object; why says why not) */
+bool loader_lsm_available(char *why, size_t len);
 
 /* Make sure tracefs is mounted (syscall tracepoints need it); returns the
  * mount point or NULL. */

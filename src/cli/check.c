@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "capture/loader.h"
 #include "guard/guard.h"
+#include "guard/lsm.h"
 
 static void usage(FILE *f)
 {
@@ -21,16 +23,20 @@ static void usage(FILE *f)
 }
 
 /*
- * The enforcement ladder as built (docs/policy.md, "Enforcement on this
- * kernel"): connect and datagram send in the kernel by cgroup sock_addr
- * hooks; exec and open/read/write by fanotify permission events decided in
- * user space; unlink and rename, which have no permission event, only
- * observed from the recorded events. Said per rule, never silently dropped.
+ * The enforcement ladder (docs/policy.md, "Enforcement on this kernel"):
+ * connect and datagram send in the kernel by cgroup sock_addr hooks; file
+ * and exec rules whose paths name files by inode by BPF-LSM where it loads;
+ * the other exec and open/read/write rules by fanotify permission events
+ * decided in user space; unlink and rename without BPF-LSM only observed.
+ * Said per rule, never silently dropped.
  */
-static const char *mechanism(unsigned op, enum pol_effect e)
+static const char *mechanism(unsigned op, enum pol_effect e, bool lsm)
 {
 	bool kill = e == POL_KILL, notify = e == POL_NOTIFY;
 
+	if (lsm && op != POL_OP_CONNECT && op != POL_OP_SEND)
+		return kill ? "kernel: BPF-LSM (EPERM, then SIGKILL)"
+		       : notify ? "kernel: BPF-LSM (reported)" : "kernel: BPF-LSM (EPERM)";
 	switch (op) {
 	case POL_OP_CONNECT:
 	case POL_OP_SEND:
@@ -107,6 +113,9 @@ int cmd_check(int argc, char **argv)
 		tables_free(&t);
 	}
 	if (!quiet) {
+		char why[160];
+		bool lsm = loader_lsm_available(why, sizeof(why));
+
 		printf("%s: valid: %zu labels, %zu rules, %zu flows (~ = %s, workspace = %s)\n",
 		       argv[optind], p->nlabels, p->nrules, p->nflows, p->home, p->workspace);
 		for (size_t i = 0; i < p->nrules; i++) {
@@ -115,7 +124,8 @@ int cmd_check(int argc, char **argv)
 			printf("  rule %s (%s:%u):\n", r->name, argv[optind], r->pos.line);
 			for (unsigned op = 1; op <= POL_OP_SEND; op <<= 1)
 				if (r->ops & op)
-					printf("    %-8s %s\n", pol_op_name(op), mechanism(op, r->effect));
+					printf("    %-8s %s\n", pol_op_name(op),
+					       mechanism(op, r->effect, lsm && lsm_rule_capable(r)));
 		}
 	}
 	policy_free(p);

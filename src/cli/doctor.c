@@ -168,16 +168,21 @@ static size_t ladder(bool sockaddr, bool fan, bool lsm, bool hook_signal, struct
 	out[n++] = (struct ladder_row){ "connect, send",
 		sockaddr ? "cgroup sock_addr hooks, in the kernel (EPERM)" : "observed only" };
 	out[n++] = (struct ladder_row){ "exec",
-		fan ? "fanotify FAN_OPEN_EXEC_PERM, decided in user space (EPERM)" : "observed only" };
+		lsm ? "BPF-LSM bprm_check_security for rules naming files by path; fanotify "
+		      "FAN_OPEN_EXEC_PERM for command patterns (EPERM)"
+		    : fan ? "fanotify FAN_OPEN_EXEC_PERM, decided in user space (EPERM)" : "observed only" };
 	out[n++] = (struct ladder_row){ "open, read, write",
-		fan ? "fanotify FAN_OPEN_PERM, decided in user space (EPERM)" : "observed only" };
+		lsm ? "BPF-LSM file_open for rules naming files by path; fanotify FAN_OPEN_PERM "
+		      "for the rest (EPERM)"
+		    : fan ? "fanotify FAN_OPEN_PERM, decided in user space (EPERM)" : "observed only" };
 	out[n++] = (struct ladder_row){ "unlink, rename",
-		"observed only: reported after the fact (no BPF-LSM backend yet)" };
+		lsm ? "BPF-LSM path_unlink / path_rename, in the kernel (EPERM)"
+		    : "observed only: reported after the fact (needs BPF-LSM)" };
 	out[n++] = (struct ladder_row){ "kill effect",
 		hook_signal ? "bpf_send_signal from the cgroup hook; SIGKILL after a fanotify denial"
 			    : "bpf_send_signal at the refused syscall's exit; SIGKILL after a fanotify denial" };
 	out[n++] = (struct ladder_row){ "BPF-LSM",
-		lsm ? "loads here; agenttrail's LSM backend is not built yet (fanotify is used)"
+		lsm ? "loads here: used for file and exec rules it can express"
 		    : "refused by this kernel; fanotify is used" };
 	return n;
 }

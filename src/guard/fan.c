@@ -40,6 +40,14 @@ bool fan_needed(const struct policy *p)
 	return false;
 }
 
+bool fan_needed_now(const struct guard *g)
+{
+	for (size_t i = 0; i < g->pol->nrules; i++)
+		if (!g->lsm_rule[i] && (g->pol->rules[i].ops & (file_ops | POL_OP_EXEC | observed_ops)))
+			return true;
+	return false;
+}
+
 /* ---- marks ---------------------------------------------------------------- */
 
 static void add_prot(struct fan *f, const struct stat *st, uint32_t rule)
@@ -152,6 +160,8 @@ static int mark_policy(struct fan *f, char *err, size_t errlen)
 	for (size_t r = 0; r < p->nrules; r++) {
 		const struct pol_rule *ru = &p->rules[r];
 
+		if (f->g->lsm_rule[r])
+			continue;   /* decided in the kernel by the LSM programs */
 		if (ru->ops & POL_OP_EXEC)
 			for (size_t i = 0; i < sizeof(fs_roots) / sizeof(fs_roots[0]); i++)
 				mark_filesystem(f, FAN_OPEN_EXEC_PERM, fs_roots[i], exec_seen, &nexec);
@@ -645,7 +655,7 @@ static uint32_t decide(struct fan *f, const struct fanotify_event_metadata *m, s
 	for (size_t ri = 0; ri < p->nrules; ri++) {
 		const struct pol_rule *r = &p->rules[ri];
 
-		if (!(r->ops & ops) || !target_matches(f, r, ri, s, exec) ||
+		if (f->g->lsm_rule[ri] || !(r->ops & ops) || !target_matches(f, r, ri, s, exec) ||
 		    !pol_dnf_eval(&r->when, &s->labels))
 			continue;
 		if (unless_after(f, r, ri, &drained, why, sizeof(why)))
@@ -848,7 +858,7 @@ static void observe_unlink_rename(struct fan *f, const json_t *ev, unsigned op)
 		const struct pol_rule *r = &p->rules[ri];
 		bool hit = false;
 
-		if (!(r->ops & op) || !pol_dnf_eval(&r->when, &s->labels))
+		if (f->g->lsm_rule[ri] || !(r->ops & op) || !pol_dnf_eval(&r->when, &s->labels))
 			continue;
 		for (int k = 0; k < 2 && !hit; k++)
 			if (paths[k] && paths_match(f, r, ri, s, paths[k])) {

@@ -62,6 +62,8 @@ struct policy;
 
 /* Does the policy need this backend (file or exec rules)? */
 bool fan_needed(const struct policy *p);
+/* ...after the LSM backend took what it can (guard_open done)? */
+bool fan_needed_now(const struct guard *g);
 /* Set up marks for g's policy and start the responder. */
 int fan_open(struct fan *f, struct guard *g, struct loader *l, char *err, size_t errlen);
 void fan_close(struct fan *f);

@@ -14,6 +14,8 @@
 #include "capture/loader.h"
 #include "decode/dns.h"
 #include "guard/files.h"
+#include "guard/lsm.h"
+#include "guard_lsm.skel.h"
 #include "guard.skel.h"
 #include "model/event_json.h"
 #include "proc.skel.h"
@@ -237,6 +239,8 @@ static int install(struct guard *g, struct policy *p, char *err, size_t errlen)
 		policy_free(g->pol);
 	g->pol = p;
 	files_bind(g);
+	if (lsm_install(g, err, errlen))
+		return -1;
 	/* addresses the session already resolved keep their names */
 	for (size_t i = 0; i < g->nbound; i++) {
 		const struct tbl_ep_entry *e = tables_bind(&g->t, g->bound[i].name, g->bound[i].addr);
@@ -269,6 +273,12 @@ int guard_open(struct guard *g, struct loader *l, struct policy *pol, const char
 	g->fd_inodes = bpf_map__fd(l->proc->maps.inode_labels);
 	g->fd_procs = bpf_map__fd(l->proc->maps.proc_labels);
 	g->fd_domains = bpf_map__fd(l->proc->maps.guard_domains);
+	g->fd_lsm_self = g->fd_lsm_children = g->fd_lsm_rules = -1;
+	if (l->guard_lsm) {
+		g->fd_lsm_self = bpf_map__fd(l->guard_lsm->maps.lsm_self);
+		g->fd_lsm_children = bpf_map__fd(l->guard_lsm->maps.lsm_children);
+		g->fd_lsm_rules = bpf_map__fd(l->guard_lsm->maps.lsm_rules);
+	}
 	if (install(g, pol, err, errlen)) {
 		policy_free(pol);
 		return -1;
@@ -401,6 +411,21 @@ static const char *mech_name(unsigned m)
 	return "unknown";
 }
 
+/* LSM decisions carry the file's path (and a last component to join). */
+static bool file_target(const struct at_violation *v, size_t size, char *out, size_t len)
+{
+	const char *path = v->data, *name = v->data + v->path_len;
+
+	if (!v->path_len || sizeof(*v) + (size_t)v->path_len + v->name_len > size ||
+	    path[v->path_len - 1] || (v->name_len && name[v->name_len - 1]))
+		return false;
+	if (v->name_len)
+		snprintf(out, len, "%s%s%s", path, strcmp(path, "/") ? "/" : "", name);
+	else
+		snprintf(out, len, "%s", path);
+	return true;
+}
+
 static void format_addr(const struct at_violation *v, char *out, size_t len)
 {
 	char a[INET6_ADDRSTRLEN] = "?";
@@ -480,7 +505,7 @@ static void exe_of(uint32_t pid, char *out, size_t len)
 json_t *guard_violation_json(struct guard *g, struct ev_ctx *c, const void *data, size_t size)
 {
 	const struct at_violation *v = data;
-	char target[80], exe[4096], labels[1024] = "", reason[2048], comm[AT_COMM_LEN + 1];
+	char target[4400], exe[4096], labels[1024] = "", reason[2048], comm[AT_COMM_LEN + 1];
 	json_t *o, *rules, *lab;
 	const struct pol_rule *first = NULL;
 
@@ -489,7 +514,8 @@ json_t *guard_violation_json(struct guard *g, struct ev_ctx *c, const void *data
 	o = event_common(c, &v->h);
 	if (!o)
 		return NULL;
-	format_addr(v, target, sizeof(target));
+	if (!file_target(v, size, target, sizeof(target)))
+		format_addr(v, target, sizeof(target));
 	exe_of(v->h.pid, exe, sizeof(exe));
 	memcpy(comm, v->h.comm, AT_COMM_LEN);
 	comm[AT_COMM_LEN] = '\0';

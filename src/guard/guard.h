@@ -30,6 +30,9 @@ struct guard {
 	char *kname[POL_MAX_LABELS]; /* kernel bit -> label name, NULL if free */
 	int fd_eps, fd_ports, fd_ep_labels, fd_connect, fd_send, fd_conf;
 	int fd_flows, fd_inodes, fd_procs, fd_domains;
+	/* BPF-LSM backend (-1 when this kernel refuses it) */
+	int fd_lsm_self, fd_lsm_children, fd_lsm_rules;
+	bool lsm_rule[POL_MAX_RULES];  /* rule decided by the LSM programs */
 	/* names the session's DNS answers bound, replayed after a reload */
 	struct guard_bound { char name[256]; uint8_t addr[16]; } *bound;
 	size_t nbound, capbound;

@@ -1084,7 +1084,7 @@ int recorder_run(const struct rec_opts *o)
 		}
 		pol = NULL;
 		r->guarding = true;
-		if (fan_needed(r->guard.pol)) {
+		if (fan_needed_now(&r->guard)) {
 			if (fan_open(&r->fan, &r->guard, &r->ld, err, sizeof(err))) {
 				fprintf(stderr, "agenttrail: policy %s: %s\n", o->policy, err);
 				goto out_loader;

@@ -18,7 +18,8 @@ PLAN="doctor_runs doctor_btf doctor_bpf_lsm lsm_bpf_active
 record_status exec_cat_argv open_read open_write session_end_no_loss
 net_status net_connect net_sock_close_bytes net_no_loss
 guard_status guard_connect_blocked guard_clean_connect guard_violation_event
-guard_write_blocked guard_exec_blocked guard_metadata_blocked guard_kill"
+guard_write_blocked guard_exec_blocked guard_metadata_blocked guard_kill
+guard_lsm_mechanism guard_lsm_unlink guard_lsm_rename guard_lsm_subtree"
 
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 exec </dev/console >/dev/console 2>&1
@@ -187,6 +188,8 @@ mkdir -p /root/.ssh
 echo "-----BEGIN OPENSSH PRIVATE KEY-----" >/root/.ssh/id_rsa
 echo "# rc" >/root/.bashrc
 ip addr add 169.254.169.254/32 dev lo
+mkdir -p /tmp/prot
+echo keep >/tmp/prot/keep
 printf '#!/bin/sh\ntouch /tmp/forbidden\n' >/tmp/forbidden-tool
 chmod 755 /tmp/forbidden-tool
 cat >/tmp/guard.yaml <<'POLICY'
@@ -211,8 +214,8 @@ rules:
     effect: block
     reason: "no cloud metadata"
   - name: protect
-    on: write
-    target: {paths: ["~/.bashrc"]}
+    on: [write, unlink, rename]
+    target: {paths: ["~/.bashrc", "/tmp/prot/**"]}
     effect: block
     reason: "{target} is protected"
   - name: no-touch
@@ -237,6 +240,10 @@ GCMD="echo clean | nc 127.0.0.1 $PORT; echo clean=\$?
 echo meta | nc -w 2 169.254.169.254 $PORT; echo meta=\$?
 echo k | nc -w 2 169.254.169.254 81; echo kill=\$?
 echo x >>/root/.bashrc; echo bashrc=\$?
+rm -f /root/.bashrc; echo rm=\$?
+echo evil >/tmp/evil; mv /tmp/evil /root/.bashrc; echo mv=\$?
+mkdir -p /tmp/prot/later; echo x >/tmp/prot/later/f; echo subtree=\$?
+rm -f /tmp/prot/keep; echo rm-subtree=\$?
 /tmp/forbidden-tool; echo touch=\$?
 read l </root/.ssh/id_rsa
 echo secret | nc 127.0.0.1 $PORT; echo secret=\$?"
@@ -257,6 +264,13 @@ guard_write_ok() {
 	[ "$rc" -eq 0 ] && [ "$(cat /root/.bashrc)" = "# rc" ] &&
 		line_with /tmp/guard.jsonl '"rule":"protect"'
 }
+guard_file_kept() {
+	[ "$rc" -eq 0 ] && [ "$(cat "$1")" = "# rc" ] && grep -q "$2" /tmp/guard.out
+}
+guard_subtree_ok() {
+	[ "$rc" -eq 0 ] && [ ! -s /tmp/prot/later/f ] && [ -e /tmp/prot/keep ] &&
+		grep -q '^subtree=1$' /tmp/guard.out && grep -q '^rm-subtree=1$' /tmp/guard.out
+}
 guard_exec_ok() {
 	[ "$rc" -eq 0 ] && [ ! -e /tmp/forbidden ] && line_with /tmp/guard.jsonl '"rule":"no-touch"'
 }
@@ -268,6 +282,14 @@ check guard_write_blocked "~/.bashrc was written, or no violation of rule protec
 check guard_exec_blocked "touch /tmp/forbidden ran, or no violation of rule no-touch" guard_exec_ok
 check guard_metadata_blocked "no metadata violation" \
 	line_with /tmp/guard.jsonl '"type":"violation"' '"rule":"metadata"'
+check guard_lsm_mechanism "the protect rule was not decided by the LSM" \
+	line_with /tmp/guard.jsonl '"rule":"protect"' '"mechanism":"lsm"' '"target":"/root/.bashrc"'
+check guard_lsm_unlink "rm of ~/.bashrc: $(grep '^rm=' /tmp/guard.out)" \
+	guard_file_kept /root/.bashrc '^rm=1$'
+check guard_lsm_rename "mv over ~/.bashrc: $(grep '^mv=' /tmp/guard.out)" \
+	guard_file_kept /root/.bashrc '^mv=1$'
+check guard_lsm_subtree "$(grep -E '^(subtree|rm-subtree)=' /tmp/guard.out | tr '\n' ' ')" \
+	guard_subtree_ok
 check guard_kill "nc to :81 was not killed: $(grep kill= /tmp/guard.out)" grep -q '^kill=137$' /tmp/guard.out
 kill "$server" "$sleeper" 2>/dev/null
 
