@@ -59,6 +59,22 @@ struct {
 	__type(value, struct at_labels);
 } sock_labels SEC(".maps");
 
+/* [0]: number of SUBTREE directories in inode_labels; while 0, a file
+ * without labels of its own costs no walk up its directories */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} label_subtrees SEC(".maps");
+
+static __always_inline bool have_subtrees(void)
+{
+	__u32 zero = 0, *n = bpf_map_lookup_elem(&label_subtrees, &zero);
+
+	return n && *n;
+}
+
 /* address -> endpoint pattern bits (CIDRs from the policy, addresses bound
  * to domain patterns by DNS answers); read by the cgroup hooks */
 struct {
@@ -218,7 +234,7 @@ static __always_inline void label_read_at(__u32 tgid, struct inode *ino, struct 
 		return;
 	inode_key_of(ino, &k);
 	v = bpf_map_lookup_elem(&inode_labels, &k);
-	if (!v && d)
+	if (!v && d && have_subtrees())
 		v = subtree_of(d);
 	if (v)
 		proc_gain(tgid, &v->data);
@@ -283,6 +299,8 @@ static __always_inline void label_create(struct dentry *d, struct inode *ino)
 		return;
 	inode_key_of(ino, &k);
 	if (bpf_map_lookup_elem(&inode_labels, &k))
+		return;
+	if (!have_subtrees())
 		return;
 	dv = subtree_of(d);
 	if (!dv)

@@ -43,8 +43,10 @@ static void bind_inode(struct bind *b, const struct stat *st)
 		memset(&v, 0, sizeof(v));
 	if (b->data) {
 		or_labels(&v.data, b->data);
-		if (S_ISDIR(st->st_mode))
+		if (S_ISDIR(st->st_mode) && !(v.flags & AT_INODE_SUBTREE)) {
 			v.flags |= AT_INODE_SUBTREE;
+			b->g->subtrees++;
+		}
 	}
 	if (b->exec)
 		or_labels(&v.exec, b->exec);
@@ -151,6 +153,7 @@ void files_bind(struct guard *g)
 
 	g->files_bound = 0;
 	g->files_skipped = 0;
+	g->subtrees = 0;
 	for (size_t i = 0; i < p->nlabels; i++) {
 		struct bind b = { .g = g };
 
@@ -165,6 +168,13 @@ void files_bind(struct guard *g)
 		struct bind b = { .g = g, .flow = (uint32_t)i + 1 };
 
 		bind_globs(&b, &p->flows[i].executables);
+	}
+	{
+		uint32_t zero = 0, n = (uint32_t)g->subtrees;
+
+		/* a reload keeps earlier labels, so the count only grows */
+		if (n)
+			bpf_map_update_elem(g->fd_subtrees, &zero, &n, BPF_ANY);
 	}
 	if (g->files_skipped && !g->quiet)
 		fprintf(stderr,

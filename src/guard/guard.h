@@ -37,6 +37,8 @@ struct guard {
 	struct guard_bound { char name[256]; uint8_t addr[16]; } *bound;
 	size_t nbound, capbound;
 	size_t files_bound;       /* inodes given labels from path globs */
+	size_t subtrees;          /* directories among them (SUBTREE) */
+	int fd_subtrees;
 	size_t files_skipped;     /* beyond the walk limit */
 	uint64_t violations;
 	bool quiet;
