@@ -19,7 +19,9 @@ record_status exec_cat_argv open_read open_write session_end_no_loss
 net_status net_connect net_sock_close_bytes net_no_loss
 guard_status guard_connect_blocked guard_clean_connect guard_violation_event
 guard_write_blocked guard_exec_blocked guard_metadata_blocked guard_kill
-guard_lsm_mechanism guard_lsm_unlink guard_lsm_rename guard_lsm_subtree"
+guard_lsm_mechanism guard_lsm_unlink guard_lsm_rename guard_lsm_subtree
+contracts_status contract_commit contract_rm contract_untrusted contract_declassify
+contract_egress_domain"
 
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 exec </dev/console >/dev/console 2>&1
@@ -292,6 +294,104 @@ check guard_lsm_subtree "$(grep -E '^(subtree|rm-subtree)=' /tmp/guard.out | tr 
 	guard_subtree_ok
 check guard_kill "nc to :81 was not killed: $(grep kill= /tmp/guard.out)" grep -q '^kill=137$' /tmp/guard.out
 kill "$server" "$sleeper" 2>/dev/null
+
+# --- the other contracts: causal order, rm -r, untrusted input, declassify,
+# egress by domain (at-tool: static stand-ins for make, git, ssh, rm, a
+# redactor, a plain copy, a DNS server; see tests/vm/at-tool.c)
+mkdir -p /tmp/bin /tmp/ws/src /tmp/ws/build /tmp/outside/x
+for n in make git ssh rm redact copy; do cp /bin/at-tool /tmp/bin/$n; done
+echo 'int a;' >/tmp/ws/src/a.c
+for a in 10.9.0.53 10.9.0.7 10.9.0.8; do ip addr add $a/32 dev lo; done
+cat >/tmp/contracts.yaml <<'POLICY'
+version: 1
+workspace: /tmp/ws
+labels:
+  SECRET:
+    files: ["~/.ssh/**"]
+  UNTRUSTED:
+    endpoints: ["*"]
+    except: ["10.9.0.53:53", "127.0.0.1:5559"]
+flows:
+  - executables: ["/tmp/bin/redact"]
+    declassify: [SECRET]
+rules:
+  - name: no-exfil
+    on: [connect, send]
+    when: SECRET
+    effect: block
+    reason: "{labels} data may not leave"
+  - name: egress
+    on: [connect, send]
+    target:
+      endpoints: ["*"]
+      except: ["api.allowed.test:5558", "127.0.0.0/8", "10.9.0.53:53"]
+    effect: block
+    reason: "{target} is not on the allow-list"
+  - name: tests-before-commit
+    on: exec
+    target: {command: "git commit"}
+    unless:
+      - after: {command: "make test", exit: 0, since: ["src/**"]}
+    effect: block
+    reason: "run make test first"
+  - name: rm-outside
+    on: exec
+    target:
+      command: ["rm -r*"]
+      operands_outside: ["{workspace}/**"]
+    effect: block
+    reason: "rm -r outside the workspace"
+  - name: untrusted-ssh
+    on: exec
+    target: {command: "ssh"}
+    when: UNTRUSTED
+    effect: block
+    reason: "untrusted data in, no ssh out"
+POLICY
+at-tool dns-serve 10.9.0.53 10.9.0.7 10.9.0.8 &
+dns=$!
+echo payload | nc -l -p 5557 >/dev/null 2>&1 &
+l1=$!
+nc -l -p 5559 >/tmp/nc5559.out 2>&1 &
+l2=$!
+nc -l -p 5558 >/dev/null 2>&1 &
+l3=$!
+sleep 1
+CCMD='export PATH=/tmp/bin:$PATH; cd /tmp/ws
+git commit -m x; echo commit-untested=$?
+make test; git commit -m x; echo commit-tested=$?
+echo "int b;" >>src/a.c; git commit -m x; echo commit-stale=$?
+/tmp/bin/rm -r /tmp/outside; echo rm-outside=$?
+/tmp/bin/rm -r /tmp/ws/build; echo rm-inside=$?
+at-tool recv-exec 127.0.0.1 5557 /tmp/bin/ssh; echo untrusted-ssh=$?
+ssh; echo clean-ssh=$?
+sh -c "redact </root/.ssh/id_rsa >/tmp/ws/redacted.txt"
+sh -c "copy </root/.ssh/id_rsa >/tmp/ws/copied.txt"
+sh -c "nc 127.0.0.1 5559 </tmp/ws/copied.txt"; echo copied-send=$?
+sh -c "nc 127.0.0.1 5559 </tmp/ws/redacted.txt"; echo redacted-send=$?
+at-tool dns-connect 10.9.0.53 api.allowed.test 5558
+at-tool dns-connect 10.9.0.53 other.test 5558
+exit 0'
+t=$(now)
+timeout "$REC_TIMEOUT" agenttrail run --policy /tmp/contracts.yaml --no-db --jsonl /tmp/contracts.jsonl \
+	-- /bin/sh -c "$CCMD" </dev/null >/tmp/contracts.out 2>/tmp/contracts.err
+rc=$?
+cat /tmp/contracts.out /tmp/contracts.err >/tmp/contracts.log
+show "run --policy contracts (rc=$rc, $(since "$t")s): output" /tmp/contracts.log
+kill "$dns" "$l1" "$l2" "$l3" 2>/dev/null
+has() { grep -q "^$1\$" /tmp/contracts.out; }
+c_commit() { has commit-untested=126 && has commit-tested=0 && has commit-stale=126; }
+# (busybox's own rm is an applet run without exec: the stand-in is called by path)
+c_rm() { has rm-outside=126 && has rm-inside=0; }
+c_untrusted() { has "recv-exec errno=1" && has untrusted-ssh=126 && has clean-ssh=0; }
+c_declassify() { has copied-send=1 && has redacted-send=0 && grep -q BEGIN /tmp/nc5559.out; }
+c_egress() { has "dns-connect ok" && has "dns-connect errno=1"; }
+check contracts_status "agenttrail run exited $rc" [ "$rc" -eq 0 ]
+check contract_commit "$(grep commit- /tmp/contracts.out | tr '\n' ' ')" c_commit
+check contract_rm "$(grep rm- /tmp/contracts.out | tr '\n' ' ')" c_rm
+check contract_untrusted "$(grep -E 'ssh|recv-exec' /tmp/contracts.out | tr '\n' ' ')" c_untrusted
+check contract_declassify "$(grep send= /tmp/contracts.out | tr '\n' ' ')" c_declassify
+check contract_egress_domain "$(grep dns-connect /tmp/contracts.out | tr '\n' ' ')" c_egress
 
 echo "VMTEST END passed=$PASSED failed=$FAILED uptime=$(now)s"
 sync

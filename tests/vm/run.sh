@@ -120,6 +120,9 @@ ln -s ../bin "$ROOT/usr/bin"
 ln -s ../bin "$ROOT/usr/sbin"
 
 cp "$AT" "$ROOT/bin/agenttrail"
+# The guard checks' workloads (make, git, ssh, rm stand-ins, a DNS server...)
+cc -static -O2 -Wall -o "$ROOT/bin/at-tool" "$HERE/at-tool.c" ||
+	die "cannot build tests/vm/at-tool.c statically (libc6-dev has libc.a)"
 # Every shared library agenttrail needs, at the path ldd names, and the loader.
 for lib in $(ldd "$AT" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }' | sort -u); do
 	mkdir -p "$ROOT$(dirname "$lib")"
