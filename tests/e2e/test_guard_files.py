@@ -262,6 +262,49 @@ def test_declassify_through_the_approved_redactor():
     r.expect("copied", "errno=%d" % EPERM)
 
 
+# ---- the shipped example policies, as they are ---------------------------------------
+
+POLICIES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "policies")
+
+
+def shipped(name):
+    with open(os.path.join(POLICIES, name)) as f:
+        return f.read()
+
+
+def test_shipped_policies_work_as_written():
+    for name in sorted(os.listdir(POLICIES)):
+        p = subprocess.run([tg.AGENTTRAIL, "check", os.path.join(POLICIES, name)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        eq(p.returncode, 0, "check %s: %s" % (name, p.stderr.decode()))
+        eq(p.stderr, b"", "check %s: warnings" % name)
+    d, home = tg.make_home()
+    ws = workspace(d)
+    with open(os.path.join(home, ".bashrc"), "w") as f:
+        f.write("# rc\n")
+    r = tg.guard_run(shipped("cloud-metadata.yaml"), """
+        $W connect %(meta)s 80 meta
+        $W connect %(ext)s 8080 other
+    """ % {"meta": tg.META, "ext": tg.EXT}, home, d, cwd=ws)
+    r.expect("meta", "errno=%d" % EPERM)
+    r.expect("other", "ok")
+    assert "cloud metadata service" in r.violations()[0]["reason"], r.violations()
+    r = tg.guard_run(shipped("protect-paths.yaml"), """
+        $W write $H/.bashrc bashrc
+        $W write %(ws)s/.git/hooks/post-checkout hook
+        $W write %(ws)s/src/ok.c unrelated
+    """ % {"ws": ws}, home, d, cwd=ws)
+    r.expect("bashrc", "errno=%d" % EPERM)
+    r.expect("hook", "errno=%d" % EPERM)
+    r.expect("unrelated", "ok")
+    r = tg.guard_run(shipped("no-exfil.yaml"), """
+        $W read-connect $H/.ssh/id_rsa %(ext)s 8080 secret
+        $W read-connect $H/notes.txt %(ext)s 8080 notes
+    """ % {"ext": tg.EXT}, home, d, cwd=ws)
+    r.expect("secret", "errno=%d" % EPERM)
+    r.expect("notes", "ok")
+
+
 if __name__ == "__main__":
     tg.setup_ns()
     try:
