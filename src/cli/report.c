@@ -21,6 +21,7 @@ static const char *const view_names[] = {
 	[REPORT_LLM] = "llm",
 	[REPORT_TIMELINE] = "timeline",
 	[REPORT_FINDINGS] = "findings",
+	[REPORT_VIOLATIONS] = "violations",
 };
 #define NVIEWS (sizeof(view_names) / sizeof(view_names[0]))
 
@@ -489,6 +490,7 @@ int report_run(sqlite3 *db, const struct report_opts *o, FILE *out,
 	case REPORT_LLM: rc = view_llm(&c); break;
 	case REPORT_TIMELINE: rc = view_timeline(&c); break;
 	case REPORT_FINDINGS: rc = view_findings(&c); break;
+	case REPORT_VIOLATIONS: rc = view_violations(&c); break;
 	case REPORT_SUMMARY: rc = view_summary(&c); break;
 	default: rc = rq_fail(&c, "report: unknown view %d", (int)o->view);
 	}
@@ -523,6 +525,8 @@ static void usage(FILE *f, const char *db)
 "  findings  what the detectors found (credential access, exfiltration, cloud\n"
 "            metadata, destructive commands, persistence, writes outside the\n"
 "            workspace, intent mismatch), most severe first\n"
+"  violations what the policy refused, killed or reported (agenttrail run):\n"
+"            rule, operation, target, mechanism, the reason given\n"
 "\n"
 "Options:\n"
 "  --db FILE      the database; default: $AGENTTRAIL_DB, else\n"
@@ -617,7 +621,7 @@ static int parse_args(int argc, char **argv, struct report_opts *o, const char *
 			return 2;
 		} else if (parse_view(a, &o->view) != 0) {
 			fprintf(stderr, "agenttrail report: unknown view '%s' (sessions, tree,"
-				" files, net, llm, timeline, findings, summary)\n", a);
+				" files, net, llm, timeline, findings, violations, summary)\n", a);
 			return 2;
 		} else {
 			have_view = true;

@@ -20,6 +20,7 @@ enum report_view {
 	REPORT_LLM,       /* LLM calls (or one with --call) */
 	REPORT_TIMELINE,  /* LLM turn -> tool call -> effects -> findings */
 	REPORT_FINDINGS,  /* the detectors' findings */
+	REPORT_VIOLATIONS, /* the guard's decisions */
 };
 
 struct report_opts {

@@ -92,5 +92,6 @@ int view_llm(struct report_ctx *c);
 /* report_timeline.c */
 int view_timeline(struct report_ctx *c);
 int view_findings(struct report_ctx *c);
+int view_violations(struct report_ctx *c);
 
 #endif /* AGENTTRAIL_CLI_REPORT_FMT_H */

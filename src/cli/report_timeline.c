@@ -17,7 +17,7 @@
 static const char timeline_sql[] =
 	"SELECT e.id, e.ts_ns, e.type, e.data FROM events e"
 	" WHERE e.session = ?1 AND (e.type IN ('llm_call', 'tool_call', 'exec', 'connect',"
-	"  'finding', 'unlink', 'rename', 'mkdir', 'chmod')"
+	"  'finding', 'violation', 'unlink', 'rename', 'mkdir', 'chmod')"
 	"  OR (e.type = 'open' AND (json_extract(e.data, '$.access') LIKE '%write%'"
 	"   OR EXISTS (SELECT 1 FROM events f, json_each(json_extract(f.data, '$.evidence')) v"
 	"    WHERE f.session = e.session AND f.type = 'finding'"
@@ -119,6 +119,10 @@ static int text_line(struct report_ctx *c, const char *type, const json_t *e, lo
 		return write_out(c, "%+7lldms %s%s FINDING %s [%s]%s %s\n", ms, indent,
 				 sev_colour(c, js(e, "severity")), js(e, "kind"), js(e, "severity"),
 				 reset(c), js(e, "explanation"));
+	if (!strcmp(type, "violation"))
+		return write_out(c, "%+7lldms %s%s POLICY %s %s %s%s (rule %s, %s): %s\n", ms, indent,
+				 sev_colour(c, "high"), js(e, "effect"), js(e, "op"), js(e, "target"),
+				 reset(c), js(e, "rule"), js(e, "mechanism"), js(e, "reason"));
 	/* file operations */
 	return write_out(c, "%+7lldms %s %-6s pid %lld %s%s%s%s\n", ms, indent, type,
 			 (long long)json_integer_value(json_object_get(e, "pid")),
@@ -190,6 +194,57 @@ int view_timeline(struct report_ctx *c)
 		doc = NULL;
 	} else {
 		rc = t0 < 0 ? write_out(c, "nothing recorded in session %lld\n", c->session) : 0;
+	}
+out:
+	(void)sqlite3_finalize(st);
+	json_decref(doc);
+	return rc;
+}
+
+static const char violations_sql[] =
+	"SELECT e.data FROM events e WHERE e.session = ?1 AND e.type = 'violation'"
+	" ORDER BY e.ts_ns, e.id";
+
+int view_violations(struct report_ctx *c)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *doc = json_array();
+	int rc = -1, step, n = 0;
+
+	if (!doc)
+		return rq_fail(c, "out of memory");
+	if (rq_prepare(c, violations_sql, &st) != 0)
+		goto out;
+	while ((step = rq_step(c, st)) == 1) {
+		json_t *v = col_json_text(st, 0);
+
+		if (!v)
+			continue;
+		n++;
+		if (!c->o->json) {
+			int w = write_out(c, "%s%-6s%s %-7s %s by %s[%lld] (rule %s, %s%s)\n         %s\n",
+					  sev_colour(c, "high"), js(v, "effect"), reset(c), js(v, "op"),
+					  js(v, "target"), js(v, "comm"),
+					  (long long)json_integer_value(json_object_get(v, "pid")),
+					  js(v, "rule"), js(v, "mechanism"),
+					  json_is_false(json_object_get(v, "enforced")) ? ", not enforced" : "",
+					  js(v, "reason"));
+
+			json_decref(v);
+			if (w)
+				goto out;
+		} else if (json_array_append_new(doc, v)) {
+			rq_fail(c, "out of memory");
+			goto out;
+		}
+	}
+	if (step < 0)
+		goto out;
+	if (c->o->json) {
+		rc = print_json(c, doc);
+		doc = NULL;
+	} else {
+		rc = n ? 0 : write_out(c, "no policy violations in session %lld\n", c->session);
 	}
 out:
 	(void)sqlite3_finalize(st);

@@ -386,6 +386,30 @@ def test_reload_keeps_labels():
     assert b"after-reload errno=1" in out, (out, err)
 
 
+def test_violations_in_the_store_and_the_report():
+    d, home = make_home()
+    pol = os.path.join(d, "policy.yaml")
+    db = os.path.join(d, "trail.db")
+    with open(pol, "w") as f:
+        f.write(textwrap.dedent(NO_EXFIL))
+    env = dict(os.environ, HOME=home)
+    env.pop("SUDO_USER", None)
+    p = subprocess.run([AGENTTRAIL, "run", "--policy", pol, "--quiet", "--db", db, "--",
+                        "ip", "netns", "exec", NS, PY, WORK, "read-connect",
+                        os.path.join(home, ".ssh", "id_rsa"), EXT, "8080", "secret"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert b"secret errno=1" in p.stdout, p
+    rep = subprocess.run([AGENTTRAIL, "report", "--db", db, "--json", "violations"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    eq(rep.returncode, 0, "report violations: %r" % rep.stderr)
+    v = json.loads(rep.stdout)
+    eq([(e["rule"], e["op"], e["target"], e["labels"]) for e in v],
+       [("no-exfil", "connect", "%s:8080" % EXT, ["SECRET"])], "violations in the store")
+    rep = subprocess.run([AGENTTRAIL, "report", "--db", db, "timeline"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert b"POLICY block connect" in rep.stdout, rep.stdout
+
+
 def test_bad_policy_is_refused_with_position():
     d = tmpdir()
     pol = os.path.join(d, "bad.yaml")

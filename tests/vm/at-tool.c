@@ -134,6 +134,8 @@ static int dns_connect(const char *server, const char *name, int port)
 		return 2;
 	}
 	inet_ntop(AF_INET, r + n - 4, ip, sizeof(ip));
+	if (getenv("AT_DELAY_MS"))
+		usleep((useconds_t)atoi(getenv("AT_DELAY_MS")) * 1000);
 	fd = tcp_to(ip, port);
 	if (fd < 0) {
 		printf("dns-connect errno=%d\n", errno);

@@ -21,7 +21,7 @@ guard_status guard_connect_blocked guard_clean_connect guard_violation_event
 guard_write_blocked guard_exec_blocked guard_metadata_blocked guard_kill
 guard_lsm_mechanism guard_lsm_unlink guard_lsm_rename guard_lsm_subtree
 contracts_status contract_commit contract_rm contract_untrusted contract_declassify
-contract_egress_domain"
+contract_subtree_label contract_egress_domain"
 
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 exec </dev/console >/dev/console 2>&1
@@ -369,8 +369,10 @@ sh -c "redact </root/.ssh/id_rsa >/tmp/ws/redacted.txt"
 sh -c "copy </root/.ssh/id_rsa >/tmp/ws/copied.txt"
 sh -c "nc 127.0.0.1 5559 </tmp/ws/copied.txt"; echo copied-send=$?
 sh -c "nc 127.0.0.1 5559 </tmp/ws/redacted.txt"; echo redacted-send=$?
-at-tool dns-connect 10.9.0.53 api.allowed.test 5558
-at-tool dns-connect 10.9.0.53 other.test 5558
+echo k >/root/.ssh/later
+sh -c "read l </root/.ssh/later; nc 127.0.0.1 5559 </dev/null"; echo subtree-secret=$?
+at-tool dns-connect 10.9.0.53 api.allowed.test 5558; echo dns-allowed=$?
+at-tool dns-connect 10.9.0.53 other.test 5558; echo dns-other=$?
 exit 0'
 t=$(now)
 timeout "$REC_TIMEOUT" agenttrail run --policy /tmp/contracts.yaml --no-db --jsonl /tmp/contracts.jsonl \
@@ -385,12 +387,16 @@ c_commit() { has commit-untested=126 && has commit-tested=0 && has commit-stale=
 c_rm() { has rm-outside=126 && has rm-inside=0; }
 c_untrusted() { has "recv-exec errno=1" && has untrusted-ssh=126 && has clean-ssh=0; }
 c_declassify() { has copied-send=1 && has redacted-send=0 && grep -q BEGIN /tmp/nc5559.out; }
-c_egress() { has "dns-connect ok" && has "dns-connect errno=1"; }
+# a file created after the policy loaded in a labelled directory carries its label
+c_subtree_label() { has subtree-secret=1; }
+# (resolve and connect at once: the kernel binds the answer, not agenttrail)
+c_egress() { has dns-allowed=0 && has dns-other=1; }
 check contracts_status "agenttrail run exited $rc" [ "$rc" -eq 0 ]
 check contract_commit "$(grep commit- /tmp/contracts.out | tr '\n' ' ')" c_commit
 check contract_rm "$(grep rm- /tmp/contracts.out | tr '\n' ' ')" c_rm
 check contract_untrusted "$(grep -E 'ssh|recv-exec' /tmp/contracts.out | tr '\n' ' ')" c_untrusted
 check contract_declassify "$(grep send= /tmp/contracts.out | tr '\n' ' ')" c_declassify
+check contract_subtree_label "$(grep subtree-secret /tmp/contracts.out)" c_subtree_label
 check contract_egress_domain "$(grep dns-connect /tmp/contracts.out | tr '\n' ' ')" c_egress
 
 echo "VMTEST END passed=$PASSED failed=$FAILED uptime=$(now)s"
