@@ -1,12 +1,15 @@
 #!/bin/bash
 # bench/smoke.sh - checks that the benchmark harness works, not how fast
-# anything is: runs `bench/run --quick` (every workload, every configuration,
-# the event-rate stress) and checks that every configuration produced a
+# anything is: runs `bench/run --quick` (every workload, every configuration
+# but enforce256, which runs with open, forkexec and connect only, and the
+# event-rate stress) and checks that every configuration produced a
 # positive time for every workload, that the JSON has every key, that the
-# in-session runs recorded events, that the observers' CPU time and peak RSS
-# were measured, that the stress reported every rate for both stores, that
-# `--from-json` rewrites the same report, and that the audit settings and
-# the peer tracers are as they were before.  Never asserts a time.
+# in-session runs recorded events, that the enforcing runs loaded the whole
+# generated policy (32 or 256 rules) and made no decision (0 violations),
+# that the observers' CPU time and peak RSS were measured, that the stress
+# reported every rate for both stores, that `--from-json` rewrites the same
+# report, and that the audit settings and the peer tracers are as they were
+# before.  Never asserts a time.
 #
 # A peer configuration may be skipped (the JSON then says why, e.g. auditd
 # when another audit daemon runs); the smoke test prints the reason.
@@ -69,8 +72,12 @@ import json
 import sys
 
 WORKLOADS = ["open", "stat", "forkexec", "connect", "tls", "build", "agent"]
-CONFIGS = ["bare", "in-session", "in-session-db", "outside", "execsnoop+opensnoop", "auditd"]
-SESSION = ["in-session", "in-session-db"]
+CONFIGS = ["bare", "in-session", "in-session-db", "enforce32", "enforce256", "outside",
+           "enforce256-outside", "execsnoop+opensnoop", "auditd"]
+SESSION = ["in-session", "in-session-db", "enforce32", "enforce256"]
+ENFORCE = {"enforce32": 32, "enforce256": 256, "enforce256-outside": 256}
+# --quick runs these configurations with these workloads only
+ONLY = {"enforce256": ["open", "forkexec", "connect"]}
 PEERS = ["execsnoop+opensnoop", "auditd"]
 errors = []
 
@@ -87,6 +94,19 @@ for key in ("date", "machine", "agenttrail", "rounds", "workloads", "stress", "p
 for key in ("nproc", "kernel", "cpu", "mem_gib", "os"):
     if key not in doc.get("machine", {}):
         errors.append("machine.%s missing" % key)
+
+# the generated policies: checked, of the size asked, in the 40/40/20 mix
+for config, n in ENFORCE.items():
+    p = (doc.get("policies") or {}).get(config) or {}
+    mix = p.get("mix") or {}
+    if p.get("rules") != n or sum(mix.values()) != n or set(mix) != {"connect/send", "file", "exec"}:
+        errors.append("policy of %s: %r rules, mix %r; want %d" % (config, p.get("rules"), mix, n))
+    if not p.get("mechanisms"):
+        errors.append("policy of %s: no mechanisms from agenttrail check" % config)
+runs = doc.get("enforce_outside_tracer") or []
+if not runs or any((r.get("enforce") or {}).get("violations") != 0 or
+                   (r.get("enforce") or {}).get("rules") != 256 for r in runs):
+    errors.append("enforce_outside_tracer: %r" % [r.get("enforce") for r in runs])
 
 skipped = doc.get("skipped_configs") or {}
 for config, why in skipped.items():
@@ -113,7 +133,7 @@ for wl in WORKLOADS:
         where = "%s/%s" % (wl, config)
         c = w.get("configs", {}).get(config)
         if c is None:
-            if config not in skipped:
+            if config not in skipped and wl in ONLY.get(config, [wl]):
                 errors.append(where + ": missing")
             continue
         for key in ("median_ns_per_op", "ratio_to_bare", "added_ns_per_op",
@@ -154,6 +174,17 @@ for wl in WORKLOADS:
                     errors.append("%s: agenttrail measured by %r, not at its exit" % (where, o.get("method")))
                 if not isinstance((o.get("total") or {}).get("cpu_s"), (int, float)):
                     errors.append("%s: no total CPU" % where)
+        if config in ENFORCE:
+            n = ENFORCE[config]
+            if c.get("policy_rules") != n:
+                errors.append("%s: policy_rules %r" % (where, c.get("policy_rules")))
+            if c.get("rules_enforced") != [n] * len(samples):
+                errors.append("%s: rules enforced %r, want %d in every run"
+                              % (where, c.get("rules_enforced"), n))
+            if c.get("violations") != [0] * len(samples):
+                errors.append("%s: violations %r, want 0 in every run" % (where, c.get("violations")))
+            if "%s: %d rules enforced, 0 violations" % (config, n) not in report:
+                errors.append("%s: no enforcement line in the report" % where)
         if config in PEERS:
             lost = c.get("peer_lost") or []
             if len(lost) != len(samples) or not all(isinstance(x, int) and x >= 0 for x in lost):
@@ -183,6 +214,8 @@ for rate in rates:
                           % (r["generated"], r["recorded_open"]))
         if not isinstance((r.get("observer") or {}).get("cpu_s"), (int, float)):
             errors.append(where + ": no agenttrail CPU")
+if doc.get("quick_config_workloads") != ONLY:
+    errors.append("quick_config_workloads %r, want %r" % (doc.get("quick_config_workloads"), ONLY))
 if set(st.get("highest_zero_drop") or {}) != {"no-db", "db"}:
     errors.append("stress: highest_zero_drop %r" % st.get("highest_zero_drop"))
 
