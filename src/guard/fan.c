@@ -182,11 +182,13 @@ static int mark_policy(struct fan *f, char *err, size_t errlen)
 			}
 			files_fixed_prefix(pat, path, PATH_MAX);
 			if (stat(path, &st) == 0) {
+				/* an existing file: its inode (a new file put in its
+				 * place later is marked when the recorder sees it) */
 				mark_tree(f, path, PATH_MAX, pat, (uint32_t)r, &budget, 0);
-				if (S_ISDIR(st.st_mode))
-					continue;
+				continue;
 			}
-			/* the file may be created later: its directory's children */
+			/* not there yet: its directory's children, so that its
+			 * creation is decided too */
 			existing_dir(path);
 			mark(f, FAN_MARK_ONLYDIR, FAN_OPEN_PERM | FAN_EVENT_ON_CHILD, path);
 		}
@@ -255,17 +257,20 @@ static void subject_labels(struct fan *f, struct subject *s)
 			pol_set_add(&s->labels, (unsigned)i);
 }
 
-static bool prot_has(const struct fan *f, const struct subject *s, size_t rule)
+static bool prot_has(struct fan *f, const struct subject *s, size_t rule)
 {
 	uint32_t dev = files_kdev(s->st.st_dev);
+	bool hit = false;
 
-	for (size_t i = 0; i < f->nprot; i++)
-		if (f->prot[i].rule == rule && f->prot[i].ino == s->st.st_ino && f->prot[i].dev == dev)
-			return true;
-	return false;
+	/* the recorder's thread adds to the table (remark_new_file) */
+	pthread_mutex_lock(&f->mu);
+	for (size_t i = 0; i < f->nprot && !hit; i++)
+		hit = f->prot[i].rule == rule && f->prot[i].ino == s->st.st_ino && f->prot[i].dev == dev;
+	pthread_mutex_unlock(&f->mu);
+	return hit;
 }
 
-static bool paths_match(const struct fan *f, const struct pol_rule *r, size_t ri,
+static bool paths_match(struct fan *f, const struct pol_rule *r, size_t ri,
 			const struct subject *s, const char *path)
 {
 	bool in = !r->paths.n;
@@ -889,9 +894,52 @@ static void observe_unlink_rename(struct fan *f, const json_t *ev, unsigned op)
 	free(s);
 }
 
+/*
+ * A file now at a path a rule protects that its mark does not cover (put
+ * there by a rename, or created in a directory that was not marked): mark
+ * it, so the next open is decided.
+ */
+static void remark_new_file(struct fan *f, const char *path)
+{
+	const struct policy *p = f->g->pol;
+	struct stat st;
+
+	for (size_t ri = 0; ri < p->nrules; ri++) {
+		const struct pol_rule *r = &p->rules[ri];
+
+		if (f->g->lsm_rule[ri] || !(r->ops & file_ops))
+			continue;
+		for (size_t g = 0; g < r->paths.n; g++) {
+			if (!pol_glob_match(r->paths.v[g].pattern, path) || stat(path, &st) ||
+			    !S_ISREG(st.st_mode))
+				continue;
+			if (mark(f, 0, FAN_OPEN_PERM, path) == 0) {
+				pthread_mutex_lock(&f->mu);
+				add_prot(f, &st, (uint32_t)ri);
+				pthread_mutex_unlock(&f->mu);
+			}
+			break;
+		}
+	}
+}
+
 void fan_observe(struct fan *f, const json_t *ev)
 {
 	const char *type = json_string_value(json_object_get(ev, "type"));
+	const json_t *ret = json_object_get(ev, "ret");
+	bool ok = json_is_integer(ret) && json_integer_value(ret) >= 0;
+
+	/* new files at protected paths get their own marks */
+	if (ok && type && !strcmp(type, "rename") && json_object_get(ev, "new_path")) {
+		pthread_rwlock_rdlock(&f->pol_lock);
+		remark_new_file(f, json_string_value(json_object_get(ev, "new_path")));
+		pthread_rwlock_unlock(&f->pol_lock);
+	} else if (ok && type && !strcmp(type, "open") &&
+		   json_is_true(json_object_get(ev, "create")) && json_object_get(ev, "path")) {
+		pthread_rwlock_rdlock(&f->pol_lock);
+		remark_new_file(f, json_string_value(json_object_get(ev, "path")));
+		pthread_rwlock_unlock(&f->pol_lock);
+	}
 
 	pthread_mutex_lock(&f->mu);
 	causal_observe(f->causal, ev);

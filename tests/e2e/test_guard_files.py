@@ -57,6 +57,7 @@ def test_protected_paths_cannot_be_written():
         sh -c 'bash -c "$W write $H/.bashrc nested"'
         $W write %(ws)s/src/ok.c unrelated
         echo evil > $H/evil && mv $H/evil $H/.bashrc; echo "rename $?"
+        sleep 1; $W write $H/.bashrc after-rename
     """ % {"ws": ws}, home, d, cwd=ws)
     for name in ("bashrc", "hardlink", "symlink", "relative", "new-authorized-keys",
                  "new-hook", "nested"):
@@ -70,6 +71,8 @@ def test_protected_paths_cannot_be_written():
     eq((mv[0]["mechanism"], mv[0]["enforced"], mv[0]["errno"]), ("tracepoint", False, 0),
        "an observed rename")
     eq(mv[0]["target"], os.path.join(home, ".bashrc"), "rename target")
+    # the file renamed into place is marked once the rename is recorded
+    r.expect("after-rename", "errno=%d" % EPERM)
     v = r.violations(rule="protect-paths", mechanism="fanotify")
     assert len(v) >= 7, r.events
     eq(v[0]["mechanism"], "fanotify", "mechanism")
