@@ -407,6 +407,15 @@ struct {
 	__type(value, struct at_exec_req);
 } exec_scratch_g SEC(".maps");
 
+/* [0]: execs of session threads whose argv could not be kept (table
+ * full); while 0, user space may take "no entry" for "not a session" */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} exec_reqs_lost SEC(".maps");
+
 struct argv_walk {
 	struct at_exec_req *r;
 	const char *const *argv;
@@ -453,7 +462,12 @@ static __always_inline int note_exec(const char *const *argv)
 	w.r = r;
 	w.argv = argv;
 	bpf_loop(AT_EXEC_ARGC_MAX, copy_arg, &w, 0);
-	bpf_map_update_elem(&exec_reqs, &tid, r, BPF_ANY);
+	if (bpf_map_update_elem(&exec_reqs, &tid, r, BPF_ANY)) {
+		__u64 *lost = bpf_map_lookup_elem(&exec_reqs_lost, &zero);
+
+		if (lost)
+			__sync_fetch_and_add(lost, 1);
+	}
 	return 0;
 }
 

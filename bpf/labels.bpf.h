@@ -184,6 +184,7 @@ static __always_inline void proc_gain_one(__u32 tgid, const struct at_labels *l)
 struct subtree_walk {
 	struct dentry *d;
 	struct at_inode_val *found;
+	struct at_inode_key key;   /* the found directory's */
 };
 
 static long subtree_step(__u32 i, void *c)
@@ -201,21 +202,44 @@ static long subtree_step(__u32 i, void *c)
 	v = bpf_map_lookup_elem(&inode_labels, &k);
 	if (!v)
 		return 0;
-	if (v->flags & AT_INODE_SUBTREE)
+	if (v->flags & AT_INODE_SUBTREE) {
 		w->found = v;
+		w->key = k;
+	}
 	return 1; /* the nearest labelled directory decides */
 }
+
+/* directory (device, inode and its generation, so that a reused inode
+ * number is another key) -> the SUBTREE directory that decides for files
+ * in it (zero key: none); cleared by user space whenever SUBTREE entries
+ * change */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct at_inode_key);
+	__type(value, struct at_inode_key);
+} subtree_cache SEC(".maps");
 
 /*
  * A file with no labels of its own inside a SUBTREE directory (created
  * after the policy loaded, by anyone, at any depth below it) carries the
- * directory's labels: the nearest labelled ancestor decides.
+ * directory's labels: the nearest labelled ancestor decides. The answer
+ * for a directory is cached, so most opens cost one lookup here.
  */
 static __always_inline struct at_inode_val *subtree_of(struct dentry *d)
 {
 	struct subtree_walk w = { .d = d };
+	struct at_inode_key dk, none = {}, *hit;
+	struct dentry *parent = BPF_CORE_READ(d, d_parent);
 
+	inode_key_of(BPF_CORE_READ(parent, d_inode), &dk);
+	dk._pad = BPF_CORE_READ(parent, d_inode, i_generation);
+	hit = bpf_map_lookup_elem(&subtree_cache, &dk);
+	if (hit)
+		return hit->ino ? bpf_map_lookup_elem(&inode_labels, hit) : NULL;
+	w.key = none;
 	bpf_loop(AT_SUBTREE_DEPTH, subtree_step, &w, 0);
+	bpf_map_update_elem(&subtree_cache, &dk, w.found ? &w.key : &none, BPF_ANY);
 	return w.found;
 }
 

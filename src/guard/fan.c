@@ -23,6 +23,7 @@
 #include "guard/causal.h"
 #include "guard/files.h"
 #include "guard/guard.h"
+#include "guard.skel.h"
 #include "proc.skel.h"
 
 #define FAN_DRAIN_WAIT_MS 250   /* longest wait for the recorder to catch up */
@@ -619,9 +620,15 @@ static uint32_t decide(struct fan *f, const struct fanotify_event_metadata *m, s
 	s->tid = (uint32_t)m->pid;
 	if (exec) {
 		if (bpf_map_lookup_elem(f->fd_exec_reqs, &s->tid, &s->req)) {
-			/* no argv captured: not a session process, or (fail
-			 * closed) one whose exec could not be noted */
-			if (tgid_of(s->tid, &s->tgid) ||
+			/* No argv captured: not a session process, or (fail
+			 * closed) one whose exec could not be noted because the
+			 * table was full. Every exec of the machine comes here;
+			 * while nothing was lost, the answer needs no /proc read. */
+			uint32_t zero = 0;
+			uint64_t lost = 0;
+
+			if (bpf_map_lookup_elem(f->fd_exec_lost, &zero, &lost) || !lost ||
+			    tgid_of(s->tid, &s->tgid) ||
 			    bpf_map_lookup_elem(f->fd_tracked, &s->tgid, &s->proc))
 				return FAN_ALLOW;
 			return refuse_unknown_exec(f, m, s);
@@ -742,6 +749,7 @@ int fan_open(struct fan *f, struct guard *g, struct loader *l, char *err, size_t
 	f->g = g;
 	f->fd_open_reqs = bpf_map__fd(l->proc->maps.open_reqs);
 	f->fd_exec_reqs = bpf_map__fd(l->proc->maps.exec_reqs);
+	f->fd_exec_lost = bpf_map__fd(l->guard->maps.exec_reqs_lost);
 	f->fd_tracked = l->tracked_fd;
 	f->fd_procs = bpf_map__fd(l->proc->maps.proc_labels);
 	pthread_mutex_init(&f->mu, NULL);

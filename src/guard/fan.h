@@ -40,7 +40,7 @@ struct fan {
 	pthread_t thread;
 	bool running;
 	struct guard *g;
-	int fd_open_reqs, fd_exec_reqs, fd_tracked, fd_procs;
+	int fd_open_reqs, fd_exec_reqs, fd_exec_lost, fd_tracked, fd_procs;
 	int64_t mono_to_wall_ns;
 	/* everything below is shared with the responder: under mu */
 	pthread_mutex_t mu;

@@ -274,6 +274,7 @@ int guard_open(struct guard *g, struct loader *l, struct policy *pol, const char
 	g->fd_procs = bpf_map__fd(l->proc->maps.proc_labels);
 	g->fd_domains = bpf_map__fd(l->proc->maps.guard_domains);
 	g->fd_subtrees = bpf_map__fd(l->proc->maps.label_subtrees);
+	g->fd_subtree_cache = bpf_map__fd(l->proc->maps.subtree_cache);
 	g->fd_lsm_self = g->fd_lsm_children = g->fd_lsm_rules = -1;
 	if (l->guard_lsm) {
 		g->fd_lsm_self = bpf_map__fd(l->guard_lsm->maps.lsm_self);

@@ -38,7 +38,7 @@ struct guard {
 	size_t nbound, capbound;
 	size_t files_bound;       /* inodes given labels from path globs */
 	size_t subtrees;          /* directories among them (SUBTREE) */
-	int fd_subtrees;
+	int fd_subtrees, fd_subtree_cache;
 	size_t files_skipped;     /* beyond the walk limit */
 	uint64_t violations;
 	bool quiet;
