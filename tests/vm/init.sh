@@ -21,7 +21,9 @@ guard_status guard_connect_blocked guard_clean_connect guard_violation_event
 guard_write_blocked guard_exec_blocked guard_metadata_blocked guard_kill
 guard_lsm_mechanism guard_lsm_unlink guard_lsm_rename guard_lsm_subtree
 contracts_status contract_commit contract_rm contract_untrusted contract_declassify
-contract_subtree_label contract_egress_domain"
+contract_subtree_label contract_egress_domain
+evasion_status evasion_uring_open evasion_uring_connect evasion_execveat evasion_links
+evasion_daemon evasion_cgroup evasion_thread evasion_udp"
 
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 exec </dev/console >/dev/console 2>&1
@@ -398,6 +400,73 @@ check contract_untrusted "$(grep -E 'ssh|recv-exec' /tmp/contracts.out | tr '\n'
 check contract_declassify "$(grep send= /tmp/contracts.out | tr '\n' ' ')" c_declassify
 check contract_subtree_label "$(grep subtree-secret /tmp/contracts.out)" c_subtree_label
 check contract_egress_domain "$(grep dns-connect /tmp/contracts.out | tr '\n' ' ')" c_egress
+
+# --- evasions, with the BPF-LSM backend deciding files and exec by path --------
+cp /bin/at-tool /tmp/bin/forbidden-tool
+ln /root/.bashrc /root/hard 2>/dev/null || { echo "# rc" >/root/.bashrc; ln /root/.bashrc /root/hard; }
+ln -s /root/.bashrc /root/soft
+mkdir -p /sys/fs/cgroup/elsewhere
+cat >/tmp/evasion.yaml <<'POLICY'
+version: 1
+labels:
+  SECRET:
+    files: ["~/.ssh/**"]
+rules:
+  - name: no-exfil
+    on: [connect, send]
+    when: SECRET
+    effect: block
+    reason: "{labels} data may not leave"
+  - name: protect
+    on: [write, unlink, rename]
+    target: {paths: ["~/.bashrc"]}
+    effect: block
+    reason: "{target} is protected"
+  - name: no-forbidden-tool
+    on: exec
+    target: {paths: ["/tmp/bin/forbidden-tool"]}
+    effect: block
+    reason: "not that program"
+POLICY
+ECMD='S=/root/.ssh/id_rsa
+evasion uring-open inline /root/.bashrc wr uring-open-wr
+evasion uring-open inline /root/.bashrc rd uring-open-rd
+evasion uring-open async /root/.bashrc trunc uring-open-async
+evasion uring-connect inline $S 127.0.0.1 5561 uring-connect
+evasion uring-connect async $S 127.0.0.1 5561 uring-connect-async
+evasion execveat dirfd /tmp/bin/forbidden-tool forbidden-tool execveat-dirfd
+evasion execveat empty-opath /tmp/bin/forbidden-tool innocent execveat-opath
+evasion execveat fdcwd /tmp/bin/forbidden-tool forbidden-tool execveat-fdcwd
+sh -c "echo x >>/root/hard"; echo hard=$?
+sh -c "echo x >>/root/soft"; echo soft=$?
+evasion daemon-connect ancestor $S 127.0.0.1 5561 daemon /tmp/daemon.done
+i=0; while [ ! -e /tmp/daemon.done ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+evasion cgroup-connect /sys/fs/cgroup/elsewhere $S 127.0.0.1 5561 cgroup-move
+evasion thread-connect reader-alive $S 127.0.0.1 5561 thread
+evasion udp-send 6mapped $S 127.0.0.1 5561 udp-mapped
+exit 0'
+t=$(now)
+timeout "$REC_TIMEOUT" agenttrail run --policy /tmp/evasion.yaml --no-db --jsonl /tmp/evasion.jsonl \
+	-- /bin/sh -c "$ECMD" </dev/null >/tmp/evasion.out 2>/tmp/evasion.err
+rc=$?
+cat /tmp/evasion.out /tmp/evasion.err >/tmp/evasion.log
+show "run --policy evasions (rc=$rc, $(since "$t")s): output" /tmp/evasion.log
+eh() { grep -q "^$1\$" /tmp/evasion.out; }
+e_open() { eh "uring-open-wr errno=1" && eh "uring-open-rd ok" && eh "uring-open-async errno=1" &&
+	line_with /tmp/evasion.jsonl '"rule":"protect"' '"mechanism":"lsm"'; }
+e_connect() { eh "uring-connect errno=1" && eh "uring-connect-async errno=1"; }
+e_execveat() { eh "execveat-dirfd errno=1" && eh "execveat-opath errno=1" &&
+	eh "execveat-fdcwd errno=1" && line_with /tmp/evasion.jsonl '"rule":"no-forbidden-tool"' '"mechanism":"lsm"'; }
+e_links() { eh hard=1 && eh soft=1 && [ "$(head -n1 /root/.bashrc)" = "# rc" ]; }
+check evasion_status "agenttrail run exited $rc" [ "$rc" -eq 0 ]
+check evasion_uring_open "$(grep uring-open /tmp/evasion.out | tr '\n' ' ')" e_open
+check evasion_uring_connect "$(grep uring-connect /tmp/evasion.out | tr '\n' ' ')" e_connect
+check evasion_execveat "$(grep execveat /tmp/evasion.out | tr '\n' ' ')" e_execveat
+check evasion_links "$(grep -E '^(hard|soft)=' /tmp/evasion.out | tr '\n' ' ')" e_links
+check evasion_daemon "$(grep daemon /tmp/evasion.out | tr '\n' ' ')" eh "daemon errno=1"
+check evasion_cgroup "$(grep cgroup-move /tmp/evasion.out | tr '\n' ' ')" eh "cgroup-move errno=1"
+check evasion_thread "$(grep thread /tmp/evasion.out | tr '\n' ' ')" eh "thread errno=1"
+check evasion_udp "$(grep udp /tmp/evasion.out | tr '\n' ' ')" eh "udp-mapped errno=1"
 
 echo "VMTEST END passed=$PASSED failed=$FAILED uptime=$(now)s"
 sync

@@ -123,6 +123,10 @@ cp "$AT" "$ROOT/bin/agenttrail"
 # The guard checks' workloads (make, git, ssh, rm stand-ins, a DNS server...)
 cc -static -O2 -Wall -o "$ROOT/bin/at-tool" "$HERE/at-tool.c" ||
 	die "cannot build tests/vm/at-tool.c statically (libc6-dev has libc.a)"
+# The host's evasion attempts (io_uring, execveat, setsid daemons, cgroup
+# moves, threads, datagrams), against the BPF-LSM backend here
+cc -static -O1 -Wall -o "$ROOT/bin/evasion" "$HERE/../e2e/evasion.c" -lpthread ||
+	die "cannot build tests/e2e/evasion.c statically"
 # Every shared library agenttrail needs, at the path ldd names, and the loader.
 for lib in $(ldd "$AT" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }' | sort -u); do
 	mkdir -p "$ROOT$(dirname "$lib")"
