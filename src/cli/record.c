@@ -24,6 +24,8 @@ static void run_usage(FILE *f)
 		"      --policy FILE      the policy (YAML); SIGHUP reloads it, keeping every\n"
 		"                         label processes and files carry\n"
 		"      --no-stderr-reason do not print decisions on agenttrail's stderr\n"
+		"      --no-tool-reason   do not write the reason to the refused program's own\n"
+		"                         stderr (by default one line: the rule and its reason)\n"
 		"\n"
 		"Every option of 'agenttrail record' applies ('agenttrail record --help').\n");
 }
@@ -116,6 +118,7 @@ static int record_main(int argc, char **argv, bool run_mode)
 		{ "credential", required_argument, NULL, 'C' },
 		{ "policy", required_argument, NULL, 'L' },
 		{ "no-stderr-reason", no_argument, NULL, 'E' },
+		{ "no-tool-reason", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -205,6 +208,9 @@ static int record_main(int argc, char **argv, bool run_mode)
 			break;
 		case 'E':
 			o.no_stderr_reason = true;
+			break;
+		case 'F':
+			o.no_tool_reason = true;
 			break;
 		case 'j':
 			o.jsonl = optarg;

@@ -18,6 +18,7 @@
 #include "guard/causal.h"
 #include "guard/fan.h"
 #include "guard/fan_int.h"
+#include "guard/feedback.h"
 #include "guard/files.h"
 #include "guard/guard.h"
 
@@ -344,6 +345,10 @@ static void queue_violation(struct fan *f, struct subject *s, const size_t *fire
 	json_object_set_new(o, "exe", json_string(s->exe));
 	json_object_set_new(o, "labels", lab);
 	json_object_set_new(o, "reason", json_string(reason));
+	/* the refused program waits for the answer: tell it first */
+	if (!observed && eff == POL_BLOCK && f->g->tool_reason)
+		json_object_set_new(o, "told", json_boolean(feedback_to_stderr((pid_t)s->tgid, r->name,
+										 reason) == 0));
 	if (op == POL_OP_EXEC) {
 		json_t *argv = json_array();
 

@@ -42,6 +42,7 @@ struct guard {
 	size_t files_skipped;     /* beyond the walk limit */
 	uint64_t violations;
 	bool quiet;
+	bool tool_reason;         /* tell refused programs why, on their stderr */
 };
 
 /*

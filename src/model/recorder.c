@@ -31,6 +31,7 @@
 #include "capture/tls.h"
 #include "decode/redact.h"
 #include "guard/fan.h"
+#include "guard/feedback.h"
 #include "guard/guard.h"
 #include "model/dnscache.h"
 #include "model/correlate.h"
@@ -423,6 +424,12 @@ static void on_violation(struct recorder *r, const void *data, size_t size)
 		r->malformed++;
 		return;
 	}
+	/* the kernel refused (and the program lives): tell it why */
+	if (!r->o->no_tool_reason && !strcmp(json_string_value(json_object_get(ev, "effect")), "block"))
+		json_object_set_new(ev, "told",
+				    json_boolean(feedback_to_stderr((pid_t)json_integer_value(json_object_get(ev, "pid")),
+								    json_string_value(json_object_get(ev, "rule")),
+								    json_string_value(json_object_get(ev, "reason"))) == 0));
 	emit_violation(r, ev);
 	json_decref(ev);
 }
@@ -1084,6 +1091,7 @@ int recorder_run(const struct rec_opts *o)
 		}
 		pol = NULL;
 		r->guarding = true;
+		r->guard.tool_reason = !o->no_tool_reason;
 		if (fan_needed_now(&r->guard)) {
 			if (fan_open(&r->fan, &r->guard, &r->ld, err, sizeof(err))) {
 				fprintf(stderr, "agenttrail: policy %s: %s\n", o->policy, err);

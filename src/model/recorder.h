@@ -29,6 +29,7 @@ struct rec_opts {
 	size_t ncredentials;
 	const char *policy;       /* run --policy: enforce this policy file */
 	bool no_stderr_reason;    /* do not print violations on agenttrail's stderr */
+	bool no_tool_reason;      /* do not write the reason to the refused program's stderr */
 };
 
 /*

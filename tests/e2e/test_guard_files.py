@@ -265,6 +265,48 @@ def test_declassify_through_the_approved_redactor():
     r.expect("copied", "errno=%d" % EPERM)
 
 
+# ---- the reason, on the refused program's own stderr ---------------------------------
+
+KEY_READ = """
+    version: 1
+    labels:
+      SECRET:
+        files: ["~/.ssh/**"]
+    rules:
+      - name: no-key-read
+        on: read
+        target: {paths: ["~/.ssh/id_rsa"]}
+        effect: block
+        reason: "private keys are not for agents; ask the user"
+      - name: no-exfil
+        on: connect
+        when: SECRET
+        effect: block
+        reason: "{labels} data may not leave"
+"""
+
+
+def test_refused_program_is_told_why_on_its_stderr():
+    d, home = tg.make_home()
+    shutil.copy(os.path.join(home, ".ssh", "id_rsa"), os.path.join(home, ".ssh", "other_key"))
+    script = """
+        bash -c 'cat $H/.ssh/id_rsa'; echo "cat $?"
+        $W read-connect $H/.ssh/other_key %(ext)s 8080 connect
+    """ % {"ext": tg.EXT}
+    r = tg.guard_run(KEY_READ, script, home, d, extra=["--no-stderr-reason"])
+    r.expect("cat", "1")
+    r.expect("connect", "errno=%d" % EPERM)
+    # fanotify (cat waits for the answer) and the cgroup hook (python got EPERM)
+    assert ("agenttrail: refused by policy rule 'no-key-read': private keys are not for "
+            "agents; ask the user") in r.stderr, r.stderr
+    assert "agenttrail: refused by policy rule 'no-exfil': SECRET data may not leave" in r.stderr, \
+        r.stderr
+    assert all(v.get("told") for v in r.violations()), r.violations()
+    r = tg.guard_run(KEY_READ, script, home, d, extra=["--no-stderr-reason", "--no-tool-reason"])
+    r.expect("cat", "1")
+    assert "refused by policy rule" not in r.stderr, r.stderr
+
+
 # ---- the shipped example policies, as they are ---------------------------------------
 
 POLICIES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "policies")
