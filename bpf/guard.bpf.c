@@ -14,6 +14,7 @@
  */
 #include "common.bpf.h"
 #include "labels.bpf.h"
+#include "rule.bpf.h"
 
 #define AT_AF_INET 2
 #define AT_AF_INET6 10
@@ -110,33 +111,6 @@ static long port_filter(__u32 i, void *c)
 	return 0;
 }
 
-static __always_inline bool labels_hold(const struct at_rule *r, const struct at_labels *l)
-{
-	for (int t = 0; t < AT_GUARD_TERMS; t++) {
-		const struct at_labels *all = &r->all[t], *none = &r->none[t];
-		bool ok = true;
-
-		if (t >= r->nterms)
-			break;
-		for (int i = 0; i < AT_LABEL_WORDS; i++)
-			if ((l->w[i] & all->w[i]) != all->w[i] || (l->w[i] & none->w[i]))
-				ok = false;
-		if (ok)
-			return true;
-	}
-	return false;
-}
-
-static __always_inline __u8 stronger(__u8 have, __u8 e)
-{
-	/* kill > block > notify > nothing */
-	if (have == AT_EFF_KILL || e == AT_EFF_KILL)
-		return AT_EFF_KILL;
-	if (have == AT_EFF_BLOCK || e == AT_EFF_BLOCK)
-		return AT_EFF_BLOCK;
-	return e ? e : have;
-}
-
 static long rule_step(__u32 i, void *c)
 {
 	struct rule_walk *w = c;
@@ -148,13 +122,13 @@ static long rule_step(__u32 i, void *c)
 		return 1;
 	if (!sets_meet(d->eps.w, r->ep_in.w) || sets_meet(d->eps.w, r->ep_except.w))
 		return 0;
-	if (!labels_hold(r, &d->labels))
+	if (!rule_labels_hold(r, &d->labels))
 		return 0;
 	n = d->v.nrules;
 	if (n < AT_VIOL_FIRED)
 		d->v.rules[n & (AT_VIOL_FIRED - 1)] = r->id;
 	d->v.nrules = n + 1 > AT_VIOL_FIRED ? AT_VIOL_FIRED : n + 1;
-	d->effect = stronger(d->effect, r->effect);
+	d->effect = rule_stronger(d->effect, r->effect);
 	return 0;
 }
 

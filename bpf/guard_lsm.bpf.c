@@ -16,6 +16,7 @@
 #include "common.bpf.h"
 #include "path.bpf.h"
 #include "labels.bpf.h"
+#include "rule.bpf.h"
 
 #define AT_EPERM 1
 #define AT_SIGKILL 9
@@ -76,31 +77,6 @@ struct {
 	__type(value, struct lsm_state);
 } lsm_state_map SEC(".maps");
 
-static __always_inline bool rule_labels_hold(const struct at_rule *r, const struct at_labels *l)
-{
-	for (int t = 0; t < AT_GUARD_TERMS; t++) {
-		bool ok = true;
-
-		if (t >= r->nterms)
-			break;
-		for (int i = 0; i < AT_LABEL_WORDS; i++)
-			if ((l->w[i] & r->all[t].w[i]) != r->all[t].w[i] || (l->w[i] & r->none[t].w[i]))
-				ok = false;
-		if (ok)
-			return true;
-	}
-	return false;
-}
-
-static __always_inline __u8 stronger(__u8 have, __u8 e)
-{
-	if (have == AT_EFF_KILL || e == AT_EFF_KILL)
-		return AT_EFF_KILL;
-	if (have == AT_EFF_BLOCK || e == AT_EFF_BLOCK)
-		return AT_EFF_BLOCK;
-	return e ? e : have;
-}
-
 /* Rule ref: does it apply (operation, labels)? Note it. */
 static __always_inline void consider(struct lsm_state *st, const struct at_lsm_ref *ref)
 {
@@ -118,7 +94,7 @@ static __always_inline void consider(struct lsm_state *st, const struct at_lsm_r
 		st->fired[n & (AT_VIOL_FIRED - 1)] = (__u16)r->id;
 		st->nfired = n + 1;
 	}
-	st->effect = stronger(st->effect, r->effect);
+	st->effect = rule_stronger(st->effect, r->effect);
 }
 
 /* every ref of an entry (with a name check for children entries) */

@@ -205,7 +205,10 @@ static const char violations_sql[] =
 	"SELECT e.data FROM events e WHERE e.session = ?1 AND e.type = 'violation'"
 	" ORDER BY e.ts_ns, e.id";
 
-int view_violations(struct report_ctx *c)
+/* One event per row (column 0, JSON): as text through line(), or as a
+ * JSON array with --json. */
+static int list_events(struct report_ctx *c, const char *sql,
+		       int (*line)(struct report_ctx *c, const json_t *e), const char *none)
 {
 	sqlite3_stmt *st = NULL;
 	json_t *doc = json_array();
@@ -213,27 +216,21 @@ int view_violations(struct report_ctx *c)
 
 	if (!doc)
 		return rq_fail(c, "out of memory");
-	if (rq_prepare(c, violations_sql, &st) != 0)
+	if (rq_prepare(c, sql, &st) != 0)
 		goto out;
 	while ((step = rq_step(c, st)) == 1) {
-		json_t *v = col_json_text(st, 0);
+		json_t *e = col_json_text(st, 0);
 
-		if (!v)
+		if (!e)
 			continue;
 		n++;
 		if (!c->o->json) {
-			int w = write_out(c, "%s%-6s%s %-7s %s by %s[%lld] (rule %s, %s%s)\n         %s\n",
-					  sev_colour(c, "high"), js(v, "effect"), reset(c), js(v, "op"),
-					  js(v, "target"), js(v, "comm"),
-					  (long long)json_integer_value(json_object_get(v, "pid")),
-					  js(v, "rule"), js(v, "mechanism"),
-					  json_is_false(json_object_get(v, "enforced")) ? ", not enforced" : "",
-					  js(v, "reason"));
+			int w = line(c, e);
 
-			json_decref(v);
+			json_decref(e);
 			if (w)
 				goto out;
-		} else if (json_array_append_new(doc, v)) {
+		} else if (json_array_append_new(doc, e)) {
 			rq_fail(c, "out of memory");
 			goto out;
 		}
@@ -244,7 +241,7 @@ int view_violations(struct report_ctx *c)
 		rc = print_json(c, doc);
 		doc = NULL;
 	} else {
-		rc = n ? 0 : write_out(c, "no policy violations in session %lld\n", c->session);
+		rc = n ? 0 : write_out(c, "%s %lld\n", none, c->session);
 	}
 out:
 	(void)sqlite3_finalize(st);
@@ -252,47 +249,32 @@ out:
 	return rc;
 }
 
+static int violation_line(struct report_ctx *c, const json_t *v)
+{
+	return write_out(c, "%s%-6s%s %-7s %s by %s[%lld] (rule %s, %s%s)\n         %s\n",
+			 sev_colour(c, "high"), js(v, "effect"), reset(c), js(v, "op"),
+			 js(v, "target"), js(v, "comm"),
+			 (long long)json_integer_value(json_object_get(v, "pid")), js(v, "rule"),
+			 js(v, "mechanism"),
+			 json_is_false(json_object_get(v, "enforced")) ? ", not enforced" : "",
+			 js(v, "reason"));
+}
+
+static int finding_line(struct report_ctx *c, const json_t *f)
+{
+	return write_out(c, "%s%-6s%s %-24s %s\n         tool call %s, llm call %s\n",
+			 sev_colour(c, js(f, "severity")), js(f, "severity"), reset(c),
+			 js(f, "kind"), js(f, "explanation"),
+			 js(f, "tool_call")[0] ? js(f, "tool_call") : "-",
+			 js(f, "llm_call")[0] ? js(f, "llm_call") : "-");
+}
+
+int view_violations(struct report_ctx *c)
+{
+	return list_events(c, violations_sql, violation_line, "no policy violations in session");
+}
+
 int view_findings(struct report_ctx *c)
 {
-	sqlite3_stmt *st = NULL;
-	json_t *doc = json_array();
-	int rc = -1, step, n = 0;
-
-	if (!doc)
-		return rq_fail(c, "out of memory");
-	if (rq_prepare(c, findings_sql, &st) != 0)
-		goto out;
-	while ((step = rq_step(c, st)) == 1) {
-		json_t *f = col_json_text(st, 0);
-
-		if (!f)
-			continue;
-		n++;
-		if (!c->o->json) {
-			int w = write_out(c, "%s%-6s%s %-24s %s\n         tool call %s, llm call %s\n",
-					  sev_colour(c, js(f, "severity")), js(f, "severity"), reset(c),
-					  js(f, "kind"), js(f, "explanation"),
-					  js(f, "tool_call")[0] ? js(f, "tool_call") : "-",
-					  js(f, "llm_call")[0] ? js(f, "llm_call") : "-");
-
-			json_decref(f);
-			if (w)
-				goto out;
-		} else if (json_array_append_new(doc, f)) {
-			rq_fail(c, "out of memory");
-			goto out;
-		}
-	}
-	if (step < 0)
-		goto out;
-	if (c->o->json) {
-		rc = print_json(c, doc);
-		doc = NULL;
-	} else {
-		rc = n ? 0 : write_out(c, "no findings in session %lld\n", c->session);
-	}
-out:
-	(void)sqlite3_finalize(st);
-	json_decref(doc);
-	return rc;
+	return list_events(c, findings_sql, finding_line, "no findings in session");
 }

@@ -171,13 +171,9 @@ void files_bind(struct guard *g)
 	}
 	{
 		uint32_t zero = 0, n = (uint32_t)g->subtrees;
-		struct at_inode_key k, next;
 
 		/* what was found for directories may have changed */
-		while (bpf_map_get_next_key(g->fd_subtree_cache, NULL, &next) == 0) {
-			k = next;
-			bpf_map_delete_elem(g->fd_subtree_cache, &k);
-		}
+		guard_clear_map(g->fd_subtree_cache, sizeof(struct at_inode_key));
 
 		/* a reload keeps earlier labels, so the count only grows */
 		if (n)

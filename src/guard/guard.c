@@ -152,16 +152,17 @@ static int put_entry(struct guard *g, const struct tbl_ep_entry *e)
 	return bpf_map_update_elem(g->fd_eps, &k, &e->value, BPF_ANY);
 }
 
-static void clear_map(int fd, size_t keysize)
+void guard_clear_map(int fd, size_t keysize)
 {
 	char key[64], next[64];
-	void *prev = NULL;
 
-	/* delete while iterating restarts from the beginning each time */
-	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+	if (keysize > sizeof(key))
+		return;
+	/* a deleted key cannot be iterated from: start over each time */
+	while (bpf_map_get_next_key(fd, NULL, next) == 0) {
 		memcpy(key, next, keysize);
-		bpf_map_delete_elem(fd, key);
-		prev = NULL;
+		if (bpf_map_delete_elem(fd, key))
+			break;
 	}
 }
 
@@ -179,8 +180,8 @@ static int write_tables(struct guard *g, struct pol_tables *t, char *err, size_t
 		snprintf(err, errlen, "writing the guard switch: %s", strerror(errno));
 		return -1;
 	}
-	clear_map(g->fd_eps, sizeof(struct at_ep_key));
-	clear_map(g->fd_domains, sizeof(uint64_t));
+	guard_clear_map(g->fd_eps, sizeof(struct at_ep_key));
+	guard_clear_map(g->fd_domains, sizeof(uint64_t));
 	for (size_t i = 0; i < t->ndom_entries; i++) {
 		if (bpf_map_update_elem(g->fd_domains, &t->dom_entries[i].hash,
 					&t->dom_entries[i].bits, BPF_ANY)) {

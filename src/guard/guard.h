@@ -72,6 +72,9 @@ void guard_dns_record(struct guard *g, const void *data, size_t size);
 /* A kernel violation record -> the public event (NULL if malformed). */
 json_t *guard_violation_json(struct guard *g, struct ev_ctx *c, const void *data, size_t size);
 
+/* Delete every entry of a hash map (keys up to 64 bytes). */
+void guard_clear_map(int fd, size_t keysize);
+
 /* Format a rule's reason template. */
 void guard_format_reason(const char *tmpl, const char *rule, const char *op, const char *comm,
 			 uint32_t pid, const char *exe, const char *target, const char *labels,

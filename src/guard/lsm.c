@@ -96,16 +96,6 @@ static int add_ref(int fd, const struct stat *st, uint16_t slot, uint16_t flags,
 	return 0;
 }
 
-static void clear(int fd, size_t keysize)
-{
-	char key[64], next[64];
-
-	while (bpf_map_get_next_key(fd, NULL, next) == 0) {
-		memcpy(key, next, keysize);
-		bpf_map_delete_elem(fd, key);
-	}
-}
-
 static int put_glob(struct guard *g, const char *pat, uint16_t slot, char *err, size_t errlen)
 {
 	char prefix[4096], dir[4096];
@@ -148,8 +138,8 @@ int lsm_install(struct guard *g, char *err, size_t errlen)
 	memset(g->lsm_rule, 0, sizeof(g->lsm_rule));
 	if (g->fd_lsm_rules < 0)
 		return 0;
-	clear(g->fd_lsm_self, sizeof(struct at_inode_key));
-	clear(g->fd_lsm_children, sizeof(struct at_inode_key));
+	guard_clear_map(g->fd_lsm_self, sizeof(struct at_inode_key));
+	guard_clear_map(g->fd_lsm_children, sizeof(struct at_inode_key));
 	for (size_t ri = 0; ri < p->nrules && n < AT_GUARD_RULES; ri++) {
 		const struct pol_rule *r = &p->rules[ri];
 		struct at_rule kr;
