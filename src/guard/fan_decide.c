@@ -57,15 +57,7 @@ static void read_link(const char *link, char *out, size_t len)
 
 static void subject_labels(struct fan *f, struct subject *s)
 {
-	struct at_plabels pl;
-	const struct guard *g = f->g;
-
-	memset(&s->labels, 0, sizeof(s->labels));
-	if (bpf_map_lookup_elem(f->fd_procs, &s->tgid, &pl))
-		return;
-	for (size_t i = 0; i < g->pol->nlabels; i++)
-		if (pl.l.w[g->kid[i] / 64] >> (g->kid[i] % 64) & 1)
-			pol_set_add(&s->labels, (unsigned)i);
+	guard_proc_labels(f->g, s->tgid, &s->labels);
 }
 
 static bool prot_has(struct fan *f, const struct subject *s, size_t rule)
@@ -96,55 +88,15 @@ static bool paths_match(struct fan *f, const struct pol_rule *r, size_t ri,
 	return in;
 }
 
-/* Lexically absolute: cwd + arg, "." and ".." folded. */
-static void absolute(const char *cwd, const char *arg, char *out, size_t len)
-{
-	char tmp[PATH_MAX * 2 + 2];
-	char *parts[512];
-	size_t n = 0, o = 0;
-
-	if (snprintf(tmp, sizeof(tmp), "%s/%s", arg[0] == '/' ? "" : cwd, arg) >= (int)sizeof(tmp)) {
-		snprintf(out, len, "/");  /* too long to be anything we protect */
-		return;
-	}
-	for (char *save = NULL, *t = strtok_r(tmp, "/", &save); t && n < 512;
-	     t = strtok_r(NULL, "/", &save)) {
-		if (!strcmp(t, "."))
-			continue;
-		if (!strcmp(t, "..")) {
-			if (n)
-				n--;
-			continue;
-		}
-		parts[n++] = t;
-	}
-	out[0] = '\0';
-	for (size_t i = 0; i < n && o + 2 < len; i++)
-		o += (size_t)snprintf(out + o, len - o, "/%s", parts[i]);
-	if (!n)
-		snprintf(out, len, "/");
-}
-
 static bool operand_outside(const struct pol_rule *r, const struct subject *s)
 {
-	char cwdlink[64], cwd[PATH_MAX], abs[PATH_MAX];
+	char cwdlink[64], cwd[PATH_MAX];
 
 	if (!r->operands_outside.n)
 		return true;
 	snprintf(cwdlink, sizeof(cwdlink), "/proc/%u/cwd", s->tid);
 	read_link(cwdlink, cwd, sizeof(cwd));
-	for (size_t i = 1; i < s->argc; i++) {
-		bool inside = false;
-
-		if (s->argv[i][0] == '-' || !s->argv[i][0])
-			continue;
-		absolute(cwd, s->argv[i], abs, sizeof(abs));
-		for (size_t g = 0; !inside && g < r->operands_outside.n; g++)
-			inside = pol_glob_match(r->operands_outside.v[g].pattern, abs);
-		if (!inside)
-			return true;
-	}
-	return false;
+	return pol_operands_outside(r, cwd, s->argv, s->argc);
 }
 
 /* Is path the ELF program loader (which runs a program given as its
@@ -306,16 +258,7 @@ static void queue_violation(struct fan *f, struct subject *s, const size_t *fire
 			comm[strcspn(comm, "\n")] = '\0';
 		fclose(fp);
 	}
-	for (size_t i = 0; i < p->nlabels; i++) {
-		if (!pol_set_has(&s->labels, (unsigned)i))
-			continue;
-		json_array_append_new(lab, json_string(p->labels[i].name));
-		if (strlen(labels) + strlen(p->labels[i].name) + 3 < sizeof(labels)) {
-			if (labels[0])
-				strcat(labels, ", ");
-			strcat(labels, p->labels[i].name);
-		}
-	}
+	guard_labels_text(p, &s->labels, labels, sizeof(labels), lab);
 	for (size_t i = 0; i < nfired; i++)
 		json_array_append_new(rules, json_string(p->rules[fired[i]].name));
 	guard_format_reason(r->reason, r->name, pol_op_name(op), comm, s->tgid, s->exe, s->path,

@@ -564,3 +564,32 @@ json_t *guard_violation_json(struct guard *g, struct ev_ctx *c, const void *data
 	g->violations++;
 	return o;
 }
+
+void guard_proc_labels(const struct guard *g, uint32_t tgid, struct pol_labelset *out)
+{
+	struct at_plabels pl;
+
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(g->fd_procs, &tgid, &pl))
+		return;
+	for (size_t i = 0; i < g->pol->nlabels; i++)
+		if (pl.l.w[g->kid[i] / 64] >> (g->kid[i] % 64) & 1)
+			pol_set_add(out, (unsigned)i);
+}
+
+void guard_labels_text(const struct policy *p, const struct pol_labelset *s, char *out,
+		       size_t len, json_t *names)
+{
+	size_t o = 0;
+
+	if (len)
+		out[0] = '\0';
+	for (size_t i = 0; i < p->nlabels; i++) {
+		if (!pol_set_has(s, (unsigned)i))
+			continue;
+		if (names)
+			json_array_append_new(names, json_string(p->labels[i].name));
+		if (len && o + strlen(p->labels[i].name) + 3 < len)
+			o += (size_t)snprintf(out + o, len - o, "%s%s", o ? ", " : "", p->labels[i].name);
+	}
+}

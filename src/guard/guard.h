@@ -72,6 +72,15 @@ void guard_dns_record(struct guard *g, const void *data, size_t size);
 /* A kernel violation record -> the public event (NULL if malformed). */
 json_t *guard_violation_json(struct guard *g, struct ev_ctx *c, const void *data, size_t size);
 
+/* The labels process tgid carries now (the kernel's map), as policy
+ * label ids. */
+void guard_proc_labels(const struct guard *g, uint32_t tgid, struct pol_labelset *out);
+
+/* "A, B" for the labels of s (as long as fits in out), and each name
+ * appended to the JSON array names (optional). */
+void guard_labels_text(const struct policy *p, const struct pol_labelset *s, char *out,
+		       size_t len, json_t *names);
+
 /* Delete every entry of a hash map (keys up to 64 bytes). */
 void guard_clear_map(int fd, size_t keysize);
 

@@ -14,8 +14,10 @@
  * one, so the path matcher backtracks to the last "**" only. Both are
  * O(pattern * text) at worst, whatever the number of stars.
  */
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -299,4 +301,52 @@ const char *pol_effect_name(enum pol_effect e)
 	case POL_NOTIFY: return "notify";
 	}
 	return "?";
+}
+
+void pol_absolute(const char *cwd, const char *arg, char *out, size_t len)
+{
+	char tmp[PATH_MAX * 2 + 2];
+	char *parts[512];
+	size_t n = 0, o = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s/%s", arg[0] == '/' ? "" : cwd, arg) >= (int)sizeof(tmp)) {
+		snprintf(out, len, "/");  /* too long to be anything we protect */
+		return;
+	}
+	for (char *save = NULL, *t = strtok_r(tmp, "/", &save); t && n < 512;
+	     t = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(t, "."))
+			continue;
+		if (!strcmp(t, "..")) {
+			if (n)
+				n--;
+			continue;
+		}
+		parts[n++] = t;
+	}
+	out[0] = '\0';
+	for (size_t i = 0; i < n && o + 2 < len; i++)
+		o += (size_t)snprintf(out + o, len - o, "/%s", parts[i]);
+	if (!n)
+		snprintf(out, len, "/");
+}
+
+bool pol_operands_outside(const struct pol_rule *r, const char *cwd, char *const *argv, size_t argc)
+{
+	char abs[PATH_MAX];
+
+	if (!r->operands_outside.n)
+		return true;
+	for (size_t i = 1; i < argc; i++) {
+		bool inside = false;
+
+		if (argv[i][0] == '-' || !argv[i][0])
+			continue;
+		pol_absolute(cwd, argv[i], abs, sizeof(abs));
+		for (size_t g = 0; !inside && g < r->operands_outside.n; g++)
+			inside = pol_glob_match(r->operands_outside.v[g].pattern, abs);
+		if (!inside)
+			return true;
+	}
+	return false;
 }

@@ -236,6 +236,13 @@ bool pol_command_match(const struct pol_command *c, const char *exe,
 bool pol_endpoint_match(const struct pol_endpoint *e, const uint8_t addr[16],
 			uint16_t port, const char *domain);
 bool pol_dnf_eval(const struct pol_dnf *d, const struct pol_labelset *s);
+/* Lexically absolute: cwd + arg, "." and ".." folded (no symlinks read). */
+void pol_absolute(const char *cwd, const char *arg, char *out, size_t len);
+/* A rule's operands_outside condition for argv run in cwd: true when the
+ * rule has none, or when an operand (not an option) resolves outside all
+ * of its globs. */
+bool pol_operands_outside(const struct pol_rule *r, const char *cwd, char *const *argv,
+			  size_t argc);
 
 const char *pol_op_name(unsigned op);
 const char *pol_effect_name(enum pol_effect e);
