@@ -73,12 +73,42 @@ static uint64_t u64(const json_t *ev, const char *k)
 	return (uint64_t)json_integer_value(json_object_get(ev, k));
 }
 
+/*
+ * A script started through its #! line is recorded as its interpreter
+ * ("/bin/sh ./run-tests"): the command the user ran is the exec'd file
+ * (the event's filename) with the arguments after it. Points *sargs into
+ * args (the slot before the script's arguments is reused for its name), or
+ * NULL when this exec is not a script.
+ */
+static void script_argv(const json_t *ev, char **args, size_t argc, char *abs, size_t abslen,
+			char ***sargs, size_t *sargc)
+{
+	const char *file = json_string_value(json_object_get(ev, "filename"));
+	const char *cwd = json_string_value(json_object_get(ev, "cwd"));
+
+	*sargs = NULL;
+	*sargc = 0;
+	if (!file)
+		return;
+	/* [interpreter, (one optional argument), script, args...] */
+	for (size_t i = 1; i < argc && i <= 2; i++) {
+		if (strcmp(args[i], file))
+			continue;
+		/* command words with a '/' are absolute in the policy */
+		pol_absolute(cwd ? cwd : "/", file, abs, abslen);
+		args[i] = abs;
+		*sargs = &args[i];
+		*sargc = argc - i;
+		return;
+	}
+}
+
 static void exec_seen(struct causal *c, const json_t *ev)
 {
 	const json_t *argv = json_object_get(ev, "argv");
 	const char *exe = json_string_value(json_object_get(ev, "exe"));
-	char *args[CAUSAL_ARGC_MAX];
-	size_t argc = 0;
+	char *args[CAUSAL_ARGC_MAX], **sargs, abs[4096];
+	size_t argc = 0, sargc;
 
 	if (!json_is_array(argv))
 		return;
@@ -88,13 +118,15 @@ static void exec_seen(struct causal *c, const json_t *ev)
 		if (s)
 			args[argc++] = (char *)s;
 	}
+	script_argv(ev, args, argc, abs, sizeof(abs), &sargs, &sargc);
 	for (size_t i = 0; i < c->nconds; i++) {
 		const struct pol_commands *cmds = &c->conds[i].a->commands;
 
 		for (size_t k = 0; k < cmds->n; k++) {
 			struct run *r;
 
-			if (!pol_command_match(&cmds->v[k], exe ? exe : "", args, argc))
+			if (!pol_command_match(&cmds->v[k], exe ? exe : "", args, argc) &&
+			    !(sargs && pol_command_match(&cmds->v[k], sargs[0], sargs, sargc)))
 				continue;
 			/* without an exit condition, having started is enough */
 			if (!c->conds[i].a->has_exit) {

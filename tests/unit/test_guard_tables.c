@@ -959,6 +959,65 @@ static void test_causal_non_matching_exec(void **state)
 	assert_why(s, "has not succeeded");
 }
 
+/* A script run through its #! line is recorded as its interpreter with
+ * the script's path as an argument; the command is the script. */
+static void test_causal_script(void **state)
+{
+	struct policy *p = parse_ok("version: 1\n"
+				    "rules:\n"
+				    "  - name: commit\n"
+				    "    on: exec\n"
+				    "    target: {command: git commit}\n"
+				    "    unless:\n"
+				    "      - after: {command: [run-tests, \"ci/lint --all\"], exit: 0}\n"
+				    "    effect: block\n"
+				    "    reason: x\n");
+	struct causal *c = causal_new(p);
+	json_t *ev;
+
+	(void)state;
+	assert_non_null(c);
+	/* "sh -c run-tests-other": the script's name is not in argv[1..2] */
+	ev = json_pack("{s:s, s:i, s:I, s:I, s:s, s:s, s:[sss]}", "type", "exec", "pid", 10,
+		       "start_ns", (json_int_t)1, "ts_ns", (json_int_t)10, "exe", "/usr/bin/dash",
+		       "filename", "/bin/sh", "argv", "/bin/sh", "-c", "run-tests-other");
+	causal_observe(c, ev);
+	json_decref(ev);
+	ev = json_pack("{s:s, s:i, s:I, s:I, s:i}", "type", "exit", "pid", 10, "start_ns",
+		       (json_int_t)1, "ts_ns", (json_int_t)11, "code", 0);
+	causal_observe(c, ev);
+	json_decref(ev);
+	assert_false(causal_holds(c, 0, 0, NULL, 0));
+	/* ./run-tests, a #! script */
+	ev = json_pack("{s:s, s:i, s:I, s:I, s:s, s:s, s:[ss]}", "type", "exec", "pid", 11,
+		       "start_ns", (json_int_t)20, "ts_ns", (json_int_t)21, "exe", "/usr/bin/dash",
+		       "filename", "./run-tests", "argv", "/bin/sh", "./run-tests");
+	causal_observe(c, ev);
+	json_decref(ev);
+	ev = json_pack("{s:s, s:i, s:I, s:I, s:i}", "type", "exit", "pid", 11, "start_ns",
+		       (json_int_t)20, "ts_ns", (json_int_t)22, "code", 0);
+	causal_observe(c, ev);
+	json_decref(ev);
+	assert_true(causal_holds(c, 0, 0, NULL, 0));
+	causal_free(c);
+	c = causal_new(p);
+	/* "#!/usr/bin/env python3 -u" style: one interpreter argument; the
+	 * script's own arguments follow it */
+	ev = json_pack("{s:s, s:i, s:I, s:I, s:s, s:s, s:s, s:[ssss]}", "type", "exec", "pid", 12,
+		       "start_ns", (json_int_t)30, "ts_ns", (json_int_t)31, "exe", "/usr/bin/python3",
+		       "cwd", "/work/ws", "filename", "ci/lint", "argv", "/usr/bin/python3", "-u",
+		       "ci/lint", "--all");
+	causal_observe(c, ev);
+	json_decref(ev);
+	ev = json_pack("{s:s, s:i, s:I, s:I, s:i}", "type", "exit", "pid", 12, "start_ns",
+		       (json_int_t)30, "ts_ns", (json_int_t)32, "code", 0);
+	causal_observe(c, ev);
+	json_decref(ev);
+	assert_true(causal_holds(c, 0, 0, NULL, 0));
+	causal_free(c);
+	policy_free(p);
+}
+
 static void test_causal_other_process_exit(void **state)
 {
 	struct cs *s = *state;
@@ -1211,6 +1270,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_causal_write_during_run, causal_setup, causal_teardown),
 		cmocka_unit_test_setup_teardown(test_causal_overlapping_runs, causal_setup, causal_teardown),
 		cmocka_unit_test(test_causal_several_conditions),
+		cmocka_unit_test(test_causal_script),
 		cmocka_unit_test(test_reason_variables),
 		cmocka_unit_test(test_reason_literals),
 		cmocka_unit_test(test_reason_truncation),
