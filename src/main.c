@@ -18,6 +18,8 @@ static void usage(FILE *f)
 		"  run       record a command and enforce a policy on it (--policy FILE)\n"
 		"  check     validate a policy and say how each rule is enforced here\n"
 		"  policy    'policy reload': running enforcers re-read their policy\n"
+		"  hook      the agents' hooks: tell Claude Code, Codex or Gemini CLI why a tool\n"
+		"            call is refused ('hook install claude --project DIR')\n"
 		"  report    read the store: sessions, tree, files, net, summary\n"
 		"  doctor    what this kernel supports and how agenttrail will use it\n"
 		"  version   print the version\n"
@@ -46,6 +48,8 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1);
 	if (!strcmp(cmd, "policy"))
 		return cmd_policy(argc - 1, argv + 1);
+	if (!strcmp(cmd, "hook"))
+		return cmd_hook(argc - 1, argv + 1);
 	if (!strcmp(cmd, "report"))
 		return cmd_report(argc - 1, argv + 1);
 	if (!strcmp(cmd, "doctor"))

@@ -633,6 +633,16 @@ int loader_is_tracked(struct loader *l, pid_t pid)
 	return errno == ENOENT ? 0 : -1;
 }
 
+uint64_t loader_session_of(struct loader *l, pid_t pid)
+{
+	uint32_t key = (uint32_t)pid;
+	struct at_proc v;
+
+	if (bpf_map_lookup_elem(l->tracked_fd, &key, &v))
+		return 0;
+	return v.session;
+}
+
 int loader_add_session_cgroup(struct loader *l, uint64_t cgroup_id, uint64_t session)
 {
 	return bpf_map_update_elem(l->cgroups_fd, &cgroup_id, &session, BPF_ANY);

@@ -74,6 +74,8 @@ int loader_del_session_cgroup(struct loader *l, uint64_t cgroup_id);
 int loader_watch_comm(struct loader *l, const char *name);
 /* Is pid still in the tracked map? (1 yes, 0 no, -1 error) */
 int loader_is_tracked(struct loader *l, pid_t pid);
+/* The session process pid belongs to, or 0. */
+uint64_t loader_session_of(struct loader *l, pid_t pid);
 /* Tell the payload capture to copy nothing of stream k before offset until. */
 int loader_stream_skip(struct loader *l, const struct at_stream_key *k, uint64_t until);
 /* The payload capture's offset of stream k (bytes seen), 0 when unknown. */

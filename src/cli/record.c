@@ -1,6 +1,7 @@
 /* agenttrail record: flags -> struct rec_opts -> recorder_run(). */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,9 @@ static void run_usage(FILE *f)
 		"      --no-stderr-reason do not print decisions on agenttrail's stderr\n"
 		"      --no-tool-reason   do not write the reason to the refused program's own\n"
 		"                         stderr (by default one line: the rule and its reason)\n"
+		"\n"
+		"The agents' hooks ('agenttrail hook install claude|codex|gemini') ask this\n"
+		"agenttrail over its control socket (see 'record --help', Hooks).\n"
 		"\n"
 		"Every option of 'agenttrail record' applies ('agenttrail record --help').\n");
 }
@@ -71,6 +75,13 @@ static void usage(FILE *f)
 		"Findings (tool calls are tied to their effects; see docs/findings.md):\n"
 		"      --credential GLOB  also treat files matching GLOB as credentials\n"
 		"                      (repeatable; a GLOB without '/' matches file names)\n"
+		"\n"
+		"Hooks (the agents' hooks ask over a unix socket; see 'agenttrail hook --help'):\n"
+		"      --control-socket PATH  where it listens (default /run/agenttrail/PID.sock;\n"
+		"                      its path is in the command's environment as\n"
+		"                      AGENTTRAIL_SOCKET); mode 0600, peers known by SO_PEERCRED\n"
+		"      --control-group GROUP  make it 0660 and owned by GROUP\n"
+		"      --no-control    no control socket\n"
 		"\n"
 		"Capture:\n"
 		"      --ringbuf-mb N  kernel ring buffer size in MiB, a power of two (default 64)\n"
@@ -119,10 +130,13 @@ static int record_main(int argc, char **argv, bool run_mode)
 		{ "policy", required_argument, NULL, 'L' },
 		{ "no-stderr-reason", no_argument, NULL, 'E' },
 		{ "no-tool-reason", no_argument, NULL, 'F' },
+		{ "control-socket", required_argument, NULL, 'K' },
+		{ "control-group", required_argument, NULL, 'J' },
+		{ "no-control", no_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct rec_opts o = { .ringbuf_bytes = 64u << 20 };
+	struct rec_opts o = { .ringbuf_bytes = 64u << 20, .control_group = (gid_t)-1 };
 	char *comms[64], *creds[64];
 	unsigned long v;
 	int c;
@@ -211,6 +225,25 @@ static int record_main(int argc, char **argv, bool run_mode)
 			break;
 		case 'F':
 			o.no_tool_reason = true;
+			break;
+		case 'K':
+			o.control_socket = optarg;
+			break;
+		case 'J': {
+			struct group *gr = getgrnam(optarg);
+
+			if (gr) {
+				o.control_group = gr->gr_gid;
+			} else if (parse_ulong(optarg, &v) == 0 && v < (unsigned long)(gid_t)-1) {
+				o.control_group = (gid_t)v;
+			} else {
+				fprintf(stderr, "%s: --control-group: no group %s\n", me, optarg);
+				return 2;
+			}
+			break;
+		}
+		case 'O':
+			o.no_control = true;
 			break;
 		case 'j':
 			o.jsonl = optarg;

@@ -8,6 +8,7 @@
  * nothing recorded up to the signal is lost.
  */
 #include "model/recorder.h"
+#include "model/recorder_int.h"
 
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -30,6 +31,7 @@
 #include "capture/proctree.h"
 #include "capture/tls.h"
 #include "decode/redact.h"
+#include "guard/control.h"
 #include "guard/fan.h"
 #include "guard/feedback.h"
 #include "guard/guard.h"
@@ -47,65 +49,6 @@
 #define CONSUME_BUDGET 8192
 #define BUDGET_SPENT (-EAGAIN)
 #define STOP_GRACE_NS (2ULL * 1000000000ULL)
-
-struct session {
-	uint64_t id;
-	pid_t root;
-	const char *mode;
-	bool root_gone;        /* root exited (command: reaped; others: exit seen) */
-	bool ended;
-	int exit_code;         /* -1 unknown */
-	int exit_signal;
-	uint64_t events;
-	uint64_t started_ns;
-	uint64_t gone_ns;      /* when the tree was first seen gone (0: not yet) */
-	int open_sockets;      /* TCP sockets without a close at the end */
-	bool root_running;     /* recording stopped before the root exited */
-};
-
-struct recorder {
-	const struct rec_opts *o;
-	struct loader ld;
-	struct ring_buffer *rb;
-	struct ev_ctx ev;
-	struct store *store;
-	struct jsonl jl;
-	bool use_jsonl;
-	bool store_failed;
-	struct pidset live;
-	struct session *sessions;
-	size_t nsessions;
-	uint64_t counts[AT_EV__MAX];
-	uint64_t malformed;
-	uint64_t total;
-	int stop_signal;       /* the signal that ended the recording, or 0 */
-	unsigned batch;        /* records handled in the current consume call */
-	uint64_t drain_cutoff_ns;  /* drain_all(): its start (CLOCK_MONOTONIC), or 0 */
-	bool past_cutoff;      /* drain_all(): a record from after the cutoff came */
-	pid_t child;
-	pid_t my_sid;
-	char cgroup[1200];
-	uint64_t cgroup_id;
-	bool have_cgroup;
-	char dbpath[PATH_MAX];
-	/* HTTP and LLM traffic */
-	struct tls_mgr tls;
-	struct flows *flows;
-	struct redact_ctx *redact;
-	uint64_t next_record_id;
-	uint64_t derived[3];   /* http, llm_call, tool_call records emitted */
-	/* tool-call attribution and findings */
-	struct correlator *corr;
-	uint64_t next_eid;
-	uint64_t findings;
-	/* enforcement (run --policy) */
-	struct guard guard;
-	bool guarding;
-	struct fan fan;        /* file and exec rules (fanotify) */
-	bool fanning;
-	char home[PATH_MAX];   /* what "~" means in the policy */
-	char workspace[PATH_MAX];
-};
 
 static uint64_t now_ns(clockid_t clk)
 {
@@ -188,7 +131,7 @@ static void write_findings(struct recorder *r, json_t *findings)
 
 /* An event, annotated with the tool call it belongs to, then what the
  * detectors found in it. */
-static void emit(struct recorder *r, json_t *ev)
+void rec_emit(struct recorder *r, json_t *ev)
 {
 	json_t *findings;
 
@@ -250,7 +193,7 @@ static void emit_derived(void *ctx, json_t *rec)
 		r->derived[2]++;
 	if (s)
 		s->events++;
-	emit(r, rec);
+	rec_emit(r, rec);
 }
 
 static void emit_session_end_record(struct recorder *r, struct session *s);
@@ -278,7 +221,7 @@ static void emit_session_start(struct recorder *r, struct session *s, char **arg
 						  ? json_string(r->cgroup) : json_null());
 	json_object_set_new(ev, "cwd", cwd ? json_bytes_string(cwd, strlen(cwd)) : json_null());
 	json_object_set_new(ev, "host", json_string(hostbuf));
-	emit(r, ev);
+	rec_emit(r, ev);
 	json_decref(ev);
 }
 
@@ -321,7 +264,7 @@ static void emit_session_end_record(struct recorder *r, struct session *s)
 	json_object_set_new(ev, "malformed", json_integer((json_int_t)r->malformed));
 	json_object_set_new(ev, "sockets_open_at_end", json_integer(s->open_sockets));
 	json_object_set_new(ev, "root_running", json_boolean(s->root_running));
-	emit(r, ev);
+	rec_emit(r, ev);
 	json_decref(ev);
 	s->ended = true;
 }
@@ -369,7 +312,7 @@ static int on_record(void *ctx, void *data, size_t size)
 
 /* Consume what is ready, at most one budget. Returns true if more may be
  * waiting. */
-static bool drain_some(struct recorder *r)
+bool rec_drain_some(struct recorder *r)
 {
 	int n;
 
@@ -393,7 +336,7 @@ static void drain_all(struct recorder *r)
 {
 	r->drain_cutoff_ns = now_ns(CLOCK_MONOTONIC);
 	r->past_cutoff = false;
-	while (drain_some(r) && !r->past_cutoff)
+	while (rec_drain_some(r) && !r->past_cutoff)
 		;
 	r->drain_cutoff_ns = 0;
 }
@@ -410,58 +353,6 @@ static void follow_payload(struct recorder *r, const struct at_hdr *h, size_t si
 		flows_sock_closed(r->flows, ((const struct at_net *)h)->sock, h->ts_ns);
 	else if (h->kind == AT_EV_EXIT)
 		flows_proc_exit(r->flows, h->pid);
-}
-
-static void emit_violation(struct recorder *r, json_t *ev);
-
-/* A decision of the kernel: the public event, and one line on stderr. */
-static void on_violation(struct recorder *r, const void *data, size_t size)
-{
-	json_t *ev = r->guarding ? guard_violation_json(&r->guard, &r->ev, data, size) : NULL;
-
-	r->counts[AT_EV_VIOLATION]++;
-	if (!ev) {
-		r->malformed++;
-		return;
-	}
-	/* the kernel refused (and the program lives): tell it why */
-	if (!r->o->no_tool_reason && !strcmp(json_string_value(json_object_get(ev, "effect")), "block"))
-		json_object_set_new(ev, "told",
-				    json_boolean(feedback_to_stderr((pid_t)json_integer_value(json_object_get(ev, "pid")),
-								    json_string_value(json_object_get(ev, "rule")),
-								    json_string_value(json_object_get(ev, "reason"))) == 0));
-	emit_violation(r, ev);
-	json_decref(ev);
-}
-
-/* Decisions made in user space (fanotify), queued by its thread. */
-static void take_fan_violations(struct recorder *r)
-{
-	json_t *q = r->fanning ? fan_take_violations(&r->fan) : NULL;
-	size_t i;
-	json_t *ev;
-
-	if (!q)
-		return;
-	json_array_foreach(q, i, ev) {
-		r->counts[AT_EV_VIOLATION]++;
-		emit_violation(r, ev);
-	}
-	json_decref(q);
-}
-
-static void emit_violation(struct recorder *r, json_t *ev)
-{
-	if (!r->o->no_stderr_reason)
-		fprintf(stderr, "agenttrail: %s %s %s by %s[%lld] (rule %s): %s\n",
-			json_string_value(json_object_get(ev, "effect")),
-			json_string_value(json_object_get(ev, "op")),
-			json_string_value(json_object_get(ev, "target")),
-			json_string_value(json_object_get(ev, "comm")),
-			(long long)json_integer_value(json_object_get(ev, "pid")),
-			json_string_value(json_object_get(ev, "rule")),
-			json_string_value(json_object_get(ev, "reason")));
-	emit(r, ev);
 }
 
 static int handle_record(struct recorder *r, void *data, size_t size)
@@ -501,7 +392,7 @@ static int handle_record(struct recorder *r, void *data, size_t size)
 		return 0;
 	}
 	if (h->kind == AT_EV_VIOLATION) {
-		on_violation(r, data, size);
+		rec_on_violation(r, data, size);
 		return 0;
 	}
 	/* names bound to addresses before anything else reads the answer */
@@ -530,7 +421,7 @@ static int handle_record(struct recorder *r, void *data, size_t size)
 		fan_observe(&r->fan, ev);   /* before redaction: argv as the policy sees it */
 	if (h->kind == AT_EV_EXEC)
 		redact_argv(r, ev);
-	emit(r, ev);
+	rec_emit(r, ev);
 	follow_payload(r, h, size, ev);
 	json_decref(ev);
 	return 0;
@@ -572,6 +463,8 @@ static pid_t spawn_child(struct recorder *r, char **argv, uint64_t session, int 
 			_exit(126);
 		snprintf(sess, sizeof(sess), "%llu", (unsigned long long)session);
 		setenv("AGENTTRAIL_SESSION", sess, 1);
+		if (r->ctl)
+			setenv("AGENTTRAIL_SOCKET", control_path(r->ctl), 1);
 		execvp(argv[0], argv);
 		e = errno;
 		if (write(errp[1], &e, sizeof(e)) < 0)
@@ -893,26 +786,6 @@ static bool check_sessions(struct recorder *r)
 	return all_ended && r->o->ncomms == 0;
 }
 
-static void reload_policy(struct recorder *r)
-{
-	char err[512];
-
-	int rc;
-
-	if (r->fanning)
-		fan_lock_policy(&r->fan);
-	rc = guard_reload(&r->guard, err, sizeof(err));
-	if (rc == 0 && r->fanning && fan_policy_changed(&r->fan, err, sizeof(err)))
-		fprintf(stderr, "agenttrail: policy reload: file and exec rules: %s\n", err);
-	if (r->fanning)
-		fan_unlock_policy(&r->fan);
-	if (rc)
-		fprintf(stderr, "agenttrail: policy reload failed: %s\n", err);
-	else if (!r->o->quiet)
-		fprintf(stderr, "agenttrail: policy %s reloaded (%zu rules, %zu labels, %zu files labelled)\n",
-			r->o->policy, r->guard.pol->nrules, r->guard.pol->nlabels, r->guard.files_bound);
-}
-
 static int run_loop(struct recorder *r, int sigfd)
 {
 	int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -931,6 +804,10 @@ static int run_loop(struct recorder *r, int sigfd)
 		e.data.fd = fan_wake_fd(&r->fan);
 		epoll_ctl(ep, EPOLL_CTL_ADD, e.data.fd, &e);
 	}
+	if (r->ctl) {
+		e.data.fd = control_fd(r->ctl);
+		epoll_ctl(ep, EPOLL_CTL_ADD, e.data.fd, &e);
+	}
 	if (r->o->duration_s > 0)
 		deadline = now_ns(CLOCK_MONOTONIC) + (uint64_t)(r->o->duration_s * 1e9);
 
@@ -941,25 +818,28 @@ static int run_loop(struct recorder *r, int sigfd)
 
 		int nready = epoll_wait(ep, out, 4, more ? 0 : 100);
 
-		more = drain_some(r);
+		more = rec_drain_some(r);
 		for (int i = 0; r->fanning && i < nready; i++) {
 			if (out[i].data.fd == fan_wake_fd(&r->fan)) {
 				/* an exec decision waits for what happened before it */
 				uint64_t req = fan_drain_begin(&r->fan);
 
-				while (drain_some(r))
+				while (rec_drain_some(r))
 					;
 				fan_drained(&r->fan, req);
 			}
 		}
-		take_fan_violations(r);
+		rec_take_fan_violations(r);
+		/* the agents' hooks; also times out clients that went quiet */
+		if (r->ctl)
+			control_service(r->ctl);
 		while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGCHLD) {
 				reap_child(r);
 				continue;
 			}
 			if (si.ssi_signo == SIGHUP && r->guarding) {
-				reload_policy(r);
+				rec_reload_policy(r);
 				continue;
 			}
 			if (stop_at) {
@@ -1005,7 +885,7 @@ static int run_loop(struct recorder *r, int sigfd)
 static void finish(struct recorder *r)
 {
 	drain_all(r);
-	take_fan_violations(r);
+	rec_take_fan_violations(r);
 	reap_child(r);
 	/* what is still open on the connections is recorded before the end */
 	flows_free(r->flows);
@@ -1062,47 +942,21 @@ int recorder_run(const struct rec_opts *o)
 	lo.verbose = o->verbose;
 	lo.no_payload = o->no_payload;
 	lo.guard = o->policy != NULL;
-	if (o->policy) {
-		struct pol_env env;
-
-		if (guard_env(&env, r->home, sizeof(r->home), r->workspace, sizeof(r->workspace))) {
-			fprintf(stderr, "agenttrail: cannot tell the session user's home or the workspace\n");
-			goto out;
-		}
-		pol = guard_load_policy(o->policy, &env, o->quiet);
-		if (!pol) {
-			status = 2;
-			goto out;
-		}
-		lo.guard_entry = fan_needed(pol);
+	if (rec_guard_load(r, &pol)) {
+		status = 2;
+		goto out;
 	}
+	lo.guard_entry = pol && fan_needed(pol);
 	if (loader_open(&r->ld, &lo, err, sizeof(err))) {
 		fprintf(stderr, "agenttrail: %s\n", err);
 		goto out;
 	}
 	if (pol) {
-		struct pol_env env;
+		struct policy *p = pol;
 
-		guard_env(&env, r->home, sizeof(r->home), r->workspace, sizeof(r->workspace));
-		if (guard_open(&r->guard, &r->ld, pol, o->policy, &env, o->quiet, err, sizeof(err))) {
-			pol = NULL; /* owned (and freed) by guard_open */
-			fprintf(stderr, "agenttrail: policy %s: %s\n", o->policy, err);
+		pol = NULL;   /* owned by the guard from here on, even on failure */
+		if (rec_guard_open(r, p))
 			goto out_loader;
-		}
-		pol = NULL;
-		r->guarding = true;
-		r->guard.tool_reason = !o->no_tool_reason;
-		if (fan_needed_now(&r->guard)) {
-			if (fan_open(&r->fan, &r->guard, &r->ld, err, sizeof(err))) {
-				fprintf(stderr, "agenttrail: policy %s: %s\n", o->policy, err);
-				goto out_loader;
-			}
-			r->fanning = true;
-		}
-		if (!o->quiet)
-			fprintf(stderr, "agenttrail: enforcing %s: %zu rules, %zu labels, %zu files labelled\n",
-				o->policy, r->guard.pol->nrules, r->guard.pol->nlabels,
-				r->guard.files_bound);
 	}
 	r->rb = ring_buffer__new(r->ld.events_fd, on_record, r, NULL);
 	if (!r->rb) {
@@ -1112,7 +966,7 @@ int recorder_run(const struct rec_opts *o)
 	ev_ctx_init(&r->ev);
 	r->ev.dns = dnscache_new(4096);
 	r->ev.cg = cgroup_names_new();
-	if (setup_sinks(r) || setup_payload(r))
+	if (setup_sinks(r) || setup_payload(r) || rec_control_open(r))
 		goto out_rb;
 	if (start_sessions(r, run_id)) {
 		finish(r);
@@ -1150,10 +1004,7 @@ out_rb:
 	dnscache_free(r->ev.dns);
 	cgroup_names_free(r->ev.cg);
 out_loader:
-	if (r->fanning)
-		fan_close(&r->fan);
-	if (r->guarding)
-		guard_close(&r->guard);
+	rec_guard_close(r);
 	loader_close_deferred(&r->ld);
 out:
 	if (pol)

@@ -30,6 +30,9 @@ struct rec_opts {
 	const char *policy;       /* run --policy: enforce this policy file */
 	bool no_stderr_reason;    /* do not print violations on agenttrail's stderr */
 	bool no_tool_reason;      /* do not write the reason to the refused program's stderr */
+	bool no_control;          /* no control socket for the agents' hooks */
+	const char *control_socket; /* its path (NULL: /run/agenttrail/PID.sock) */
+	gid_t control_group;      /* (gid_t)-1: mode 0600; else 0660 with this group */
 };
 
 /*

@@ -1,0 +1,119 @@
+/*
+ * The recorder's state, shared by its two halves: recording (recorder.c)
+ * and enforcing (recorder_guard.c: the policy, its violations, reloads
+ * and the control socket the agents' hooks ask).
+ */
+#ifndef AT_MODEL_RECORDER_INT_H
+#define AT_MODEL_RECORDER_INT_H
+
+#include <bpf/libbpf.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "agenttrail/events.h"
+#include "capture/loader.h"
+#include "capture/tls.h"
+#include "guard/fan.h"
+#include "guard/guard.h"
+#include "model/event_json.h"
+#include "model/pidset.h"
+#include "model/recorder.h"
+#include "sinks/jsonl.h"
+#include "sinks/store.h"
+
+struct control;
+struct hookserv;
+struct flows;
+struct redact_ctx;
+struct correlator;
+
+struct session {
+	uint64_t id;
+	pid_t root;
+	const char *mode;
+	bool root_gone;        /* root exited (command: reaped; others: exit seen) */
+	bool ended;
+	int exit_code;         /* -1 unknown */
+	int exit_signal;
+	uint64_t events;
+	uint64_t started_ns;
+	uint64_t gone_ns;      /* when the tree was first seen gone (0: not yet) */
+	int open_sockets;      /* TCP sockets without a close at the end */
+	bool root_running;     /* recording stopped before the root exited */
+};
+
+struct recorder {
+	const struct rec_opts *o;
+	struct loader ld;
+	struct ring_buffer *rb;
+	struct ev_ctx ev;
+	struct store *store;
+	struct jsonl jl;
+	bool use_jsonl;
+	bool store_failed;
+	struct pidset live;
+	struct session *sessions;
+	size_t nsessions;
+	uint64_t counts[AT_EV__MAX];
+	uint64_t malformed;
+	uint64_t total;
+	int stop_signal;       /* the signal that ended the recording, or 0 */
+	unsigned batch;        /* records handled in the current consume call */
+	uint64_t drain_cutoff_ns;  /* drain_all(): its start (CLOCK_MONOTONIC), or 0 */
+	bool past_cutoff;      /* drain_all(): a record from after the cutoff came */
+	pid_t child;
+	pid_t my_sid;
+	char cgroup[1200];
+	uint64_t cgroup_id;
+	bool have_cgroup;
+	char dbpath[PATH_MAX];
+	/* HTTP and LLM traffic */
+	struct tls_mgr tls;
+	struct flows *flows;
+	struct redact_ctx *redact;
+	uint64_t next_record_id;
+	uint64_t derived[3];   /* http, llm_call, tool_call records emitted */
+	/* tool-call attribution and findings */
+	struct correlator *corr;
+	uint64_t next_eid;
+	uint64_t findings;
+	/* enforcement (run --policy) */
+	struct guard guard;
+	bool guarding;
+	struct fan fan;        /* file and exec rules (fanotify) */
+	bool fanning;
+	/* the agents' hooks (the control socket) */
+	struct control *ctl;
+	struct hookserv *hooks;
+	char home[PATH_MAX];   /* what "~" means in the policy */
+	char workspace[PATH_MAX];
+};
+
+/* recorder.c */
+/* An event to every sink, annotated with its tool call and findings. */
+void rec_emit(struct recorder *r, json_t *ev);
+/* Consume what the ring holds, at most one budget; true if more waits. */
+bool rec_drain_some(struct recorder *r);
+
+/* recorder_guard.c */
+/* Load and check the policy of --policy (NULL, 0 when none; -1 printed). */
+int rec_guard_load(struct recorder *r, struct policy **pol);
+/* Enforce pol (owned from here on) once the loader is open. */
+int rec_guard_open(struct recorder *r, struct policy *pol);
+void rec_guard_close(struct recorder *r);
+/* A violation record from the kernel. */
+void rec_on_violation(struct recorder *r, const void *data, size_t size);
+/* The fanotify backend's queued decisions. */
+void rec_take_fan_violations(struct recorder *r);
+void rec_emit_violation(struct recorder *r, json_t *ev);
+/* SIGHUP: re-read the policy; the running one stays on any error. */
+void rec_reload_policy(struct recorder *r);
+/* The control socket (before the command starts: its path goes into the
+ * command's environment). */
+int rec_control_open(struct recorder *r);
+void rec_control_close(struct recorder *r);
+
+#endif

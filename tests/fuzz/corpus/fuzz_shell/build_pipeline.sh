@@ -1,0 +1,1 @@
+cd /home/u/src/proj && make test 2>&1 | tee build.log

@@ -1,0 +1,1 @@
+find . -name "*.pyc" -exec rm -f {} + ; ls -1 | xargs -0 -n 1 -I{} sh -c 'echo {} >> seen'; eval "$(ssh-agent -s)"; f() { command -v git >/dev/null || return 1; }; f

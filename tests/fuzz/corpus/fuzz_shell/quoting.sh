@@ -1,0 +1,1 @@
+FOO=1 BAR="x y" arr=(a 'b c') python3 -c 'import os; print(1)' && echo $'tab\there\x41\u00e9' `date +%s` $((1 + $(id -u))) ${HOME:-~} ~/.bashrc

@@ -1,0 +1,1 @@
+diff <(sort a.txt) <(sort b.txt) > diff.out; while read -r l; do echo "$l"; done < <(git ls-files); exec 3<> /dev/tcp/10.0.0.1/80 4>&1 >&- &>> all.log

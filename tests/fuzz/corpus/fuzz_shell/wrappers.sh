@@ -1,0 +1,1 @@
+sudo -u root env -i PATH=/usr/bin nice -n 10 timeout -s KILL 30s stdbuf -oL rm -rf /var/tmp/cache
