@@ -1,0 +1,2 @@
+"""The modules of bench/run, one per concern; bench/README.md ("Layout")
+says which does what."""

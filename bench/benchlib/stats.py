@@ -1,0 +1,101 @@
+"""From the samples to the numbers of the JSON: medians, ratios to bare,
+events recorded and lost, the observers' CPU and RSS; and the warnings they
+call for."""
+
+import statistics
+
+from .configs import PEER_CONFIGS, POLICY_RULES, SESSION_CONFIGS
+from .workloads import WL
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def summarise(results, rounds_of, n_of, configs):
+    """results[workload][config] = list of samples -> JSON-ready dict."""
+    out = {}
+    for wl, per_config in results.items():
+        cs = {}
+        for config in configs:
+            samples = per_config[config]
+            if not samples:
+                continue
+            clean = [s["ns_per_op"] for s in samples if not s["flagged"]]
+            every = [s["ns_per_op"] for s in samples]
+            c = {
+                "samples_ns_per_op": every,
+                "flagged_samples": len(every) - len(clean),
+                # samples that overlapped another agenttrail are left out of
+                # the median as long as clean ones remain
+                "median_ns_per_op": statistics.median(clean or every),
+                "median_over": "clean" if clean else "all",
+                "min_ns_per_op": min(every),
+                "max_ns_per_op": max(every),
+                "wall_s": [s["wall_s"] for s in samples],
+                "settle_wait_s": [s["settle_wait_s"] for s in samples],
+            }
+            if config != "bare":
+                obs = [s.get("observer") or {} for s in samples]
+                c["observer"] = obs
+                c["observer_cpu_s"] = [o.get("cpu_s") for o in obs]
+                c["median_observer_cpu_s"] = med(c["observer_cpu_s"])
+                c["observer_peak_rss_kib"] = [o.get("peak_rss_kib") for o in obs]
+                c["median_observer_peak_rss_kib"] = med(c["observer_peak_rss_kib"])
+            if config in SESSION_CONFIGS:
+                stats = [s.get("stats") for s in samples]
+                have = [st for st in stats if st]
+                c["events_recorded"] = [st["recorded"] if st else None for st in stats]
+                c["events_lost"] = [st["lost"] if st else None for st in stats]
+                c["median_events_recorded"] = (statistics.median([st["recorded"] for st in have])
+                                               if have else None)
+                c["max_events_lost"] = max(st["lost"] for st in have) if have else None
+                c["events_per_op"] = (round(c["median_events_recorded"] / n_of[wl], 3)
+                                      if have else None)
+                c["max_data_lost"] = (max(st["kinds"].get("data", {}).get("lost", 0)
+                                          for st in have) if have else None)
+                c["last_kinds"] = have[-1]["kinds"] if have else None
+                c["last_losses"] = have[-1]["losses"] if have else None
+                for key in ("startup", "total"):
+                    c["median_%s_cpu_s" % key] = med([(o.get(key) or {}).get("cpu_s") for o in obs])
+                c["median_teardown_cpu_s"] = med([o.get("teardown_cpu_s") for o in obs])
+                c["median_teardown_s"] = med([o.get("teardown_s") for o in obs])
+            if config in PEER_CONFIGS:
+                c["peer_lost"] = [o.get("lost") for o in obs]
+                c["max_peer_lost"] = max((x for x in c["peer_lost"] if x is not None), default=None)
+            if config == "in-session-db":
+                c["db_bytes"] = [s.get("db_bytes") for s in samples]
+            if config in POLICY_RULES:
+                found = [s.get("enforce") or {} for s in samples]
+                c["policy_rules"] = POLICY_RULES[config]
+                c["rules_enforced"] = [f.get("rules") for f in found]
+                c["files_labelled"] = [f.get("files_labelled") for f in found]
+                c["violations"] = [f.get("violations") for f in found]
+            cs[config] = c
+        bare = cs["bare"]["median_ns_per_op"] if "bare" in cs else None
+        for c in cs.values():
+            c["ratio_to_bare"] = round(c["median_ns_per_op"] / bare, 4) if bare else None
+            c["added_ns_per_op"] = (round(c["median_ns_per_op"] - bare, 1)
+                                    if bare is not None else None)
+        out[wl] = {"n": n_of[wl], "rounds": rounds_of[wl], "op": WL[wl]["op"], "configs": cs}
+    return out
+
+
+def sample_warnings(workloads, rounds_of):
+    """The report's warnings about the samples of workloads (the JSON's
+    "workloads"): samples that overlapped another agenttrail, and events
+    agenttrail or a peer lost."""
+    out = []
+    for wl, w in workloads.items():
+        for config, c in w["configs"].items():
+            if c["flagged_samples"]:
+                out.append("%s/%s: %d of %d samples overlapped another agenttrail"
+                           % (wl, config, c["flagged_samples"], rounds_of[wl]))
+            if c.get("max_events_lost"):
+                out.append("%s/%s: agenttrail lost up to %d events in the kernel"
+                           % (wl, config, c["max_events_lost"]))
+            if c.get("max_peer_lost"):
+                out.append("%s/%s: the peer lost up to %d events"
+                           % (wl, config, c["max_peer_lost"]))
+    return out
