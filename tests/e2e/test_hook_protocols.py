@@ -281,5 +281,25 @@ def test_hook_protocols():
     eq(len(fan), 3, "the three refused key reads")
 
 
+def test_control_socket_options():
+    """--control-group makes the socket 0660 and the group's; --no-control
+    makes none; the socket is gone when the recording ends."""
+    show = 'stat -c "%a %g" "$AGENTTRAIL_SOCKET" && echo "$AGENTTRAIL_SOCKET"'
+    p = subprocess.run([AGENTTRAIL, "record", "--no-db", "--quiet", "--control-group", "4242",
+                        "--", "sh", "-c", show], capture_output=True, text=True, timeout=120)
+    eq(p.returncode, 0, "record --control-group (stderr: %s)" % p.stderr)
+    mode, path = p.stdout.split("\n")[:2]
+    eq(mode, "660 4242", "mode and group of the socket")
+    eq(os.path.exists(path), False, "socket removed at the end")
+    p = subprocess.run([AGENTTRAIL, "record", "--no-db", "--quiet", "--control-group",
+                        "no-such-group-here", "--", "true"], capture_output=True, text=True)
+    eq(p.returncode, 2, "an unknown group is refused")
+    p = subprocess.run([AGENTTRAIL, "record", "--no-db", "--quiet", "--no-control", "--", "sh",
+                        "-c", 'echo "${AGENTTRAIL_SOCKET:-none}"'], capture_output=True, text=True,
+                       timeout=120, env={k: v for k, v in os.environ.items()
+                                         if k != "AGENTTRAIL_SOCKET"})
+    eq((p.returncode, p.stdout), (0, "none\n"), "--no-control: no socket")
+
+
 if __name__ == "__main__":
     run_tests(globals())
