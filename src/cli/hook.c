@@ -8,6 +8,7 @@
  *   agenttrail hook status                  what the session's agenttrail says
  */
 #include <dirent.h>
+#include <signal.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -27,7 +28,7 @@
 #include "guard/shell.h"
 
 #define HOOK_MAX_INPUT (8u << 20)
-#define ANSWER_TIMEOUT_S 20   /* the agents wait 30 s or more for a hook */
+#define ANSWER_TIMEOUT_S 20   /* in all; the agents wait 30 s or more for a hook */
 
 static void usage(FILE *f)
 {
@@ -73,6 +74,27 @@ static void usage(FILE *f)
 
 /* ---- talking to agenttrail -------------------------------------------------- */
 
+/* The whole exchange with agenttrail has one deadline, under the agents'
+ * own hook timeout (30 s as installed): SIGALRM interrupts whatever call
+ * is waiting, and the hook answers as configured for "unreachable". */
+static volatile sig_atomic_t timed_out;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	timed_out = 1;
+}
+
+static void arm_deadline(void)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };   /* no SA_RESTART */
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGALRM, &sa, NULL) == 0)
+		alarm(ANSWER_TIMEOUT_S);
+}
+
+
 static int connect_to(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -114,7 +136,8 @@ static json_t *ask(const char *path, const json_t *req, char *why, size_t whylen
 	}
 	fd = connect_to(path);
 	if (fd < 0) {
-		snprintf(why, whylen, "cannot connect to %s: %s", path, strerror(errno));
+		snprintf(why, whylen, "cannot connect to %s: %s", path,
+			 timed_out ? "timed out" : strerror(errno));
 		free(text);
 		return NULL;
 	}
@@ -123,7 +146,7 @@ static json_t *ask(const char *path, const json_t *req, char *why, size_t whylen
 	while (off < len + 1) {
 		ssize_t n = send(fd, text + off, len + 1 - off, MSG_NOSIGNAL);
 
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && errno == EINTR && !timed_out)
 			continue;
 		if (n <= 0) {
 			snprintf(why, whylen, "%s: send: %s", path, strerror(errno));
@@ -145,11 +168,11 @@ static json_t *ask(const char *path, const json_t *req, char *why, size_t whylen
 			cap += 65536;
 		}
 		n = read(fd, buf + off, cap - off - 1);
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && errno == EINTR && !timed_out)
 			continue;
 		if (n < 0) {
 			snprintf(why, whylen, "%s: no answer: %s", path,
-				 errno == EAGAIN ? "timed out" : strerror(errno));
+				 errno == EAGAIN || timed_out ? "timed out" : strerror(errno));
 			goto out;
 		}
 		if (n == 0)
@@ -274,37 +297,60 @@ static int unreachable(const struct adapter *ad, const struct hook_call *c, cons
 		 "'agenttrail run --policy FILE -- ...'.", why);
 	if (c->event == HOOK_EV_PRE)
 		return say(hook_answer_deny(ad->agent, c, reason, &code), &code);
-	return say(hook_answer_post(ad->agent, c, reason, &code), &code);
+	return say(hook_answer_post(ad->agent, c, reason, true, &code), &code);
 }
 
-/* The request for a tool about to run: the commands its shell line runs,
- * the files it or its redirections open. */
-static json_t *pre_request(enum hook_agent a, const struct hook_call *c)
+/* Device files a redirection may name without opening anything a
+ * policy protects (judged after "." and ".." are folded). */
+static bool harmless_device(const char *abs)
 {
-	json_t *req = json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:s?, s:[], s:[]}", "op", "pre", "agent",
-				hook_agent_name(a), "tool", c->tool, "tool_use_id", c->tool_use_id,
-				"cwd", c->cwd ? c->cwd : "/", "path", getenv("PATH"), "commands",
-				"files");
-	json_t *cmds = json_object_get(req, "commands"), *files = json_object_get(req, "files");
-	struct sh_script sh = { 0 };
+	static const char *const dev[] = { "/dev/null", "/dev/zero", "/dev/stdin", "/dev/stdout",
+					   "/dev/stderr", "/dev/tty", "/dev/random", "/dev/urandom" };
 
+	for (size_t i = 0; i < sizeof(dev) / sizeof(dev[0]); i++)
+		if (!strcmp(abs, dev[i]))
+			return true;
+	return !strncmp(abs, "/dev/fd/", 8);
+}
+
+/* The request for a tool about to run: the commands its shell line runs
+ * (and the executable each finds on the tool's PATH), the files it or its
+ * redirections open. *partial: what the tool will do could not all be
+ * read (a bound of the reader was hit). */
+static json_t *pre_request(enum hook_agent a, const struct hook_call *c, bool *partial)
+{
+	json_t *req = json_pack("{s:s, s:s, s:s?, s:s?, s:s, s:[], s:[], s:[]}", "op", "pre",
+				"agent", hook_agent_name(a), "tool", c->tool, "tool_use_id",
+				c->tool_use_id, "cwd", c->cwd ? c->cwd : "/", "commands", "exes",
+				"files");
+	json_t *cmds = json_object_get(req, "commands"), *exes = json_object_get(req, "exes");
+	json_t *files = json_object_get(req, "files");
+	const char *cwd = c->cwd ? c->cwd : "/";
+	struct sh_script sh = { 0 };
+	char abs[PATH_MAX];
+
+	*partial = c->truncated;
 	if (!req)
 		return NULL;
-	if (c->shell && sh_parse(c->shell, strlen(c->shell), getenv("HOME"), &sh) == 0) {
+	if (c->shell && sh_parse(c->shell, strlen(c->shell), getenv("HOME"), &sh)) {
+		*partial = true;
+	} else if (c->shell) {
+		*partial |= sh.truncated;
 		for (size_t i = 0; i < sh.ncmds; i++) {
 			json_t *argv = json_array();
 
 			for (size_t k = 0; k < sh.cmds[i].argc; k++)
 				json_array_append_new(argv, json_string(sh.cmds[i].argv[k]));
 			json_array_append_new(cmds, argv);
+			pf_which(sh.cmds[i].argv[0], cwd, getenv("PATH"), abs, sizeof(abs));
+			json_array_append_new(exes, json_string(abs));
 		}
 		for (size_t i = 0; i < sh.nredirs; i++) {
-			char abs[PATH_MAX];
 			unsigned acc = sh.redirs[i].access;
 
-			if (!strncmp(sh.redirs[i].path, "/dev/", 5))
+			pol_absolute(cwd, sh.redirs[i].path, abs, sizeof(abs));
+			if (harmless_device(abs))
 				continue;
-			pol_absolute(c->cwd ? c->cwd : "/", sh.redirs[i].path, abs, sizeof(abs));
 			json_array_append_new(files, json_pack("{s:s, s:s}", "path", abs, "access",
 							      acc == (SH_READ | SH_WRITE) ? "readwrite"
 							      : acc & SH_WRITE ? "write" : "read"));
@@ -317,36 +363,48 @@ static json_t *pre_request(enum hook_agent a, const struct hook_call *c)
 	return req;
 }
 
-/* One paragraph per violation the model should read. */
-static char *post_text(const json_t *list)
+/* One paragraph per violation the model should read (NULL: none);
+ * *failed: one of them refused or killed. */
+static char *post_text(const json_t *ans, bool *failed)
 {
-	size_t i, n = json_array_size(list), cap = 256 + n * 1024, o = 0;
-	char *out = malloc(cap);
+	const json_t *list = json_object_get(ans, "violations");
+	size_t i, n = json_array_size(list), cap = 512 + n * 1200, o = 0;
+	json_int_t more = json_integer_value(json_object_get(ans, "more"));
+	char *out;
 	json_t *v;
 
-	if (!out || !n) {
-		free(out);
+	*failed = more > 0;   /* what was left out is not known to be "notify" */
+	if (!n && more <= 0)
 		return NULL;
-	}
-	o += (size_t)snprintf(out, cap, "agenttrail: during this tool call the policy decided %zu "
-			      "operation%s:", n, n == 1 ? "" : "s");
+	out = malloc(cap);
+	if (!out)
+		return NULL;
+	o += (size_t)snprintf(out, cap, "agenttrail: during this tool call the policy decided %lld "
+			      "operation%s:", (long long)n + (more > 0 ? more : 0),
+			      n + (size_t)(more > 0 ? more : 0) == 1 ? "" : "s");
 	json_array_foreach(list, i, v) {
 		const char *eff = json_string_value(json_object_get(v, "effect"));
 		const json_t *enforced = json_object_get(v, "enforced");
+		char item[1200];
 
-		if (o + 1024 > cap)
-			break;
-		o += (size_t)snprintf(out + o, cap - o, "\n- %s %s of %s by %s (pid %lld), rule '%s'%s: %s",
-				      eff && !strcmp(eff, "block") ? "refused" : eff && !strcmp(eff, "kill")
-				      ? "killed the process for" : "noted",
-				      json_string_value(json_object_get(v, "op")),
-				      json_string_value(json_object_get(v, "target")),
-				      json_string_value(json_object_get(v, "comm")),
-				      (long long)json_integer_value(json_object_get(v, "pid")),
-				      json_string_value(json_object_get(v, "rule")),
-				      json_is_false(enforced) ? " (observed only, not prevented)" : "",
-				      json_string_value(json_object_get(v, "reason")));
+		*failed |= !eff || strcmp(eff, "notify");
+		snprintf(item, sizeof(item), "\n- %s %s of %.300s by %.40s (pid %lld), rule '%.100s'%s: %.600s",
+			 eff && !strcmp(eff, "block") ? "refused" : eff && !strcmp(eff, "kill")
+			 ? "killed the process for" : "noted",
+			 json_string_value(json_object_get(v, "op")),
+			 json_string_value(json_object_get(v, "target")),
+			 json_string_value(json_object_get(v, "comm")),
+			 (long long)json_integer_value(json_object_get(v, "pid")),
+			 json_string_value(json_object_get(v, "rule")),
+			 json_is_false(enforced) ? " (observed only, not prevented)" : "",
+			 json_string_value(json_object_get(v, "reason")));
+		/* %.Ns cuts by bytes: never inside a character */
+		pol_utf8_trim(item);
+		o += (size_t)snprintf(out + o, cap - o, "%s", item);
 	}
+	if (more > 0)
+		snprintf(out + o, cap - o, "\n- and %lld more (agenttrail report violations)",
+			 (long long)more);
 	return out;
 }
 
@@ -354,18 +412,26 @@ static int adapt(const struct adapter *ad)
 {
 	struct hook_call c;
 	char err[512], sock[PATH_MAX], why[512], reason[2600];
-	size_t len;
+	size_t len = 0;
 	char *in = read_all(stdin, &len);
-	json_error_t jerr;
-	json_t *input = in ? json_loadb(in, len, 0, &jerr) : NULL, *req = NULL, *ans;
+	json_error_t jerr = { .text = "" };
+	json_t *input = NULL, *req = NULL, *ans;
+	bool partial = false;
 	int code, rc;
 
+	if (in && len < HOOK_MAX_INPUT)
+		input = json_loadb(in, len, 0, &jerr);
 	free(in);
 	if (!input) {
-		fprintf(stderr, "agenttrail hook %s: the hook input is not JSON (%s at %d:%d)\n",
-			hook_agent_name(ad->agent), jerr.text, jerr.line, jerr.column);
+		if (len >= HOOK_MAX_INPUT)
+			fprintf(stderr, "agenttrail hook %s: the hook input is larger than %u MiB\n",
+				hook_agent_name(ad->agent), HOOK_MAX_INPUT >> 20);
+		else
+			fprintf(stderr, "agenttrail hook %s: the hook input is not JSON (%s at %d:%d)\n",
+				hook_agent_name(ad->agent), jerr.text, jerr.line, jerr.column);
 		/* a hook that cannot read its input must not let the tool run
-		 * silently when configured to deny */
+		 * silently when configured to deny (exit 2 is a block to every
+		 * agent) */
 		return ad->deny_unreachable ? 2 : 1;
 	}
 	rc = hook_call_parse(ad->agent, input, &c, err, sizeof(err));
@@ -378,13 +444,14 @@ static int adapt(const struct adapter *ad)
 		hook_call_free(&c);
 		return 0;
 	}
+	arm_deadline();
 	if (find_socket(ad->socket, sock, sizeof(sock), why, sizeof(why))) {
 		rc = unreachable(ad, &c, why);
 		hook_call_free(&c);
 		return rc;
 	}
 	if (c.event == HOOK_EV_PRE)
-		req = pre_request(ad->agent, &c);
+		req = pre_request(ad->agent, &c, &partial);
 	else
 		req = json_pack("{s:s, s:s, s:s?}", "op", "post", "agent", hook_agent_name(ad->agent),
 				"tool_use_id", c.tool_use_id);
@@ -406,15 +473,21 @@ static int adapt(const struct adapter *ad)
 
 		rc = 0;
 		if (dec && !strcmp(dec, "deny")) {
-			snprintf(reason, sizeof(reason), "agenttrail: refused by policy rule '%s': %s",
+			snprintf(reason, sizeof(reason), "agenttrail: refused by policy rule '%.200s': %s",
 				 json_string_value(json_object_get(ans, "rule")),
 				 json_string_value(json_object_get(ans, "reason")));
+			pol_utf8_trim(reason);
 			rc = say(hook_answer_deny(ad->agent, &c, reason, &code), &code);
+		} else if (partial) {
+			/* what was read is allowed; the rest was not judged */
+			rc = unreachable(ad, &c, "the command line is too long or too deeply nested "
+					 "to be read in full");
 		}
 	} else {
-		char *text = post_text(json_object_get(ans, "violations"));
+		bool failed = false;
+		char *text = post_text(ans, &failed);
 
-		rc = say(hook_answer_post(ad->agent, &c, text, &code), &code);
+		rc = say(hook_answer_post(ad->agent, &c, text, failed, &code), &code);
 		free(text);
 	}
 	json_decref(ans);

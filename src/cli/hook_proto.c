@@ -34,8 +34,12 @@ static void add_file(struct hook_call *c, const char *path, unsigned access)
 {
 	char abs[4096];
 
-	if (!path || !path[0] || c->nfiles == HOOK_MAX_FILES)
+	if (!path || !path[0])
 		return;
+	if (c->nfiles == HOOK_MAX_FILES) {
+		c->truncated = true;
+		return;
+	}
 	pol_absolute(c->cwd ? c->cwd : "/", path, abs, sizeof(abs));
 	c->files[c->nfiles] = strdup(abs);
 	if (c->files[c->nfiles])
@@ -213,16 +217,26 @@ char *hook_answer_deny(enum hook_agent a, const struct hook_call *c, const char 
 {
 	const char *r = reason && reason[0] ? reason : "refused by the agenttrail policy";
 
+	char *out;
+
 	*exit_code = 0;
 	if (a == HOOK_GEMINI)
-		return dump(json_pack("{s:s, s:s}", "decision", "deny", "reason", r));
-	return dump(json_pack("{s:{s:s, s:s, s:s}}", "hookSpecificOutput", "hookEventName",
-			      c->event_name ? c->event_name : "PreToolUse", "permissionDecision",
-			      "deny", "permissionDecisionReason", r));
+		out = dump(json_pack("{s:s, s:s}", "decision", "deny", "reason", r));
+	else
+		out = dump(json_pack("{s:{s:s, s:s, s:s}}", "hookSpecificOutput", "hookEventName",
+				     c->event_name ? c->event_name : "PreToolUse",
+				     "permissionDecision", "deny", "permissionDecisionReason", r));
+	if (out)
+		return out;
+	/* a reason that cannot be encoded must not turn a deny into silence
+	 * (which lets the tool run): deny with the block exit code instead */
+	*exit_code = 2;
+	fprintf(stderr, "refused by the agenttrail policy (its reason could not be encoded)\n");
+	return strdup("");
 }
 
 char *hook_answer_post(enum hook_agent a, const struct hook_call *c, const char *text,
-		       int *exit_code)
+		       bool failed, int *exit_code)
 {
 	*exit_code = 0;
 	if (!text || !text[0])
@@ -235,9 +249,11 @@ char *hook_answer_post(enum hook_agent a, const struct hook_call *c, const char 
 	if (c->event_name && !strcmp(c->event_name, "PostToolUseFailure"))
 		return dump(json_pack("{s:{s:s, s:s}}", "hookSpecificOutput", "hookEventName",
 				      c->event_name, "additionalContext", text));
-	/* "block" after a tool: the tool ran, and the model is told why what
-	 * it did failed */
-	return dump(json_pack("{s:s, s:s, s:{s:s, s:s}}", "decision", "block", "reason", text,
-			      "hookSpecificOutput", "hookEventName",
+	/* after a tool that had something refused: "block" marks the call as
+	 * failed and its reason is what the model reads (the text once, not
+	 * also as additionalContext); only noted: context */
+	if (failed)
+		return dump(json_pack("{s:s, s:s}", "decision", "block", "reason", text));
+	return dump(json_pack("{s:{s:s, s:s}}", "hookSpecificOutput", "hookEventName",
 			      c->event_name ? c->event_name : "PostToolUse", "additionalContext", text));
 }

@@ -5,9 +5,11 @@
  *
  *   Claude Code, Codex  PreToolUse / PostToolUse; deny with
  *                       hookSpecificOutput.permissionDecision "deny" and a
- *                       permissionDecisionReason; after a tool, "decision":
- *                       "block" with a reason (the model reads it) and
- *                       hookSpecificOutput.additionalContext.
+ *                       permissionDecisionReason; after a tool that had
+ *                       something refused, "decision": "block" with the text
+ *                       as its reason (the model reads it; marks the call as
+ *                       failed), else hookSpecificOutput.additionalContext;
+ *                       Claude Code's PostToolUseFailure: additionalContext.
  *   Gemini CLI          BeforeTool / AfterTool; deny with "decision":
  *                       "deny" and a reason (sent to the model as the tool's
  *                       error); after a tool, hookSpecificOutput.
@@ -41,6 +43,7 @@ struct hook_call {
 	char *files[HOOK_MAX_FILES];
 	unsigned access[HOOK_MAX_FILES];  /* PF_READ | PF_WRITE */
 	size_t nfiles;
+	bool truncated;           /* more files than HOOK_MAX_FILES */
 };
 
 /* Read the agent's hook input. Returns 0, or -1 with a message. */
@@ -53,9 +56,10 @@ void hook_call_free(struct hook_call *c);
 char *hook_answer_deny(enum hook_agent a, const struct hook_call *c, const char *reason,
 		       int *exit_code);
 /* ... and what happened during a tool call (text: one paragraph per
- * violation; NULL or "" when nothing did). */
+ * violation; NULL or "" when nothing did; failed: something was refused
+ * or killed, not only noted). */
 char *hook_answer_post(enum hook_agent a, const struct hook_call *c, const char *text,
-		       int *exit_code);
+		       bool failed, int *exit_code);
 
 /* Codex's apply_patch: the files a patch adds, updates, deletes or moves
  * to (each a write). Appends to c->files. */

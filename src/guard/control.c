@@ -14,20 +14,26 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_CLIENTS 16
-#define CLIENT_TIMEOUT_NS (5ull * 1000000000ull)  /* a hook sends at once */
+#define MAX_CLIENTS 64
+/* A hook sends its request at once and reads the answer at once: a client
+ * slower than this, either way, loses its connection (and its slot). */
+#define CLIENT_TIMEOUT_NS (2ull * 1000000000ull)
+#define BACKLOG 128
 
 struct client {
 	int fd;                   /* -1: free */
 	pid_t pid;
-	uint64_t session;
+	uint64_t session;         /* 0: not in a session of ours */
 	uint64_t since_ns;
-	char *buf;
+	char *buf;                /* the request, then the answer */
 	size_t len;
+	size_t off;               /* answer: bytes sent */
+	bool answering;
 };
 
 struct control {
 	int lfd, ep;
+	bool listening;           /* the listening socket is in ep */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct control_ops ops;
 	struct client cl[MAX_CLIENTS];
@@ -65,6 +71,7 @@ struct control *control_open(const char *path, gid_t group, const struct control
 	struct control *c = calloc(1, sizeof(*c));
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct epoll_event e = { .events = EPOLLIN };
+	struct stat st;
 	mode_t old;
 	int rc;
 
@@ -93,15 +100,18 @@ struct control *control_open(const char *path, gid_t group, const struct control
 		snprintf(err, errlen, "control socket: %s", strerror(errno));
 		goto fail;
 	}
-	unlink(c->path);   /* left by an agenttrail that was killed with this pid */
+	/* a socket left by an agenttrail that was killed with this pid; never
+	 * anything else */
+	if (!lstat(c->path, &st) && S_ISSOCK(st.st_mode))
+		unlink(c->path);
 	old = umask(0177);
 	rc = bind(c->lfd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
-	if (rc || listen(c->lfd, MAX_CLIENTS)) {
+	if (rc || listen(c->lfd, BACKLOG)) {
 		snprintf(err, errlen, "cannot listen on %s: %s", c->path, strerror(errno));
 		goto fail;
 	}
-	if (group != (gid_t)-1 && (chown(c->path, 0, group) || chmod(c->path, 0660))) {
+	if (group != (gid_t)-1 && (lchown(c->path, 0, group) || chmod(c->path, 0660))) {
 		snprintf(err, errlen, "cannot give %s to group %d: %s", c->path, (int)group,
 			 strerror(errno));
 		goto fail;
@@ -111,6 +121,7 @@ struct control *control_open(const char *path, gid_t group, const struct control
 		snprintf(err, errlen, "control socket: epoll: %s", strerror(errno));
 		goto fail;
 	}
+	c->listening = true;
 	return c;
 fail:
 	control_close(c);
@@ -127,6 +138,20 @@ int control_fd(const struct control *c)
 	return c->ep;
 }
 
+/* Stop taking connections while every slot is busy: the next ones wait in
+ * the backlog instead of being reset. */
+static void listen_while_free(struct control *c)
+{
+	struct epoll_event e = { .events = EPOLLIN, .data.fd = c->lfd };
+	bool any = false;
+
+	for (int k = 0; k < MAX_CLIENTS && !any; k++)
+		any = c->cl[k].fd < 0;
+	if (any != c->listening &&
+	    !epoll_ctl(c->ep, any ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, c->lfd, any ? &e : NULL))
+		c->listening = any;
+}
+
 static void drop(struct control *c, struct client *k)
 {
 	epoll_ctl(c->ep, EPOLL_CTL_DEL, k->fd, NULL);
@@ -134,37 +159,51 @@ static void drop(struct control *c, struct client *k)
 	free(k->buf);
 	memset(k, 0, sizeof(*k));
 	k->fd = -1;
+	listen_while_free(c);
 }
 
-/* One line back, then the connection ends. A hook that went away loses
- * its answer, nothing else. */
+/* Send what the socket takes now; the rest when it is writable again. */
+static void send_some(struct control *c, struct client *k)
+{
+	while (k->off < k->len) {
+		ssize_t n = send(k->fd, k->buf + k->off, k->len - k->off, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			drop(c, k);  /* the hook went away: it loses its answer, nothing else */
+			return;
+		}
+		k->off += (size_t)n;
+	}
+	drop(c, k);
+}
+
+/* One line back, then the connection ends. Never waits for the client. */
 static void answer(struct control *c, struct client *k, json_t *resp)
 {
 	char *text = resp ? json_dumps(resp, JSON_COMPACT) : NULL;
-	struct timeval tv = { .tv_sec = 1 };
-	size_t off = 0, len;
-	int flags = fcntl(k->fd, F_GETFL);
+	struct epoll_event e = { .events = EPOLLOUT, .data.fd = k->fd };
 
 	if (!text)
 		text = strdup("{\"error\":\"internal error\",\"code\":\"internal\"}");
-	if (text) {
-		len = strlen(text);
-		text[len] = '\n';   /* replaces the NUL: sent as len + 1 bytes */
-		if (flags >= 0)
-			fcntl(k->fd, F_SETFL, flags & ~O_NONBLOCK);
-		setsockopt(k->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		while (off < len + 1) {
-			ssize_t n = send(k->fd, text + off, len + 1 - off, MSG_NOSIGNAL);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				break;
-			off += (size_t)n;
-		}
-		free(text);
+	if (!text) {
+		drop(c, k);
+		return;
 	}
-	drop(c, k);
+	free(k->buf);
+	k->len = strlen(text);
+	text[k->len++] = '\n';   /* replaces the NUL */
+	k->buf = text;
+	k->off = 0;
+	k->answering = true;
+	if (epoll_ctl(c->ep, EPOLL_CTL_MOD, k->fd, &e)) {
+		drop(c, k);
+		return;
+	}
+	send_some(c, k);
 }
 
 static void answer_error(struct control *c, struct client *k, const char *code, const char *msg)
@@ -181,15 +220,18 @@ static void accept_one(struct control *c)
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
 	struct client *k = NULL;
-	int fd = accept4(c->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int fd;
 
-	if (fd < 0)
-		return;
 	for (int i = 0; i < MAX_CLIENTS && !k; i++)
 		if (c->cl[i].fd < 0)
 			k = &c->cl[i];
-	if (!k || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen)) {
-		close(fd);     /* busy: the hook reports agenttrail unreachable */
+	if (!k)
+		return;    /* left in the backlog */
+	fd = accept4(c->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen)) {
+		close(fd);
 		return;
 	}
 	k->fd = fd;
@@ -201,6 +243,7 @@ static void accept_one(struct control *c)
 	e.data.fd = fd;
 	if (epoll_ctl(c->ep, EPOLL_CTL_ADD, fd, &e))
 		drop(c, k);
+	listen_while_free(c);
 }
 
 static void read_client(struct control *c, struct client *k)
@@ -236,7 +279,9 @@ static void read_client(struct control *c, struct client *k)
 			drop(c, k);   /* closed before a whole request */
 		return;
 	}
-	if (!k->session) {
+	/* the pid was looked up at accept: it must still be the same process
+	 * in the same session (not a reused pid) when its labels are read */
+	if (!k->session || c->ops.session_of(c->ops.ctx, k->pid) != k->session) {
 		answer_error(c, k, "not_in_session",
 			     "this process is not in a session this agenttrail records");
 		return;
@@ -255,9 +300,9 @@ static void read_client(struct control *c, struct client *k)
 
 void control_service(struct control *c)
 {
-	struct epoll_event ev[8];
+	struct epoll_event ev[16];
 	uint64_t now;
-	int n = epoll_wait(c->ep, ev, 8, 0);
+	int n = epoll_wait(c->ep, ev, 16, 0);
 
 	for (int i = 0; i < n; i++) {
 		if (ev[i].data.fd == c->lfd) {
@@ -265,11 +310,17 @@ void control_service(struct control *c)
 				accept_one(c);
 			continue;
 		}
-		for (int k = 0; k < MAX_CLIENTS; k++)
-			if (c->cl[k].fd == ev[i].data.fd) {
-				read_client(c, &c->cl[k]);
-				break;
-			}
+		for (int k = 0; k < MAX_CLIENTS; k++) {
+			struct client *cl = &c->cl[k];
+
+			if (cl->fd != ev[i].data.fd)
+				continue;
+			if (cl->answering)
+				send_some(c, cl);
+			else
+				read_client(c, cl);
+			break;
+		}
 	}
 	now = mono_ns();   /* after the accepts: their since_ns is not later */
 	for (int k = 0; k < MAX_CLIENTS; k++)

@@ -12,7 +12,9 @@
  *
  * Everything runs on the recorder's thread: control_fd() is one epoll fd
  * (the listening socket and every client) to add to the recorder's loop,
- * and control_service() does what is ready without blocking on a client.
+ * and control_service() does what is ready without waiting for a client:
+ * reads and writes are non-blocking, 64 clients at a time (the next wait
+ * in the backlog), and a client slower than 2 s is dropped.
  */
 #ifndef AT_GUARD_CONTROL_H
 #define AT_GUARD_CONTROL_H

@@ -490,6 +490,7 @@ void guard_format_reason(const char *tmpl, const char *rule, const char *op, con
 			out[o++] = *s;
 	}
 	out[o] = '\0';
+	pol_utf8_trim(out);   /* a long reason is cut: never inside a character */
 }
 
 static void exe_of(uint32_t pid, char *out, size_t len)

@@ -9,23 +9,34 @@
 #include "guard/guard.h"
 #include "guard/preflight.h"
 
-#define KEEP_VIOLATIONS 512   /* recent violations of all sessions */
-#define KEEP_MARKS 256        /* tool calls whose "pre" was seen */
-#define KEEP_CURSORS 64       /* sessions' last "post" */
+#define MAX_SESSIONS 64       /* sessions with a log of their own */
+#define KEEP_VIOLATIONS 256   /* recent violations per session */
+#define KEEP_MARKS 64         /* tool calls per session whose "pre" was seen */
+#define POST_MAX 32           /* violations in one "post" answer (then a count) */
 #define MAX_EXECS 256
 #define MAX_ARGS 256
 #define MAX_FILES 256
 
 struct kept {
 	uint64_t seq;
-	uint64_t session;
 	json_t *ev;
 };
 
 struct mark {
-	uint64_t session;
 	uint64_t seq;
-	char id[128];
+	char id[256];
+};
+
+/* What one session's hooks can ask about: its own decisions only, so that
+ * a busy (or hostile) session cannot push another's out. */
+struct sess_log {
+	uint64_t session;
+	uint64_t last_use;
+	struct kept kept[KEEP_VIOLATIONS];  /* ring, by seq */
+	uint64_t seq;                       /* violations noted so far */
+	struct mark marks[KEEP_MARKS];      /* ring */
+	unsigned next_mark;
+	uint64_t cursor;                    /* seq at the last "post" */
 };
 
 struct hookserv {
@@ -33,12 +44,8 @@ struct hookserv {
 	struct fan *f;
 	char *policy_path;
 	struct hookserv_ops ops;
-	struct kept kept[KEEP_VIOLATIONS];   /* ring, by seq */
-	uint64_t seq;                        /* violations noted so far */
-	struct mark marks[KEEP_MARKS];       /* ring */
-	unsigned next_mark;
-	struct { uint64_t session, seq; } cursors[KEEP_CURSORS];
-	unsigned next_cursor;
+	struct sess_log *logs[MAX_SESSIONS];
+	uint64_t clock;                     /* for least-recently-used eviction */
 };
 
 struct hookserv *hookserv_new(struct guard *g, struct fan *f, const char *policy_path,
@@ -59,24 +66,64 @@ struct hookserv *hookserv_new(struct guard *g, struct fan *f, const char *policy
 	return h;
 }
 
+static void log_free(struct sess_log *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < KEEP_VIOLATIONS; i++)
+		json_decref(l->kept[i].ev);
+	free(l);
+}
+
 void hookserv_free(struct hookserv *h)
 {
 	if (!h)
 		return;
-	for (size_t i = 0; i < KEEP_VIOLATIONS; i++)
-		json_decref(h->kept[i].ev);
+	for (size_t i = 0; i < MAX_SESSIONS; i++)
+		log_free(h->logs[i]);
 	free(h->policy_path);
 	free(h);
 }
 
+/* The session's log, made (evicting the least recently used) if needed;
+ * NULL only when out of memory. */
+static struct sess_log *log_of(struct hookserv *h, uint64_t session)
+{
+	size_t victim = 0;
+
+	for (size_t i = 0; i < MAX_SESSIONS; i++) {
+		if (h->logs[i] && h->logs[i]->session == session) {
+			h->logs[i]->last_use = ++h->clock;
+			return h->logs[i];
+		}
+		if (!h->logs[i] || (h->logs[victim] && h->logs[i]->last_use < h->logs[victim]->last_use))
+			victim = i;
+	}
+	log_free(h->logs[victim]);
+	h->logs[victim] = calloc(1, sizeof(struct sess_log));
+	if (h->logs[victim]) {
+		h->logs[victim]->session = session;
+		h->logs[victim]->last_use = ++h->clock;
+	}
+	return h->logs[victim];
+}
+
 void hookserv_note_violation(struct hookserv *h, const json_t *ev)
 {
-	struct kept *k = &h->kept[h->seq % KEEP_VIOLATIONS];
+	const char *mech = json_string_value(json_object_get(ev, "mechanism"));
+	struct sess_log *l;
+	struct kept *k;
 
+	/* the agent was told of a "hook" refusal when it asked */
+	if (mech && !strcmp(mech, "hook"))
+		return;
+	l = log_of(h, (uint64_t)json_integer_value(json_object_get(ev, "session")));
+	if (!l)
+		return;
+	k = &l->kept[l->seq % KEEP_VIOLATIONS];
 	json_decref(k->ev);
 	k->ev = json_deep_copy(ev);
-	k->session = (uint64_t)json_integer_value(json_object_get(ev, "session"));
-	k->seq = ++h->seq;
+	k->seq = ++l->seq;
 }
 
 static const char *str(const json_t *o, const char *key)
@@ -104,11 +151,14 @@ static json_t *status(struct hookserv *h, pid_t pid, uint64_t session)
 
 static void put_mark(struct hookserv *h, uint64_t session, const char *id)
 {
-	struct mark *m = &h->marks[h->next_mark++ % KEEP_MARKS];
+	struct sess_log *l = log_of(h, session);
+	struct mark *m;
 
-	m->session = session;
-	m->seq = h->seq;
-	snprintf(m->id, sizeof(m->id), "%s", id);
+	if (!l || strlen(id) >= sizeof(m->id))   /* no mark: "since the last post" */
+		return;
+	m = &l->marks[l->next_mark++ % KEEP_MARKS];
+	m->seq = l->seq;
+	memcpy(m->id, id, strlen(id) + 1);
 }
 
 /* The request's commands and files, as a preflight query (pointers into
@@ -118,6 +168,7 @@ struct parsed {
 	char **argv_store;
 	char ***argvs;
 	size_t *argcs;
+	const char **exes;
 	const char **files;
 	unsigned *access;
 };
@@ -127,6 +178,7 @@ static void parsed_free(struct parsed *p)
 	free(p->argv_store);
 	free(p->argvs);
 	free(p->argcs);
+	free(p->exes);
 	free(p->files);
 	free(p->access);
 }
@@ -134,6 +186,7 @@ static void parsed_free(struct parsed *p)
 static const char *parse_pre(const json_t *req, pid_t pid, struct parsed *p)
 {
 	const json_t *cmds = json_object_get(req, "commands"), *files = json_object_get(req, "files");
+	const json_t *exes = json_object_get(req, "exes");
 	size_t ncmds = json_is_array(cmds) ? json_array_size(cmds) : 0;
 	size_t nfiles = json_is_array(files) ? json_array_size(files) : 0, used = 0;
 
@@ -145,9 +198,10 @@ static const char *parse_pre(const json_t *req, pid_t pid, struct parsed *p)
 	p->argv_store = calloc(ncmds * MAX_ARGS + 1, sizeof(char *));
 	p->argvs = calloc(ncmds + 1, sizeof(char **));
 	p->argcs = calloc(ncmds + 1, sizeof(size_t));
+	p->exes = calloc(ncmds + 1, sizeof(char *));
 	p->files = calloc(nfiles + 1, sizeof(char *));
 	p->access = calloc(nfiles + 1, sizeof(unsigned));
-	if (!p->argv_store || !p->argvs || !p->argcs || !p->files || !p->access)
+	if (!p->argv_store || !p->argvs || !p->argcs || !p->exes || !p->files || !p->access)
 		return "out of memory";
 	for (size_t i = 0; i < ncmds; i++) {
 		const json_t *argv = json_array_get(cmds, i);
@@ -164,6 +218,7 @@ static const char *parse_pre(const json_t *req, pid_t pid, struct parsed *p)
 			p->argv_store[used++] = (char *)w;
 		}
 		p->argcs[i] = n;
+		p->exes[i] = json_string_value(json_array_get(exes, i));  /* NULL: argv[0] */
 	}
 	for (size_t i = 0; i < nfiles; i++) {
 		const json_t *f = json_array_get(files, i);
@@ -181,7 +236,7 @@ static const char *parse_pre(const json_t *req, pid_t pid, struct parsed *p)
 	p->q.cwd = str(req, "cwd");
 	if (!p->q.cwd || p->q.cwd[0] != '/')
 		p->q.cwd = "/";
-	p->q.path_env = str(req, "path");
+	p->q.exes = p->exes;
 	p->q.argvs = p->argvs;
 	p->q.argcs = p->argcs;
 	p->q.nexecs = ncmds;
@@ -239,34 +294,24 @@ static json_t *pre(struct hookserv *h, pid_t pid, uint64_t session, const json_t
 
 /* ---- post ------------------------------------------------------------------ */
 
-static uint64_t *cursor_of(struct hookserv *h, uint64_t session)
+/* Where the tool call began: its "pre" (the newest with that id), else
+ * the session's previous "post". */
+static uint64_t since_of(const struct sess_log *l, const char *id)
 {
-	for (unsigned i = 0; i < KEEP_CURSORS; i++)
-		if (h->cursors[i].session == session)
-			return &h->cursors[i].seq;
-	h->cursors[h->next_cursor % KEEP_CURSORS].session = session;
-	h->cursors[h->next_cursor % KEEP_CURSORS].seq = 0;
-	return &h->cursors[h->next_cursor++ % KEEP_CURSORS].seq;
+	for (unsigned n = 0; id && n < KEEP_MARKS && n < l->next_mark; n++) {
+		const struct mark *m = &l->marks[(l->next_mark - 1 - n) % KEEP_MARKS];
+
+		if (!strcmp(m->id, id))
+			return m->seq;
+	}
+	return l->cursor;
 }
 
-/* Where the tool call began: its "pre", else the session's previous
- * "post". */
-static uint64_t since_of(struct hookserv *h, uint64_t session, const char *id)
+/* Attributed to another tool call: not this one's. */
+static bool belongs(const json_t *ev, const char *id)
 {
-	for (unsigned i = 0; id && i < KEEP_MARKS; i++)
-		if (h->marks[i].session == session && !strcmp(h->marks[i].id, id))
-			return h->marks[i].seq;
-	return *cursor_of(h, session);
-}
+	const char *call = str(ev, "tool_call");
 
-static bool belongs(const json_t *ev, uint64_t session, const char *id)
-{
-	const char *mech = str(ev, "mechanism"), *call = str(ev, "tool_call");
-
-	if ((uint64_t)json_integer_value(json_object_get(ev, "session")) != session)
-		return false;
-	if (mech && !strcmp(mech, "hook"))   /* the agent was told at "pre" */
-		return false;
 	return !call || !id || !strcmp(call, id);
 }
 
@@ -288,22 +333,34 @@ static json_t *summary(const json_t *ev)
 static json_t *post(struct hookserv *h, uint64_t session, const json_t *req)
 {
 	const char *id = str(req, "tool_use_id");
-	uint64_t since, first;
-	json_t *list = json_array();
+	struct sess_log *l;
+	uint64_t first, more = 0, lost = 0;
+	json_t *list;
 
 	h->ops.drain(h->ops.ctx);
-	since = since_of(h, session, id);
-	first = h->seq > KEEP_VIOLATIONS ? h->seq - KEEP_VIOLATIONS + 1 : 1;
-	if (since + 1 > first)
-		first = since + 1;
-	for (uint64_t s = first; list && s <= h->seq; s++) {
-		const struct kept *k = &h->kept[(s - 1) % KEEP_VIOLATIONS];
-
-		if (k->seq == s && k->session == session && belongs(k->ev, session, id))
-			json_array_append_new(list, summary(k->ev));
+	l = log_of(h, session);
+	if (!l)
+		return NULL;
+	first = since_of(l, id) + 1;
+	/* older than the ring: gone, and said so */
+	if (l->seq > KEEP_VIOLATIONS && first < l->seq - KEEP_VIOLATIONS + 1) {
+		lost = l->seq - KEEP_VIOLATIONS + 1 - first;
+		first = l->seq - KEEP_VIOLATIONS + 1;
 	}
-	*cursor_of(h, session) = h->seq;
-	return json_pack("{s:o}", "violations", list ? list : json_array());
+	list = json_array();
+	for (uint64_t s = first; list && s <= l->seq; s++) {
+		const struct kept *k = &l->kept[(s - 1) % KEEP_VIOLATIONS];
+
+		if (k->seq != s || !belongs(k->ev, id))
+			continue;
+		if (json_array_size(list) < POST_MAX)
+			json_array_append_new(list, summary(k->ev));
+		else
+			more++;
+	}
+	l->cursor = l->seq;
+	return json_pack("{s:o, s:I}", "violations", list ? list : json_array(), "more",
+			 (json_int_t)(more + lost));
 }
 
 json_t *hookserv_handle(struct hookserv *h, pid_t pid, uint64_t session, const json_t *req)

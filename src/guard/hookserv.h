@@ -2,12 +2,12 @@
  * What the control socket answers (the agents' hooks ask it):
  *
  *   {"op":"status"}                       -> {"session", "policy", "rules", "labels"}
- *   {"op":"pre", "tool", "tool_use_id", "cwd", "path",
+ *   {"op":"pre", "tool", "tool_use_id", "cwd", "exes": [path of each command],
  *    "commands": [[argv...], ...], "files": [{"path", "access"}, ...]}
  *                                         -> {"decision":"allow"} or
  *                                            {"decision":"deny", "rule", "effect",
  *                                             "op", "target", "reason"}
- *   {"op":"post", "tool_use_id"}          -> {"violations": [{...}, ...]}
+ *   {"op":"post", "tool_use_id"}          -> {"violations": [{...}, ...], "more": N}
  *
  * "pre" judges a tool call before it runs (preflight.h) and records a
  * refusal as a violation event (mechanism "hook"). "post" returns the

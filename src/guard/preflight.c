@@ -14,7 +14,7 @@
 
 void pf_which(const char *argv0, const char *cwd, const char *path_env, char *out, size_t len)
 {
-	char cand[PATH_MAX];
+	char cand[PATH_MAX], abs[PATH_MAX];
 	const char *p;
 
 	if (strchr(argv0, '/')) {
@@ -26,12 +26,15 @@ void pf_which(const char *argv0, const char *cwd, const char *path_env, char *ou
 		size_t n = strcspn(p, ":");
 		struct stat st;
 
-		/* an empty PATH element means the current directory */
+		/* an empty PATH element means the current directory: the
+		 * tool's, like every relative element */
 		if (snprintf(cand, sizeof(cand), "%.*s/%s", (int)n, n ? p : ".", argv0) <
-			    (int)sizeof(cand) &&
-		    !stat(cand, &st) && S_ISREG(st.st_mode) && !access(cand, X_OK)) {
-			pol_absolute(cwd ? cwd : "/", cand, out, len);
-			return;
+		    (int)sizeof(cand)) {
+			pol_absolute(cwd ? cwd : "/", cand, abs, sizeof(abs));
+			if (!stat(abs, &st) && S_ISREG(st.st_mode) && !access(abs, X_OK)) {
+				snprintf(out, len, "%s", abs);
+				return;
+			}
 		}
 		p += n;
 		if (*p == ':')
@@ -40,45 +43,54 @@ void pf_which(const char *argv0, const char *cwd, const char *path_env, char *ou
 	snprintf(out, len, "%s", argv0);
 }
 
-/* Does one of the rule's path globs take path, or the file it resolves
- * to (symlinks; for a file not yet there, its directory resolved)? */
-static bool path_in(const struct pol_rule *r, const char *path)
+/* A target path and the file it resolves to (symlinks; for a file not
+ * there yet, its directory resolved), worked out once per target. */
+struct cands {
+	const char *v[2];
+	char real[PATH_MAX];
+};
+
+static void cands_of(const char *path, struct cands *c)
 {
-	char real[PATH_MAX], dir[PATH_MAX];
-	const char *cands[2] = { path, NULL };
-	bool in = !r->paths.n;
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
 
-	if (realpath(path, real)) {
-		cands[1] = real;
-	} else {
-		const char *slash = strrchr(path, '/');
-
-		if (slash && slash != path && (size_t)(slash - path) < sizeof(dir)) {
-			memcpy(dir, path, (size_t)(slash - path));
-			dir[slash - path] = '\0';
-			if (realpath(dir, real) && strlen(real) + strlen(slash) < sizeof(real)) {
-				strcat(real, slash);
-				cands[1] = real;
-			}
+	c->v[0] = path;
+	c->v[1] = NULL;
+	if (realpath(path, c->real)) {
+		c->v[1] = c->real;
+	} else if (slash && slash != path && (size_t)(slash - path) < sizeof(dir)) {
+		memcpy(dir, path, (size_t)(slash - path));
+		dir[slash - path] = '\0';
+		if (realpath(dir, c->real) && strlen(c->real) + strlen(slash) < sizeof(c->real)) {
+			strcat(c->real, slash);
+			c->v[1] = c->real;
 		}
 	}
-	for (int c = 0; c < 2 && cands[c] && !in; c++)
+}
+
+/* Does one of the rule's path globs take the target? */
+static bool path_in(const struct pol_rule *r, const struct cands *t)
+{
+	bool in = !r->paths.n;
+
+	for (int c = 0; c < 2 && t->v[c] && !in; c++)
 		for (size_t i = 0; i < r->paths.n && !in; i++)
-			in = pol_glob_match(r->paths.v[i].pattern, cands[c]);
-	for (int c = 0; c < 2 && cands[c] && in; c++)
+			in = pol_glob_match(r->paths.v[i].pattern, t->v[c]);
+	for (int c = 0; c < 2 && t->v[c] && in; c++)
 		for (size_t i = 0; i < r->paths_except.n && in; i++)
-			if (pol_glob_match(r->paths_except.v[i].pattern, cands[c]))
+			if (pol_glob_match(r->paths_except.v[i].pattern, t->v[c]))
 				in = false;
 	return in;
 }
 
-static bool exec_hits(const struct pol_rule *r, const char *exe, char **argv, size_t argc,
-		      const char *cwd)
+static bool exec_hits(const struct pol_rule *r, const struct cands *exe, char **argv,
+		      size_t argc, const char *cwd)
 {
 	bool any = false;
 
 	for (size_t i = 0; i < r->commands.n && !any; i++)
-		any = pol_command_match(&r->commands.v[i], exe, argv, argc);
+		any = pol_command_match(&r->commands.v[i], exe->v[0], argv, argc);
 	if (r->commands.n && !any)
 		return false;
 	if (r->paths.n && !path_in(r, exe))
@@ -117,15 +129,19 @@ static bool judge(struct guard *g, struct fan *f, const struct pf_query *q, stru
 {
 	const struct policy *p = g->pol;
 	enum pol_effect eff = 0;
+	struct cands *t = malloc(sizeof(*t));
 
 	a->nfired = 0;
+	if (!t)
+		return false;
+	cands_of(target, t);
 	for (size_t ri = 0; ri < p->nrules; ri++) {
 		const struct pol_rule *r = &p->rules[ri];
 		bool hit;
 
 		if (!(r->ops & ops) || r->effect == POL_NOTIFY || !pol_dnf_eval(&r->when, &a->set))
 			continue;
-		hit = ops == POL_OP_EXEC ? exec_hits(r, target, argv, argc, q->cwd) : path_in(r, target);
+		hit = ops == POL_OP_EXEC ? exec_hits(r, t, argv, argc, q->cwd) : path_in(r, t);
 		if (!hit || after_holds(f, r, ri))
 			continue;
 		if (a->nfired < sizeof(a->fired) / sizeof(a->fired[0]))
@@ -133,6 +149,7 @@ static bool judge(struct guard *g, struct fan *f, const struct pf_query *q, stru
 		if (r->effect == POL_KILL || !eff)
 			eff = r->effect;
 	}
+	free(t);
 	if (!a->nfired)
 		return false;
 	a->refused = true;
@@ -171,7 +188,12 @@ void preflight(struct guard *g, struct fan *f, const struct pf_query *q, struct 
 	for (size_t i = 0; i < q->nexecs; i++) {
 		if (!q->argcs[i])
 			continue;
-		pf_which(q->argvs[i][0], q->cwd, q->path_env, path, sizeof(path));
+		/* the executable as the asker found it on the tool's PATH; a
+		 * search here would stat() on the recorder's thread */
+		if (q->exes && q->exes[i] && q->exes[i][0] == '/')
+			pol_absolute("/", q->exes[i], path, sizeof(path));
+		else
+			pol_absolute(q->cwd ? q->cwd : "/", q->argvs[i][0], path, sizeof(path));
 		if (judge(g, f, q, a, POL_OP_EXEC, path, q->argvs[i], q->argcs[i])) {
 			a->exec = i;
 			format(g, q, a);
@@ -192,6 +214,8 @@ json_t *preflight_violation_json(const struct guard *g, const struct pf_query *q
 				 const struct pf_answer *a, uint64_t session, const char *agent,
 				 const char *tool, const char *tool_use_id)
 {
+	char comm[32] = "?", path[64];
+	FILE *fp;
 	json_t *o = json_object(), *rules = json_array(), *lab = json_array();
 	struct timespec ts;
 	char dummy[2];
@@ -203,6 +227,13 @@ json_t *preflight_violation_json(const struct guard *g, const struct pf_query *q
 		return NULL;
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
+	/* the asking process as the kernel names it, not as the request does */
+	snprintf(path, sizeof(path), "/proc/%u/comm", q->pid);
+	if ((fp = fopen(path, "re"))) {
+		if (fgets(comm, sizeof(comm), fp))
+			comm[strcspn(comm, "\n")] = '\0';
+		fclose(fp);
+	}
 	for (size_t i = 0; i < a->nfired; i++)
 		json_array_append_new(rules, json_string(g->pol->rules[a->fired[i]].name));
 	guard_labels_text(g->pol, &a->set, dummy, 0, lab);
@@ -210,7 +241,9 @@ json_t *preflight_violation_json(const struct guard *g, const struct pf_query *q
 	json_object_set_new(o, "ts_ns", json_integer((json_int_t)ts.tv_sec * 1000000000 + ts.tv_nsec));
 	json_object_set_new(o, "session", json_integer((json_int_t)session));
 	json_object_set_new(o, "pid", json_integer(q->pid));
-	json_object_set_new(o, "comm", json_string(agent));
+	json_object_set_new(o, "comm", json_string(comm));
+	if (agent)
+		json_object_set_new(o, "agent", json_string(agent));
 	json_object_set_new(o, "rule", json_string(g->pol->rules[a->rule].name));
 	json_object_set_new(o, "rules", rules);
 	json_object_set_new(o, "op", json_string(pol_op_name(a->op)));

@@ -31,8 +31,9 @@ struct fan;
 struct pf_query {
 	uint32_t pid;             /* the asking process: its labels are the subject's */
 	const char *cwd;          /* where the tool runs (relative paths, operands) */
-	const char *path_env;     /* $PATH of the tool, to find executables (NULL: default) */
-	/* an exec per command the tool would run */
+	/* an exec per command the tool would run: its argv, and the
+	 * executable the asker found on the tool's PATH (NULL: argv[0]) */
+	const char **exes;
 	char ***argvs;
 	size_t *argcs;
 	size_t nexecs;
@@ -70,8 +71,9 @@ json_t *preflight_violation_json(const struct guard *g, const struct pf_query *q
 				 const struct pf_answer *a, uint64_t session, const char *agent,
 				 const char *tool, const char *tool_use_id);
 
-/* Find argv0 the way execvp would (PATH, or relative to cwd when it has a
- * '/'), into out; argv0 itself when it is nowhere. */
+/* Find argv0 the way execvp would (PATH, relative elements and an argv0
+ * with a '/' taken from cwd), into out; argv0 itself when it is nowhere.
+ * For the asker: it stat()s. */
 void pf_which(const char *argv0, const char *cwd, const char *path_env, char *out, size_t len);
 
 #endif

@@ -332,13 +332,23 @@ bool rec_drain_some(struct recorder *r)
  * make after now comes after the stop anyway). The ring is ordered by
  * reservation, so every record from before now has been handled then.
  */
-static void drain_all(struct recorder *r)
+void rec_drain_all(struct recorder *r)
 {
-	r->drain_cutoff_ns = now_ns(CLOCK_MONOTONIC);
+	rec_drain_until(r, 0);
+}
+
+bool rec_drain_until(struct recorder *r, uint64_t budget_ns)
+{
+	uint64_t start = now_ns(CLOCK_MONOTONIC);
+	bool more;
+
+	r->drain_cutoff_ns = start;
 	r->past_cutoff = false;
-	while (rec_drain_some(r) && !r->past_cutoff)
-		;
+	while ((more = rec_drain_some(r)) && !r->past_cutoff)
+		if (budget_ns && now_ns(CLOCK_MONOTONIC) - start > budget_ns)
+			break;
 	r->drain_cutoff_ns = 0;
+	return more && !r->past_cutoff;
 }
 
 /* What the traffic capture learns from ordinary events: new executables
@@ -737,7 +747,7 @@ static int start_sessions(struct recorder *r, uint64_t run_id)
 /* Close a session: its last events, then session_end. */
 static void end_session(struct recorder *r, struct session *s)
 {
-	drain_all(r);
+	rec_drain_all(r);
 	if (r->flows)
 		flows_session_end(r->flows, s->id);
 	s->open_sockets = loader_session_sockets(&r->ld, s->id, true);
@@ -884,7 +894,7 @@ static int run_loop(struct recorder *r, int sigfd)
 
 static void finish(struct recorder *r)
 {
-	drain_all(r);
+	rec_drain_all(r);
 	rec_take_fan_violations(r);
 	reap_child(r);
 	/* what is still open on the connections is recorded before the end */

@@ -13,6 +13,8 @@
 #include "guard/hookserv.h"
 #include "model/recorder_int.h"
 
+#define HOOK_DRAIN_BUDGET_NS 1000000000ull
+
 int rec_guard_load(struct recorder *r, struct policy **pol)
 {
 	struct pol_env env;
@@ -100,17 +102,20 @@ void rec_take_fan_violations(struct recorder *r)
 	json_decref(q);
 }
 
+static const char *field(const json_t *ev, const char *key)
+{
+	const char *v = json_string_value(json_object_get(ev, key));
+
+	return v ? v : "?";
+}
+
 void rec_emit_violation(struct recorder *r, json_t *ev)
 {
 	if (!r->o->no_stderr_reason)
-		fprintf(stderr, "agenttrail: %s %s %s by %s[%lld] (rule %s): %s\n",
-			json_string_value(json_object_get(ev, "effect")),
-			json_string_value(json_object_get(ev, "op")),
-			json_string_value(json_object_get(ev, "target")),
-			json_string_value(json_object_get(ev, "comm")),
-			(long long)json_integer_value(json_object_get(ev, "pid")),
-			json_string_value(json_object_get(ev, "rule")),
-			json_string_value(json_object_get(ev, "reason")));
+		fprintf(stderr, "agenttrail: %s %s %s by %s[%lld] (rule %s): %s\n", field(ev, "effect"),
+			field(ev, "op"), field(ev, "target"), field(ev, "comm"),
+			(long long)json_integer_value(json_object_get(ev, "pid")), field(ev, "rule"),
+			field(ev, "reason"));
 	rec_emit(r, ev);
 	if (r->hooks)
 		hookserv_note_violation(r->hooks, ev);
@@ -158,8 +163,12 @@ static void hooks_drain(void *ctx)
 {
 	struct recorder *r = ctx;
 
-	while (rec_drain_some(r))
-		;
+	/* up to now, not as long as producers keep producing; and a hook
+	 * waits at most a second for a recorder that is behind a flood (its
+	 * answer then misses what the kernel has not handed over yet) */
+	if (rec_drain_until(r, HOOK_DRAIN_BUDGET_NS) && !r->o->quiet)
+		fprintf(stderr, "agenttrail: a hook was answered before the recorder caught up "
+			"with the kernel\n");
 	rec_take_fan_violations(r);
 }
 
@@ -182,8 +191,10 @@ int rec_control_open(struct recorder *r)
 		return 0;
 	r->hooks = hookserv_new(r->guarding ? &r->guard : NULL, r->fanning ? &r->fan : NULL,
 				r->o->policy, &hops);
-	if (!r->hooks)
-		return -1;
+	if (!r->hooks) {
+		fprintf(stderr, "agenttrail: no control socket for the agents' hooks: out of memory\n");
+		return 0;
+	}
 	r->ctl = control_open(r->o->control_socket, r->o->control_group, &cops, err, sizeof(err));
 	if (!r->ctl) {
 		/* the recording matters more: go on, the hooks will say why */

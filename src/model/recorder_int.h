@@ -97,6 +97,11 @@ struct recorder {
 void rec_emit(struct recorder *r, json_t *ev);
 /* Consume what the ring holds, at most one budget; true if more waits. */
 bool rec_drain_some(struct recorder *r);
+/* Consume what the kernel produced up to now (not what comes after). */
+void rec_drain_all(struct recorder *r);
+/* The same, for at most budget_ns (0: no limit); true if it stopped for
+ * the budget with records from before the start still in the ring. */
+bool rec_drain_until(struct recorder *r, uint64_t budget_ns);
 
 /* recorder_guard.c */
 /* Load and check the policy of --policy (NULL, 0 when none; -1 printed). */

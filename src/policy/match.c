@@ -303,6 +303,22 @@ const char *pol_effect_name(enum pol_effect e)
 	return "?";
 }
 
+void pol_utf8_trim(char *s)
+{
+	size_t n = strlen(s), lead = n, need;
+
+	/* back to the lead byte of the last character */
+	while (lead > 0 && n - lead < 4 && ((unsigned char)s[lead - 1] & 0xC0) == 0x80)
+		lead--;
+	if (lead == 0 || ((unsigned char)s[lead - 1] & 0x80) == 0)
+		return;   /* ASCII (or nothing but continuation bytes: not ours to fix) */
+	lead--;
+	need = ((unsigned char)s[lead] & 0xE0) == 0xC0 ? 2 : ((unsigned char)s[lead] & 0xF0) == 0xE0 ? 3
+		: ((unsigned char)s[lead] & 0xF8) == 0xF0 ? 4 : 1;
+	if (n - lead < need)
+		s[lead] = '\0';
+}
+
 void pol_absolute(const char *cwd, const char *arg, char *out, size_t len)
 {
 	char tmp[PATH_MAX * 2 + 2];
@@ -329,6 +345,7 @@ void pol_absolute(const char *cwd, const char *arg, char *out, size_t len)
 		o += (size_t)snprintf(out + o, len - o, "/%s", parts[i]);
 	if (!n)
 		snprintf(out, len, "/");
+	pol_utf8_trim(out);   /* cut at len: never inside a character */
 }
 
 bool pol_operands_outside(const struct pol_rule *r, const char *cwd, char *const *argv, size_t argc)

@@ -236,6 +236,9 @@ bool pol_command_match(const struct pol_command *c, const char *exe,
 bool pol_endpoint_match(const struct pol_endpoint *e, const uint8_t addr[16],
 			uint16_t port, const char *domain);
 bool pol_dnf_eval(const struct pol_dnf *d, const struct pol_labelset *s);
+/* Cut s before a last character that a bounded copy left incomplete
+ * (so that it stays valid UTF-8 when it was before the cut). */
+void pol_utf8_trim(char *s);
 /* Lexically absolute: cwd + arg, "." and ".." folded (no symlinks read). */
 void pol_absolute(const char *cwd, const char *arg, char *out, size_t len);
 /* A rule's operands_outside condition for argv run in cwd: true when the

@@ -133,6 +133,26 @@ def cases(d):
     case("claude garbage", "claude", "{not json", "garbage", rc=1)
     case("claude garbage, deny mode", "claude", "\x00\x01", "garbage", rc=2,
          args=("--on-unreachable", "deny"))
+    # what the reader cannot read in full is not silently allowed
+    long = "git push origin main " + "x " * 300 + "--force"
+    case("claude pre too long to read, deny mode", "claude",
+         claude_in("PreToolUse", "Bash", {"command": long}, ws, "t7"), "partial-deny",
+         args=("--on-unreachable", "deny"))
+    case("claude pre too long to read, allow mode", "claude",
+         claude_in("PreToolUse", "Bash", {"command": long}, ws, "t8"), "partial-allow")
+    # a redirection is judged after "." and ".." are folded
+    case("claude pre redirect through /dev/..", "claude",
+         claude_in("PreToolUse", "Bash", {"command": "echo x > /dev/.." + ws + "/.git/hooks/x"},
+                   ws, "t9"),
+         deny_cc("PreToolUse", "no-git-hooks", HOOKS))
+    # idle connections do not shut the hooks out: the next waits its turn
+    c.append({"do": "python3 -c 'import os, socket, time\n"
+                    "ss = [socket.socket(socket.AF_UNIX) for _ in range(80)]\n"
+                    "[s.connect(os.environ[\"AGENTTRAIL_SOCKET\"]) for s in ss]\n"
+                    "time.sleep(4)' & sleep 0.5"})
+    case("claude pre behind 80 idle connections", "claude",
+         claude_in("PreToolUse", "Bash", {"command": "git push --force"}, ws, "t10"),
+         deny_cc("PreToolUse", "no-force-push", FORCE))
     # Codex
     case("codex pre force push", "codex",
          codex_in("PreToolUse", "Bash", {"command": "git push --force"}, ws, "c1"),
@@ -184,11 +204,10 @@ def check_post(name, got, want, agent):
         text = ans["hookSpecificOutput"]["additionalContext"]
         eq(ans["hookSpecificOutput"]["hookEventName"], want["post"], name + ": event")
     else:
-        eq(sorted(ans), ["decision", "hookSpecificOutput", "reason"], name + ": keys")
+        # refused: the call is marked failed and the model reads the reason
+        eq(sorted(ans), ["decision", "reason"], name + ": keys")
         eq(ans["decision"], "block", name + ": decision")
         text = ans["reason"]
-        eq(ans["hookSpecificOutput"], {"hookEventName": want["post"], "additionalContext": text},
-           name + ": context")
     want_head = "agenttrail: during this tool call the policy decided 1 operation:"
     if not text.startswith(want_head) or "rule 'no-key-read'" not in text or want["target"] not in text \
             or "use the deploy tool instead" not in text:
@@ -265,6 +284,15 @@ def test_hook_protocols():
             eq(r["stdout"], "", c["name"] + ": nothing on stdout")
             if "not JSON" not in r["stderr"]:
                 raise AssertionError("%s: %r" % (c["name"], r["stderr"]))
+        elif c["expect"] == "partial-deny":
+            ans = json.loads(r["stdout"])
+            eq(ans["hookSpecificOutput"]["permissionDecision"], "deny", c["name"])
+            if "could not check" not in ans["hookSpecificOutput"]["permissionDecisionReason"]:
+                raise AssertionError("%s: %r" % (c["name"], ans))
+        elif c["expect"] == "partial-allow":
+            eq(r["stdout"], "", c["name"] + ": allowed")
+            if "too long or too deeply nested" not in r["stderr"]:
+                raise AssertionError("%s: no warning: %r" % (c["name"], r["stderr"]))
         elif "post" in c["expect"]:
             check_post(c["name"], r["stdout"], c["expect"], c["agent"])
         else:

@@ -99,17 +99,20 @@ static void claude_post_and_failure(void **state)
 	parse(HOOK_CLAUDE, "{\"hook_event_name\":\"PostToolUse\",\"tool_name\":\"Bash\","
 			   "\"tool_input\":{\"command\":\"ls\"},\"tool_response\":{}}", &c);
 	assert_int_equal(c.event, HOOK_EV_POST);
-	answer_is(hook_answer_post(HOOK_CLAUDE, &c, "T", &code),
-		  "{\"decision\":\"block\",\"reason\":\"T\",\"hookSpecificOutput\":"
-		  "{\"hookEventName\":\"PostToolUse\",\"additionalContext\":\"T\"}}");
-	empty = hook_answer_post(HOOK_CLAUDE, &c, NULL, &code);
+	answer_is(hook_answer_post(HOOK_CLAUDE, &c, "T", true, &code),
+		  "{\"decision\":\"block\",\"reason\":\"T\"}");
+	/* only noted: context, the call is not marked failed */
+	answer_is(hook_answer_post(HOOK_CLAUDE, &c, "T", false, &code),
+		  "{\"hookSpecificOutput\":{\"hookEventName\":\"PostToolUse\","
+		  "\"additionalContext\":\"T\"}}");
+	empty = hook_answer_post(HOOK_CLAUDE, &c, NULL, true, &code);
 	assert_string_equal(empty, "");
 	free(empty);
 	hook_call_free(&c);
 	parse(HOOK_CLAUDE, "{\"hook_event_name\":\"PostToolUseFailure\",\"tool_name\":\"Bash\","
 			   "\"tool_input\":{\"command\":\"ls\"},\"error\":\"exit 1\"}", &c);
 	assert_int_equal(c.event, HOOK_EV_POST);
-	answer_is(hook_answer_post(HOOK_CLAUDE, &c, "T", &code),
+	answer_is(hook_answer_post(HOOK_CLAUDE, &c, "T", true, &code),
 		  "{\"hookSpecificOutput\":{\"hookEventName\":\"PostToolUseFailure\","
 		  "\"additionalContext\":\"T\"}}");
 	hook_call_free(&c);
@@ -126,6 +129,36 @@ static void never_an_empty_reason(void **state)
 		  "{\"decision\":\"deny\",\"reason\":\"refused by the agenttrail policy\"}");
 	answer_is(hook_answer_deny(HOOK_GEMINI, &c, NULL, &code),
 		  "{\"decision\":\"deny\",\"reason\":\"refused by the agenttrail policy\"}");
+	hook_call_free(&c);
+}
+
+/* A reason cut inside a character is cut before it; a deny whose reason
+ * cannot be encoded is still a deny (exit 2), never silence. */
+static void utf8_cuts_and_unencodable_reasons(void **state)
+{
+	struct hook_call c;
+	char s[16];
+	char *out;
+	int code = 0;
+
+	(void)state;
+	strcpy(s, "ab\xc3\xa9");          /* "abé" */
+	pol_utf8_trim(s);
+	assert_string_equal(s, "ab\xc3\xa9");
+	strcpy(s, "ab\xc3");              /* é cut after its first byte */
+	pol_utf8_trim(s);
+	assert_string_equal(s, "ab");
+	strcpy(s, "a\xe2\x82");          /* € cut after two of three */
+	pol_utf8_trim(s);
+	assert_string_equal(s, "a");
+	strcpy(s, "\xf0\x9f\x98\x80");  /* a whole 4-byte character stays */
+	pol_utf8_trim(s);
+	assert_int_equal(strlen(s), 4);
+	parse(HOOK_CLAUDE, "{\"hook_event_name\":\"PreToolUse\",\"tool_name\":\"Bash\"}", &c);
+	out = hook_answer_deny(HOOK_CLAUDE, &c, "bad \xc3", &code);
+	assert_string_equal(out, "");
+	assert_int_equal(code, 2);
+	free(out);
 	hook_call_free(&c);
 }
 
@@ -180,7 +213,7 @@ static void gemini_tools(void **state)
 			   "\"tool_name\":\"replace\",\"tool_input\":{\"file_path\":\"a\"},"
 			   "\"tool_response\":{\"llmContent\":\"ok\"}}", &c);
 	assert_int_equal(c.event, HOOK_EV_POST);
-	answer_is(hook_answer_post(HOOK_GEMINI, &c, "T", &code),
+	answer_is(hook_answer_post(HOOK_GEMINI, &c, "T", true, &code),
 		  "{\"hookSpecificOutput\":{\"hookEventName\":\"AfterTool\",\"additionalContext\":"
 		  "\"T\"},\"systemMessage\":\"T\"}");
 	hook_call_free(&c);
@@ -221,6 +254,7 @@ int main(void)
 		cmocka_unit_test(claude_file_tools),
 		cmocka_unit_test(claude_post_and_failure),
 		cmocka_unit_test(never_an_empty_reason),
+		cmocka_unit_test(utf8_cuts_and_unencodable_reasons),
 		cmocka_unit_test(codex_argv_and_patch),
 		cmocka_unit_test(gemini_tools),
 		cmocka_unit_test(malformed_inputs),
