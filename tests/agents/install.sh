@@ -4,10 +4,13 @@
 # to stdout; progress and errors go to stderr).
 #
 #   tests/agents/install.sh claude VERSION     # e.g. 2.1.332, or "latest"
+#   tests/agents/install.sh gemini VERSION     # e.g. 0.61.0, or "latest"
 #
 # Cache: $AT_AGENTS_DIR (default: <repo>/build/agents), laid out as
 #   claude/VERSION/package/...   the unpacked npm package
 #   claude/VERSION/.complete     written last: its presence means "installed"
+#   gemini/VERSION/node_modules/@google/gemini-cli/...   npm install --prefix
+#   gemini/VERSION/.complete     (same meaning)
 #
 # Idempotent: a version whose .complete marker is present is not fetched
 # again, so a second run works offline.
@@ -22,12 +25,18 @@
 # @anthropic-ai/claude-code itself; for those we unpack that package and
 # print the path of cli.js (it starts with "#!/usr/bin/env node", so it is
 # runnable as is when node is on PATH).
+#
+# Gemini CLI (@google/gemini-cli) is a Node.js app with dependencies (a
+# bundle plus native optional packages such as node-pty): it is installed
+# with `npm install --prefix DIR --ignore-scripts` (no install scripts run)
+# and the path printed is its package.json "bin" entry (bundle/gemini.js in
+# 0.x releases; a "#!/usr/bin/env node" script, so node must be on PATH).
 set -euo pipefail
 
 die() { echo "install.sh: $*" >&2; exit 1; }
 
 usage() {
-    echo "usage: $0 claude VERSION" >&2
+    echo "usage: $0 claude|gemini VERSION" >&2
     exit 2
 }
 
@@ -83,17 +92,40 @@ platform_suffix() {
     echo "$os-$arch$libc"
 }
 
-install_claude() {
-    local v=$1
-    # Resolve dist-tags such as "latest" only when asked for one: a plain
-    # version that is already cached needs no network at all.
-    if ! [[ "$v" =~ ^[0-9]+\.[0-9]+\.[0-9]+([-+].*)?$ ]]; then
-        npm_view "@anthropic-ai/claude-code@$v" version
-        local resolved
-        resolved=$(printf '%s\n' "$VIEW" | tail -1 | tr -d "' ")
-        [ -n "$resolved" ] || die "no such version or tag of @anthropic-ai/claude-code: $v"
-        v=$resolved
+# resolve_version PACKAGE VERSION: prints VERSION, or the version a
+# dist-tag such as "latest" names. Tags only are looked up: a plain version
+# that is already cached needs no network at all.
+resolve_version() {
+    if [[ "$2" =~ ^[0-9]+\.[0-9]+\.[0-9]+([-+].*)?$ ]]; then
+        printf '%s\n' "$2"
+        return 0
     fi
+    npm_view "$1@$2" version
+    local resolved
+    resolved=$(printf '%s\n' "$VIEW" | tail -1 | tr -d "' ")
+    [ -n "$resolved" ] || die "no such version or tag of $1: $2"
+    printf '%s\n' "$resolved"
+}
+
+# locked_or_done AGENT VERSION DEST: take the install lock of AGENT VERSION
+# (two installs of the same version at once: the second waits, then finds
+# it done); succeeds, printing the program's path, when DEST is complete.
+locked_or_done() {
+    mkdir -p "$cache/$1"
+    if command -v flock >/dev/null 2>&1; then
+        exec 9>"$cache/$1/.lock-$2"
+        flock 9
+        if [ -f "$3/.complete" ]; then
+            cat "$3/.complete"
+            return 0
+        fi
+    fi
+    return 1
+}
+
+install_claude() {
+    local v
+    v=$(resolve_version @anthropic-ai/claude-code "$1") || exit 1
     local dest="$cache/claude/$v"
     if [ -f "$dest/.complete" ]; then
         cat "$dest/.complete"
@@ -113,17 +145,7 @@ install_claude() {
         die "no such version of @anthropic-ai/claude-code: $v"
     fi
 
-    mkdir -p "$cache/claude"
-    # Two installs of the same version at once: the second waits, then
-    # finds it done.
-    if command -v flock >/dev/null 2>&1; then
-        exec 9>"$cache/claude/.lock-$v"
-        flock 9
-        if [ -f "$dest/.complete" ]; then
-            cat "$dest/.complete"
-            return 0
-        fi
-    fi
+    locked_or_done claude "$v" "$dest" && return 0
     local tmp
     tmp=$(mktemp -d "$cache/claude/.tmp-$v.XXXXXX")
     trap 'rm -rf "$tmp"' EXIT
@@ -153,7 +175,52 @@ install_claude() {
     echo "$dest/$rel"
 }
 
+install_gemini() {
+    local v pkgname=@google/gemini-cli
+    v=$(resolve_version "$pkgname" "$1") || exit 1
+    local dest="$cache/gemini/$v"
+    if [ -f "$dest/.complete" ]; then
+        cat "$dest/.complete"
+        return 0
+    fi
+    command -v node >/dev/null 2>&1 || echo "install.sh: warning: $pkgname is a Node.js app and node is not on PATH" >&2
+    npm_view "$pkgname@$v" version
+    [ -n "$VIEW" ] || die "no such version of $pkgname: $v"
+
+    locked_or_done gemini "$v" "$dest" && return 0
+    local tmp
+    tmp=$(mktemp -d "$cache/gemini/.tmp-$v.XXXXXX")
+    trap 'rm -rf "$tmp"' EXIT
+    echo "install.sh: installing $pkgname@$v (with its dependencies)" >&2
+    if ! (cd "$tmp" && npm install --prefix "$tmp/out" --no-audit --no-fund --no-save \
+              --ignore-scripts --loglevel=error "$pkgname@$v") >"$tmp/npm.out" 2>&1; then
+        die "npm install $pkgname@$v failed (offline?): $(tail -5 "$tmp/npm.out")"
+    fi
+    local pj="$tmp/out/node_modules/$pkgname/package.json" bin
+    [ -f "$pj" ] || die "npm install $pkgname@$v left no $pj"
+    # The "bin" entry: a string, or an object whose "gemini" (else first) value.
+    bin=$(node -e '
+        const p = require(process.argv[1]);
+        const b = typeof p.bin === "string" ? p.bin : (p.bin && (p.bin.gemini || Object.values(p.bin)[0]));
+        if (!b) process.exit(1);
+        console.log(b);' "$pj") || die "$pkgname@$v has no bin entry"
+    local rel="node_modules/$pkgname/${bin#./}"
+    [ -f "$tmp/out/$rel" ] || die "$pkgname@$v has no $rel"
+    chmod 0755 "$tmp/out/$rel"
+    rm -rf "$dest"
+    mv "$tmp/out" "$dest"
+    # A quick sanity check that it runs here at all.
+    node "$dest/$rel" --version >/dev/null 2>&1 \
+        || echo "install.sh: warning: $dest/$rel --version failed" >&2
+    printf '%s\n' "$dest/$rel" > "$dest/.complete.tmp"
+    mv "$dest/.complete.tmp" "$dest/.complete"
+    rm -rf "$tmp"
+    trap - EXIT
+    echo "$dest/$rel"
+}
+
 case "$agent" in
     claude) install_claude "$version" ;;
-    *) die "unknown agent '$agent' (known: claude)" ;;
+    gemini) install_gemini "$version" ;;
+    *) die "unknown agent '$agent' (known: claude, gemini)" ;;
 esac

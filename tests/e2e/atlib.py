@@ -69,6 +69,34 @@ def tmpdir():
     return d
 
 
+def install_agent(agent, version):
+    """Install a real agent from npm (tests/agents/install.sh, cached in
+    $AT_AGENTS_DIR or <build>/agents); the path of its program."""
+    root = os.path.join(os.path.dirname(__file__), "..", "..")
+    agents = os.environ.get("AT_AGENTS_DIR") or os.path.join(
+        os.environ.get("AT_BUILD_DIR", os.path.join(root, "build")), "agents")
+    p = subprocess.run(["bash", os.path.join(root, "tests", "agents", "install.sh"), agent, version],
+                       capture_output=True, text=True, timeout=600,
+                       env=dict(os.environ, AT_AGENTS_DIR=agents))
+    if p.returncode != 0:
+        raise AssertionError("installing %s %s failed:\n%s" % (agent, version, p.stderr))
+    return p.stdout.strip().splitlines()[-1]
+
+
+def in_own_netns(prepare):
+    """Run prepare() (e.g. install agents from npm: it needs the registry),
+    then re-run the test file being run in a new network namespace with
+    loopback only (agents that call their vendor's API directly must not
+    reach it). Returns in the re-run."""
+    if os.environ.get("AT_E2E_NETNS") == "1":
+        return
+    prepare()
+    env = dict(os.environ, AT_E2E_NETNS="1")
+    os.execvpe("unshare", ["unshare", "--net", "sh", "-c",
+                           'ip link set lo up && exec "$0" "$@"', sys.executable,
+                           os.path.abspath(sys.argv[0])], env)
+
+
 def record(cmd, extra=(), db=True, timeout=120, env=None):
     """Run `agenttrail record [extra] -- cmd`; return a Recording."""
     d = tmpdir()

@@ -15,6 +15,17 @@ POST /v1/chat/completions          OpenAI Chat Completions, streaming or not.
 GET  /v1/models[/ID]               a one-model list / the model.
 GET  /api/claude_code/organizations/metrics_enabled
                                    {"metrics_logging_enabled": false}
+POST /v1beta/models/MODEL:streamGenerateContent[?alt=sse]
+                                   Gemini API (generativelanguage v1beta, as
+                                   Gemini CLI calls it with an API key), SSE:
+                                   `data: {GenerateContentResponse}` and a
+                                   blank line (CRLFs, like the real API), an
+                                   event a chunk (also under /v1alpha, /v1).
+POST /v1beta/models/MODEL:generateContent    one GenerateContentResponse.
+POST /v1beta/models/MODEL:countTokens        {"totalTokens": N}
+GET  /v1beta/models[/MODEL]        {"models": [...]} / the model.
+any other /v1beta/ or /v1alpha/ path
+                                   404 with a Google-style error body.
 HEAD or GET /  (any other GET)     200, empty JSON object.
 anything else                      404 with an Anthropic-style error body.
 
@@ -41,6 +52,17 @@ A turn has an optional "text" and an optional "tool_use" (one object) or
 "tool_use" (OpenAI: finish_reason "tool_calls"), otherwise "end_turn"
 ("stop"). A tool use without "id" gets "toolu_mock_<seq>_<n>".
 
+Gemini: a GenerateContentResponse is {"candidates": [{"content": {"role":
+"model", "parts": [...]}, "index": 0, "finishReason"}], "usageMetadata",
+"modelVersion" (MODEL of the path), "responseId"}. The turn's text is cut
+into three {"text"} chunks, then each tool use is one chunk with a part
+{"functionCall": {"name", "args": input}} (plus "id" only when the script's
+tool use has one: the real API sends none, Gemini CLI makes its own); the
+last chunk has finishReason "STOP" and usageMetadata (promptTokenCount,
+candidatesTokenCount, totalTokenCount). Gemini has no "tool_use" stop
+reason: a function call ends with "STOP" as well. generateContent sends
+the same parts in one response.
+
 Which request gets which turn (the rule, chosen to be robust against the
 agent's side requests and against retries):
   * A request is *main* when it carries a non-empty "tools" array (with
@@ -55,6 +77,20 @@ agent's side requests and against retries):
     that carries the tool_result of turn 0 has one assistant message and
     gets turn 1; and so on. A retried request gets the same turn again.
     Past the end of the list the reply is exhausted_text.
+  * Gemini: a request is main when its "tools" declare functions
+    (functionDeclarations) and it asks for no JSON (no
+    generationConfig.responseMimeType "application/json", responseSchema
+    or responseJsonSchema); "match": "all" makes every generateContent /
+    streamGenerateContent request main. Its turn is the number of "model"
+    contents already in its "contents". Side requests get aux_text, or,
+    when they ask for JSON, a minimal object fitting responseJsonSchema /
+    responseSchema (types in either case; numbers without a minimum are 1,
+    enums their first value). Gemini CLI 0.61's side request: the model
+    router's classifier (generateContent on a flash-lite model, schema
+    {complexity_reasoning, complexity_score 1-100}; score 1 routes the main
+    requests to the flash model); its next-speaker check (next_speaker
+    "user": the CLI stops) and loop detection get the same treatment when
+    they run.
 
 Log (in the directory given, flushed and fsync'ed line by line)
 ---------------------------------------------------------------
@@ -68,7 +104,7 @@ DIR/log.jsonl, one JSON object a line, in order:
     -- written before the reply is sent, so a test can wait for it.
   {"kind": "response", "seq": N, "conn": C, "t", "status", "headers",
    "chunked": bool, "body_len", "body_sha256", "body_file",
-   "api": "anthropic"|"openai"|..., "stream": bool, "role": "main"|"aux",
+   "api": "anthropic"|"openai"|"gemini"|..., "stream": bool, "role": "main"|"aux",
    "turn": index or null}
   {"kind": "connection", "conn": C, "t", "peer", "event": "open"|"close"}
   {"kind": "tls_error", "conn": null, "t", "peer", "error"}  a failed
@@ -117,6 +153,7 @@ import hashlib
 import http.server
 import json
 import os
+import re
 import signal
 import socket
 import socketserver
@@ -447,6 +484,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
             # on exit, whatever ANTHROPIC_BASE_URL says; answer "no metrics"
             # should a test point that name here.
             return self._json(200, {"metrics_logging_enabled": False})
+        gm = _GEMINI_PATH.match(path)
+        if gm and m == "POST":
+            return self._gemini(req, gm.group(2), gm.group(3))
+        if m in ("GET", "HEAD") and _GEMINI_MODELS.match(path):
+            self.resp_meta["api"] = "gemini"
+            name = path.split("/models", 1)[1].strip("/")
+            if name:
+                return self._json(200, _gemini_model_obj(name))
+            return self._json(200, {"models": [_gemini_model_obj(n) for n in GEMINI_MODELS]})
+        if _GEMINI_PREFIX.match(path):
+            self.resp_meta["api"] = "gemini"
+            return self._json(404, {"error": {"code": 404, "status": "NOT_FOUND",
+                                              "message": "mock LLM: no route for %s %s" % (m, path)}})
         if m in ("GET", "HEAD") and not path.startswith("/v1/"):
             return self._json(200, {})
         return self._json(404, {"type": "error", "error": {
@@ -635,9 +685,84 @@ class Handler(http.server.BaseHTTPRequestHandler):
         events.append(b"data: [DONE]\n\n")
         self._sse(events)
 
+    # -- Gemini API (generativelanguage v1beta)
 
-def _schema_example(schema, depth=0):
-    """A small value that satisfies a (simple) JSON schema."""
+    def _gemini(self, req, model, method):
+        self.resp_meta["api"] = "gemini"
+        if method == "countTokens":
+            return self._json(200, {"totalTokens": max(1, self.body_len // 4)})
+        if method not in ("generateContent", "streamGenerateContent"):
+            return self._json(404, {"error": {"code": 404, "status": "NOT_FOUND",
+                                              "message": "mock LLM: no method %s" % method}})
+        if not isinstance(req, dict) or not isinstance(req.get("contents"), list):
+            return self._json(400, {"error": {"code": 400, "status": "INVALID_ARGUMENT",
+                                              "message": "mock LLM: body is not a generateContent request"}})
+        stream = method == "streamGenerateContent"
+        role, idx, turn = self._gemini_pick(req)
+        self.resp_meta.update(role=role, turn=idx, stream=stream)
+        text, uses = _turn_blocks(turn, self.seq)
+        # the script's tool uses in _turn_blocks' order
+        explicit = list(turn.get("tool_uses") or []) + ([turn["tool_use"]] if turn.get("tool_use") else [])
+        calls = []
+        for n, u in enumerate(uses):
+            fc = {"name": u["name"], "args": u["input"]}
+            if explicit[n].get("id"):  # the real API sends no id unless asked
+                fc["id"] = explicit[n]["id"]
+            calls.append({"functionCall": fc})
+        p_tokens = max(1, self.body_len // 4)
+        c_tokens = max(1, (len(text or "") + len(json.dumps(calls))) // 4)
+        usage = {"promptTokenCount": p_tokens, "candidatesTokenCount": c_tokens,
+                 "totalTokenCount": p_tokens + c_tokens}
+        rid = "mock%06d" % self.seq
+
+        def resp(parts, finish=None, with_usage=False):
+            cand = {"content": {"role": "model", "parts": parts}, "index": 0}
+            if finish:
+                cand["finishReason"] = finish
+            o = {"candidates": [cand], "modelVersion": model, "responseId": rid}
+            if with_usage:
+                o["usageMetadata"] = usage
+            return o
+        if not stream:
+            parts = ([{"text": text}] if text else []) + calls
+            return self._json(200, resp(parts or [{"text": ""}], "STOP", True))
+        chunks = [resp([{"text": piece}]) for piece in _split(text or "", 3)]
+        chunks += [resp([c]) for c in calls]
+        if chunks:
+            last = chunks[-1]["candidates"][0]
+            last["finishReason"] = "STOP"
+            chunks[-1]["usageMetadata"] = usage
+        else:
+            chunks = [resp([{"text": ""}], "STOP", True)]
+        self._sse([("data: %s\r\n\r\n" % json.dumps(c, separators=(",", ":"))).encode()
+                   for c in chunks])
+
+    def _gemini_pick(self, req):
+        """(role, turn index or None, turn dict) of a Gemini request."""
+        script = self.server.script
+        gen = req.get("generationConfig") or {}
+        schema = gen.get("responseJsonSchema") or gen.get("responseSchema")
+        wants_json = bool(schema) or gen.get("responseMimeType") == "application/json"
+        tools = [t for t in (req.get("tools") or []) if isinstance(t, dict)
+                 and (t.get("functionDeclarations") or t.get("function_declarations"))]
+        is_main = script["match"] == "all" or (bool(tools) and not wants_json)
+        if not is_main:
+            if wants_json:
+                # e.g. the model router's classifier, the next-speaker and
+                # loop checks: 1 for numbers (scores are 1-100), first enums.
+                return "aux", None, {"text": json.dumps(_schema_example(schema, number=1)
+                                                        if schema else {})}
+            return "aux", None, {"text": script["aux_text"]}
+        idx = sum(1 for c in req["contents"] if isinstance(c, dict) and c.get("role") == "model")
+        turns = script["turns"]
+        if idx < len(turns):
+            return "main", idx, turns[idx]
+        return "main", idx, {"text": script["exhausted_text"]}
+
+
+def _schema_example(schema, depth=0, number=0):
+    """A small value that satisfies a (simple) JSON schema; `number` is the
+    value of a number without a "minimum"."""
     if depth > 8 or not isinstance(schema, dict):
         return None
     if "const" in schema:
@@ -646,24 +771,39 @@ def _schema_example(schema, depth=0):
         return schema["enum"][0]
     for k in ("anyOf", "oneOf", "allOf"):
         if schema.get(k):
-            return _schema_example(schema[k][0], depth + 1)
+            return _schema_example(schema[k][0], depth + 1, number)
     t = schema.get("type")
+    if isinstance(t, str):
+        t = t.lower()  # Gemini's responseSchema spells types "OBJECT", "STRING"
     if isinstance(t, list):
         t = next((x for x in t if x != "null"), t[0] if t else None)
     if t == "object" or "properties" in schema:
         props = schema.get("properties") or {}
-        return {k: _schema_example(v, depth + 1) for k, v in props.items()
+        return {k: _schema_example(v, depth + 1, number) for k, v in props.items()
                 if k in (schema.get("required") or props)}
     if t == "array":
         n = schema.get("minItems") or 0
-        return [_schema_example(schema.get("items") or {}, depth + 1) for _ in range(n)]
+        return [_schema_example(schema.get("items") or {}, depth + 1, number) for _ in range(n)]
     if t == "string":
         return "Mock title" if depth <= 1 else "mock"
     if t in ("integer", "number"):
-        return schema.get("minimum", 0)
+        return schema.get("minimum", number)
     if t == "boolean":
         return False
     return None
+
+
+GEMINI_MODELS = ("gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite")
+_GEMINI_PREFIX = re.compile(r"^/(v1beta|v1alpha)/")
+_GEMINI_PATH = re.compile(r"^/(v1beta|v1|v1alpha)/models/([^/:]+):([A-Za-z]+)$")
+_GEMINI_MODELS = re.compile(r"^/(v1beta|v1alpha)/models(/[^/:]+)?$")
+
+
+def _gemini_model_obj(name):
+    name = name.split("/")[-1]
+    return {"name": "models/" + name, "version": "001", "displayName": name,
+            "description": "mock model", "inputTokenLimit": 1048576, "outputTokenLimit": 65536,
+            "supportedGenerationMethods": ["generateContent", "countTokens"]}
 
 
 def _model_obj(mid):
@@ -852,7 +992,7 @@ def stop_process(p, timeout=10):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Mock LLM API server (Anthropic Messages, OpenAI Chat "
-                                             "Completions) for loopback tests.")
+                                             "Completions, Gemini API) for loopback tests.")
     ap.add_argument("--dir", required=True, help="log directory (log.jsonl, bodies/, tls/)")
     ap.add_argument("--plain", action="store_true", help="plain HTTP, no TLS")
     ap.add_argument("--host", default="127.0.0.1")

@@ -11,29 +11,20 @@ and 2.1.332): the TLS functions are found by scanning each binary, and the
 recorded calls must hold exactly the scripted tool call, the next request
 its tool_result, and request bodies byte-identical to what the mock got.
 """
-import json
 import os
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from atlib import AGENTTRAIL, eq, read_jsonl, run_tests, tmpdir  # noqa: E402
+from atlib import AGENTTRAIL, eq, in_own_netns, install_agent, read_jsonl, run_tests, tmpdir  # noqa: E402
 from mock_llm import MockLLM  # noqa: E402
 
-ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 VERSIONS = ("2.1.110", "2.1.332")
 TOOL_ID = "toolu_01AgentTrailE2E"
 
 
 def install(version):
-    p = subprocess.run(["bash", os.path.join(ROOT, "tests", "agents", "install.sh"), "claude",
-                        version], capture_output=True, text=True, timeout=600,
-                       env=dict(os.environ, AT_AGENTS_DIR=os.environ.get(
-                           "AT_AGENTS_DIR", os.path.join(os.environ.get("AT_BUILD_DIR", ROOT + "/build"),
-                                                         "agents"))))
-    if p.returncode != 0:
-        raise AssertionError("installing Claude Code %s failed:\n%s" % (version, p.stderr))
-    return p.stdout.strip().splitlines()[-1]
+    return install_agent("claude", version)
 
 
 def run_claude(version):
@@ -109,19 +100,6 @@ def test_claude_code_2_1_332():
     check(VERSIONS[1])
 
 
-def isolate():
-    """Install the agents (needs the registry), then re-run the test file
-    being run in a new network namespace with loopback only."""
-    if os.environ.get("AT_CLAUDE_NETNS") == "1":
-        return
-    for v in VERSIONS:
-        install(v)
-    env = dict(os.environ, AT_CLAUDE_NETNS="1")
-    os.execvpe("unshare", ["unshare", "--net", "sh", "-c",
-                           'ip link set lo up && exec "$0" "$@"', sys.executable,
-                           os.path.abspath(sys.argv[0])], env)
-
-
 if __name__ == "__main__":
-    isolate()
+    in_own_netns(lambda: [install(v) for v in VERSIONS])
     run_tests(globals())

@@ -20,7 +20,7 @@ import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(__file__))
-from atlib import AGENTTRAIL, PY, eq, read_jsonl, run_tests, tmpdir  # noqa: E402
+from atlib import AGENTTRAIL, PY, eq, in_own_netns, read_jsonl, run_tests, tmpdir  # noqa: E402
 from mock_llm import MockLLM  # noqa: E402
 import test_claude  # noqa: E402
 
@@ -275,8 +275,5 @@ def test_attribution_accuracy_parallel_tool_calls():
 
 
 if __name__ == "__main__":
-    if os.environ.get("AT_CLAUDE_NETNS") != "1":
-        test_claude.install(VERSION)
-    test_claude.VERSIONS = (VERSION,)
-    test_claude.isolate()
+    in_own_netns(lambda: test_claude.install(VERSION))
     run_tests(globals())

@@ -9,14 +9,12 @@ re-runs itself in a network namespace with loopback only.
 import json
 import os
 import socket
-import stat
 import subprocess
 import sys
 import threading
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from atlib import AGENTTRAIL, eq, read_jsonl, run_tests, tmpdir  # noqa: E402
+from atlib import AGENTTRAIL, eq, in_own_netns, read_jsonl, run_tests, tmpdir  # noqa: E402
 from mock_llm import MockLLM  # noqa: E402
 from test_claude import install  # noqa: E402
 
@@ -150,12 +148,7 @@ def test_claude_is_told_why_its_connect_was_blocked():
     p, events, reqs = run_claude(d, NO_EXFIL, [{"tool_use": tool}, {"text": "Done."}],
                                  extra=("--no-tool-reason",))
     eq(p.returncode, 0, "claude under agenttrail (stderr: %s)" % p.stderr[-3000:])
-    eq((sink.conns, sink.data), (0, b""), "nothing reached the listener")
-    viol = [e for e in events if e["type"] == "violation" and e["rule"] == "no-exfil"]
-    eq(len(viol) >= 1, True, "a no-exfil violation (events: %s)" % [e["type"] for e in events][-40:])
-    eq(viol[0]["mechanism"], "cgroup", "decided in the kernel")
-    eq(viol[0].get("told"), None, "the program's stderr was left alone (--no-tool-reason)")
-    reason = viol[0]["reason"]
+    reason = kernel_refusal(sink, events)
     eq(len(reqs) >= 2, True, "a request after the tool call")
     after = reqs[1]
     eq([b["tool_use_id"] for b in tool_results(after)], ["toolu_01HookExfil"], "its tool_result")
@@ -193,11 +186,27 @@ def git(ws, *args):
     return p.stdout
 
 
-def test_claude_stale_commit_is_denied_before_it_runs():
-    """A scripted `git commit` with stale tests is denied by the PreToolUse
-    hook (it never runs) and the model reads the reason in the tool result;
-    after ./run-tests passes, the same commit goes through."""
-    d = tmpdir()
+def kernel_refusal(sink, events):
+    """The no-exfil connect was refused in the kernel, nothing reached the
+    listener, and the refused program's stderr was left alone
+    (--no-tool-reason); the reason of the refusal."""
+    eq((sink.conns, sink.data), (0, b""), "nothing reached the listener")
+    viol = [e for e in events if e["type"] == "violation" and e["rule"] == "no-exfil"]
+    eq(len(viol) >= 1, True, "a no-exfil violation (events: %s)" % [e["type"] for e in events][-40:])
+    eq(viol[0]["mechanism"], "cgroup", "decided in the kernel")
+    eq(viol[0].get("told"), None, "the program's stderr was left alone (--no-tool-reason)")
+    return viol[0]["reason"]
+
+
+def commit_execs(events):
+    """The execs of `git ... commit ...` recorded."""
+    return [e for e in events if e["type"] == "exec" and e.get("argv", [""])[0].endswith("git")
+            and "commit" in e.get("argv", [])]
+
+
+def stale_repo(d):
+    """A repository d/ws with one commit, ./run-tests, and a change under
+    src/ made after it (no test has run since)."""
     ws = os.path.join(d, "ws")
     os.makedirs(os.path.join(ws, "src"))
     with open(os.path.join(ws, "src", "a.c"), "w") as f:
@@ -210,6 +219,15 @@ def test_claude_stale_commit_is_denied_before_it_runs():
     git(ws, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "initial")
     with open(os.path.join(ws, "src", "a.c"), "a") as f:
         f.write("int b;\n")
+    return ws
+
+
+def test_claude_stale_commit_is_denied_before_it_runs():
+    """A scripted `git commit` with stale tests is denied by the PreToolUse
+    hook (it never runs) and the model reads the reason in the tool result;
+    after ./run-tests passes, the same commit goes through."""
+    d = tmpdir()
+    ws = stale_repo(d)
     commit = "git -c user.name=t -c user.email=t@t commit -am 'add b'"
     turns = [{"tool_use": {"id": "toolu_01Stale", "name": "Bash",
                            "input": {"command": commit, "description": "Commit"}}},
@@ -225,8 +243,7 @@ def test_claude_stale_commit_is_denied_before_it_runs():
        [("tests-before-commit", "hook", "toolu_01Stale")], "one refusal, before the tool ran")
     eq(viol[0]["argv"][:2], ["git", "-c"], "the command judged")
     # the denied commit never ran: no git exec with "commit" before the tests
-    execs = [e for e in events if e["type"] == "exec" and e.get("argv", [""])[0].endswith("git")
-             and "commit" in e.get("argv", [])]
+    execs = commit_execs(events)
     eq(len(execs), 1, "git commit ran once (the allowed one)")
     tests = [e for e in events if e["type"] == "exec" and "run-tests" in " ".join(e.get("argv", []))]
     eq(tests and tests[0]["ts_ns"] < execs[0]["ts_ns"], True, "the commit ran after the tests")
@@ -244,16 +261,6 @@ def test_claude_stale_commit_is_denied_before_it_runs():
         raise AssertionError("the allowed commit was refused: %r" % res[0])
 
 
-def isolate():
-    if os.environ.get("AT_CLAUDE_NETNS") == "1":
-        return
-    install(VERSION)
-    env = dict(os.environ, AT_CLAUDE_NETNS="1")
-    os.execvpe("unshare", ["unshare", "--net", "sh", "-c",
-                           'ip link set lo up && exec "$0" "$@"', sys.executable,
-                           os.path.abspath(sys.argv[0])], env)
-
-
 if __name__ == "__main__":
-    isolate()
+    in_own_netns(lambda: install(VERSION))
     run_tests(globals())
