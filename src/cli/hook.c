@@ -572,8 +572,10 @@ static int install(int argc, char **argv, bool uninstall)
 						       : "already installed, unchanged")
 	       : uninstall ? "agenttrail hooks removed" : "agenttrail hooks installed");
 	if (!uninstall && a == HOOK_CODEX)
-		printf("note: Codex runs hooks when its 'hooks' feature is on (the default in recent "
-		       "releases; older ones need 'codex_hooks = true' under [features] in "
+		printf("note: Codex runs a hook only once it is trusted (review it with /hooks in "
+		       "Codex, or run 'codex exec --dangerously-bypass-hook-trust'), project hooks "
+		       "only in a trusted project, and only with its 'hooks' feature on (the default "
+		       "in recent releases; older ones need 'codex_hooks = true' under [features] in "
 		       "config.toml)\n");
 	return 0;
 }

@@ -251,8 +251,10 @@ char *hook_answer_post(enum hook_agent a, const struct hook_call *c, const char 
 				      c->event_name, "additionalContext", text));
 	/* after a tool that had something refused: "block" marks the call as
 	 * failed and its reason is what the model reads (the text once, not
-	 * also as additionalContext); only noted: context */
-	if (failed)
+	 * also as additionalContext); only noted: context. Codex replaces the
+	 * tool's whole output with a block's reason (the model would lose the
+	 * program's own error): context there, always. */
+	if (failed && a == HOOK_CLAUDE)
 		return dump(json_pack("{s:s, s:s}", "decision", "block", "reason", text));
 	return dump(json_pack("{s:{s:s, s:s}}", "hookSpecificOutput", "hookEventName",
 			      c->event_name ? c->event_name : "PostToolUse", "additionalContext", text));

@@ -5,11 +5,13 @@
  *
  *   Claude Code, Codex  PreToolUse / PostToolUse; deny with
  *                       hookSpecificOutput.permissionDecision "deny" and a
- *                       permissionDecisionReason; after a tool that had
- *                       something refused, "decision": "block" with the text
- *                       as its reason (the model reads it; marks the call as
- *                       failed), else hookSpecificOutput.additionalContext;
- *                       Claude Code's PostToolUseFailure: additionalContext.
+ *                       permissionDecisionReason; after a Claude Code tool
+ *                       that had something refused, "decision": "block" with
+ *                       the text as its reason (the model reads it; marks the
+ *                       call as failed), else (and always for Codex, which
+ *                       would replace the tool's output with a block's
+ *                       reason) hookSpecificOutput.additionalContext; Claude
+ *                       Code's PostToolUseFailure: additionalContext.
  *   Gemini CLI          BeforeTool / AfterTool; deny with "decision":
  *                       "deny" and a reason (sent to the model as the tool's
  *                       error); after a tool, hookSpecificOutput.

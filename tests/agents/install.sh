@@ -5,12 +5,15 @@
 #
 #   tests/agents/install.sh claude VERSION     # e.g. 2.1.332, or "latest"
 #   tests/agents/install.sh gemini VERSION     # e.g. 0.61.0, or "latest"
+#   tests/agents/install.sh codex VERSION      # e.g. 0.171.0, or "latest"
 #
 # Cache: $AT_AGENTS_DIR (default: <repo>/build/agents), laid out as
 #   claude/VERSION/package/...   the unpacked npm package
 #   claude/VERSION/.complete     written last: its presence means "installed"
 #   gemini/VERSION/node_modules/@google/gemini-cli/...   npm install --prefix
 #   gemini/VERSION/.complete     (same meaning)
+#   codex/VERSION/package/vendor/TRIPLE/bin/codex   the unpacked platform package
+#   codex/VERSION/.complete      (same meaning)
 #
 # Idempotent: a version whose .complete marker is present is not fetched
 # again, so a second run works offline.
@@ -31,12 +34,22 @@
 # with `npm install --prefix DIR --ignore-scripts` (no install scripts run)
 # and the path printed is its package.json "bin" entry (bundle/gemini.js in
 # 0.x releases; a "#!/usr/bin/env node" script, so node must be on PATH).
+#
+# Codex CLI (@openai/codex) is a native Rust binary. The main package is a
+# Node launcher (bin/codex.js) whose optional dependency
+# @openai/codex-<os>-<arch> is an alias of a platform build published as a
+# version of @openai/codex itself, VERSION-<os>-<arch> (e.g.
+# 0.171.0-linux-x64; Linux builds are static musl binaries). We fetch that
+# package with `npm pack` and unpack it with tar (no npm install, no
+# scripts); the program printed is package/vendor/TRIPLE/bin/codex, run
+# directly (the launcher only finds it and execs it), with its resources
+# (codex-resources/, codex-path/) beside it as the package lays them out.
 set -euo pipefail
 
 die() { echo "install.sh: $*" >&2; exit 1; }
 
 usage() {
-    echo "usage: $0 claude|gemini VERSION" >&2
+    echo "usage: $0 claude|gemini|codex VERSION" >&2
     exit 2
 }
 
@@ -107,6 +120,13 @@ resolve_version() {
     printf '%s\n' "$resolved"
 }
 
+# installed DEST: succeeds, printing the program's path, when DEST is
+# complete (its .complete marker names the program).
+installed() {
+    [ -f "$1/.complete" ] || return 1
+    cat "$1/.complete"
+}
+
 # locked_or_done AGENT VERSION DEST: take the install lock of AGENT VERSION
 # (two installs of the same version at once: the second waits, then finds
 # it done); succeeds, printing the program's path, when DEST is complete.
@@ -115,22 +135,44 @@ locked_or_done() {
     if command -v flock >/dev/null 2>&1; then
         exec 9>"$cache/$1/.lock-$2"
         flock 9
-        if [ -f "$3/.complete" ]; then
-            cat "$3/.complete"
-            return 0
-        fi
+        installed "$3" && return 0
     fi
     return 1
+}
+
+# pack_unpack PACKAGE TMP REL: `npm pack` PACKAGE (name@version) in TMP
+# and unpack the tarball into TMP/out (no npm install, no scripts); the
+# program TMP/out/REL must be there, and is made executable.
+pack_unpack() {
+    local pkg=$1 tmp=$2 rel=$3 tgz
+    echo "install.sh: fetching $pkg" >&2
+    if ! tgz=$(cd "$tmp" && npm pack --silent "$pkg" 2>"$tmp/npm-pack.err"); then
+        die "npm pack $pkg failed (offline?): $(head -5 "$tmp/npm-pack.err")"
+    fi
+    tgz=$(printf '%s\n' "$tgz" | tail -1)
+    [ -f "$tmp/$tgz" ] || die "npm pack $pkg did not produce a tarball"
+    mkdir "$tmp/out"
+    tar -xzf "$tmp/$tgz" -C "$tmp/out" --no-same-owner
+    rm -f "$tmp/$tgz"
+    [ -f "$tmp/out/$rel" ] || die "$pkg has no $rel"
+    chmod 0755 "$tmp/out/$rel"
+}
+
+# mark_done DEST REL TMP: write DEST's .complete marker (last, atomically),
+# remove TMP and print the program's path DEST/REL.
+mark_done() {
+    printf '%s\n' "$1/$2" > "$1/.complete.tmp"
+    mv "$1/.complete.tmp" "$1/.complete"
+    rm -rf "$3"
+    trap - EXIT
+    echo "$1/$2"
 }
 
 install_claude() {
     local v
     v=$(resolve_version @anthropic-ai/claude-code "$1") || exit 1
     local dest="$cache/claude/$v"
-    if [ -f "$dest/.complete" ]; then
-        cat "$dest/.complete"
-        return 0
-    fi
+    installed "$dest" && return 0
 
     local suffix native pkg rel
     suffix=$(platform_suffix)
@@ -149,17 +191,7 @@ install_claude() {
     local tmp
     tmp=$(mktemp -d "$cache/claude/.tmp-$v.XXXXXX")
     trap 'rm -rf "$tmp"' EXIT
-    echo "install.sh: fetching $pkg" >&2
-    local tgz
-    if ! tgz=$(cd "$tmp" && npm pack --silent "$pkg" 2>"$tmp/npm-pack.err"); then
-        die "npm pack $pkg failed (offline?): $(head -5 "$tmp/npm-pack.err")"
-    fi
-    tgz=$(printf '%s\n' "$tgz" | tail -1)
-    [ -f "$tmp/$tgz" ] || die "npm pack $pkg did not produce a tarball"
-    mkdir "$tmp/out"
-    tar -xzf "$tmp/$tgz" -C "$tmp/out" --no-same-owner
-    [ -f "$tmp/out/$rel" ] || die "$pkg has no $rel"
-    chmod 0755 "$tmp/out/$rel"
+    pack_unpack "$pkg" "$tmp" "$rel"
     if [ "$rel" = package/claude ]; then
         # A quick sanity check that it runs here at all.
         "$tmp/out/$rel" --version >/dev/null 2>&1 \
@@ -168,21 +200,14 @@ install_claude() {
     rm -rf "$dest"
     mkdir -p "$dest"
     mv "$tmp/out/package" "$dest/package"
-    printf '%s\n' "$dest/$rel" > "$dest/.complete.tmp"
-    mv "$dest/.complete.tmp" "$dest/.complete"
-    rm -rf "$tmp"
-    trap - EXIT
-    echo "$dest/$rel"
+    mark_done "$dest" "$rel" "$tmp"
 }
 
 install_gemini() {
     local v pkgname=@google/gemini-cli
     v=$(resolve_version "$pkgname" "$1") || exit 1
     local dest="$cache/gemini/$v"
-    if [ -f "$dest/.complete" ]; then
-        cat "$dest/.complete"
-        return 0
-    fi
+    installed "$dest" && return 0
     command -v node >/dev/null 2>&1 || echo "install.sh: warning: $pkgname is a Node.js app and node is not on PATH" >&2
     npm_view "$pkgname@$v" version
     [ -n "$VIEW" ] || die "no such version of $pkgname: $v"
@@ -212,15 +237,52 @@ install_gemini() {
     # A quick sanity check that it runs here at all.
     node "$dest/$rel" --version >/dev/null 2>&1 \
         || echo "install.sh: warning: $dest/$rel --version failed" >&2
-    printf '%s\n' "$dest/$rel" > "$dest/.complete.tmp"
-    mv "$dest/.complete.tmp" "$dest/.complete"
-    rm -rf "$tmp"
-    trap - EXIT
-    echo "$dest/$rel"
+    mark_done "$dest" "$rel" "$tmp"
+}
+
+# The Rust target triple of Codex's build for this machine.
+codex_triple() {
+    case "$(uname -s)-$(uname -m)" in
+        Linux-x86_64|Linux-amd64) echo x86_64-unknown-linux-musl ;;
+        Linux-aarch64|Linux-arm64) echo aarch64-unknown-linux-musl ;;
+        Darwin-x86_64) echo x86_64-apple-darwin ;;
+        Darwin-arm64|Darwin-aarch64) echo aarch64-apple-darwin ;;
+        *) die "no Codex build for $(uname -s) $(uname -m)" ;;
+    esac
+}
+
+install_codex() {
+    local v pkgname=@openai/codex
+    v=$(resolve_version "$pkgname" "$1") || exit 1
+    local dest="$cache/codex/$v"
+    installed "$dest" && return 0
+    local suffix triple pkg rel
+    suffix=$(platform_suffix)
+    suffix=${suffix%-musl}  # Codex's Linux builds are musl (static) either way
+    triple=$(codex_triple)
+    pkg="$pkgname@$v-$suffix"
+    npm_view "$pkg" version
+    [ -n "$VIEW" ] || die "no platform build of $pkgname $v for $suffix ($pkg; a release without one is not supported)"
+    rel="package/vendor/$triple/bin/codex"
+
+    locked_or_done codex "$v" "$dest" && return 0
+    local tmp
+    tmp=$(mktemp -d "$cache/codex/.tmp-$v.XXXXXX")
+    trap 'rm -rf "$tmp"' EXIT
+    pack_unpack "$pkg" "$tmp" "$rel"
+    # A quick sanity check that it runs here at all (its state, should it
+    # write any, in the temporary directory).
+    CODEX_HOME="$tmp" "$tmp/out/$rel" --version >/dev/null 2>&1 \
+        || echo "install.sh: warning: $tmp/out/$rel --version failed" >&2
+    rm -rf "$dest"
+    mkdir -p "$dest"
+    mv "$tmp/out/package" "$dest/package"
+    mark_done "$dest" "$rel" "$tmp"
 }
 
 case "$agent" in
     claude) install_claude "$version" ;;
     gemini) install_gemini "$version" ;;
-    *) die "unknown agent '$agent' (known: claude, gemini)" ;;
+    codex) install_codex "$version" ;;
+    *) die "unknown agent '$agent' (known: claude, gemini, codex)" ;;
 esac

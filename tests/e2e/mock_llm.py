@@ -12,6 +12,10 @@ POST /v1/messages[?beta=true]      Anthropic Messages API, streaming (SSE,
                                    else one JSON body.
 POST /v1/messages/count_tokens     {"input_tokens": N}
 POST /v1/chat/completions          OpenAI Chat Completions, streaming or not.
+POST /v1/responses                 OpenAI Responses API (as Codex calls it,
+                                   wire_api "responses"), streaming (SSE,
+                                   chunked) when the body says "stream":
+                                   true, else one Response object.
 GET  /v1/models[/ID]               a one-model list / the model.
 GET  /api/claude_code/organizations/metrics_enabled
                                    {"metrics_logging_enabled": false}
@@ -63,6 +67,24 @@ candidatesTokenCount, totalTokenCount). Gemini has no "tool_use" stop
 reason: a function call ends with "STOP" as well. generateContent sends
 the same parts in one response.
 
+Responses: the SSE stream is `event: NAME` / `data: {"type": NAME,
+"sequence_number", ...}` events: response.created, response.in_progress
+(each with the Response object, status "in_progress", output []); for the
+text a "message" output item (role "assistant"): response.output_item.added,
+response.content_part.added, response.output_text.delta (the text cut in
+three), response.output_text.done, response.content_part.done,
+response.output_item.done; for each tool use a "function_call" item
+{"id": "fc_...", "call_id", "name", "arguments": the input as a JSON
+string}: response.output_item.added (arguments ""),
+response.function_call_arguments.delta (the arguments cut in four),
+response.function_call_arguments.done, response.output_item.done; last
+response.completed with the whole Response (status "completed", output:
+the items, usage: input_tokens, input_tokens_details.cached_tokens,
+output_tokens, output_tokens_details.reasoning_tokens, total_tokens). A
+tool use's "id" is the call_id (default "call_mock_<seq>_<n>"). The next
+request carries the call back as a "function_call_output" input item with
+that call_id. Without "stream" the reply is the completed Response.
+
 Which request gets which turn (the rule, chosen to be robust against the
 agent's side requests and against retries):
   * A request is *main* when it carries a non-empty "tools" array (with
@@ -91,6 +113,17 @@ agent's side requests and against retries):
     requests to the flash model); its next-speaker check (next_speaker
     "user": the CLI stops) and loop detection get the same treatment when
     they run.
+  * Responses: a request is main when it carries a non-empty "tools"
+    array ("match": "all": every one); its turn is the number of runs of
+    model output already in its "input": consecutive items of the types
+    the model produces (an assistant "message", "function_call",
+    "reasoning", "custom_tool_call", ...) count as one turn, so a turn's
+    text and its calls count once, and the "function_call_output" (or a
+    user message) after them ends the run. Side requests get aux_text, or,
+    when they ask for structured output (text.format type "json_schema"),
+    a minimal JSON object fitting its schema. Codex 0.171 `exec` sends
+    only main requests (tools exec_command, write_stdin, ... with the
+    conversation as "input" items, "stream": true, "store": false).
 
 Log (in the directory given, flushed and fsync'ed line by line)
 ---------------------------------------------------------------
@@ -104,7 +137,7 @@ DIR/log.jsonl, one JSON object a line, in order:
     -- written before the reply is sent, so a test can wait for it.
   {"kind": "response", "seq": N, "conn": C, "t", "status", "headers",
    "chunked": bool, "body_len", "body_sha256", "body_file",
-   "api": "anthropic"|"openai"|"gemini"|..., "stream": bool, "role": "main"|"aux",
+   "api": "anthropic"|"openai"|"responses"|"gemini"|..., "stream": bool, "role": "main"|"aux",
    "turn": index or null}
   {"kind": "connection", "conn": C, "t", "peer", "event": "open"|"close"}
   {"kind": "tls_error", "conn": null, "t", "peer", "error"}  a failed
@@ -473,6 +506,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self._json(200, {"input_tokens": max(1, len(body) // 4)})
         if m == "POST" and path in ("/v1/chat/completions", "/chat/completions"):
             return self._openai(req)
+        if m == "POST" and path in ("/v1/responses", "/responses"):
+            return self._responses(req)
         if m in ("GET", "HEAD") and path in ("/v1/models", "/models"):
             return self._json(200, {"object": "list", "data": [_model_obj("claude-mock")],
                                     "has_more": False, "first_id": "claude-mock",
@@ -685,6 +720,108 @@ class Handler(http.server.BaseHTTPRequestHandler):
         events.append(b"data: [DONE]\n\n")
         self._sse(events)
 
+    # -- OpenAI Responses API
+
+    def _responses(self, req):
+        self.resp_meta["api"] = "responses"
+        if not isinstance(req, dict) or not isinstance(req.get("input"), (list, str)):
+            return self._json(400, {"error": {"message": "mock LLM: body is not a Responses request",
+                                              "type": "invalid_request_error", "param": None,
+                                              "code": None}})
+        role, idx, turn = self._responses_pick(req)
+        stream = bool(req.get("stream"))
+        self.resp_meta.update(role=role, turn=idx, stream=stream)
+        text, uses = _turn_blocks(turn, self.seq)
+        explicit = list(turn.get("tool_uses") or []) + ([turn["tool_use"]] if turn.get("tool_use") else [])
+        model = req.get("model") or "gpt-mock"
+        rid = "resp_mock%06d" % self.seq
+        created = int(time.time())
+        items = []  # the output items, complete
+        if text:
+            items.append({"id": "msg_mock%06d" % self.seq, "type": "message", "status": "completed",
+                          "role": "assistant",
+                          "content": [{"type": "output_text", "text": text, "annotations": []}]})
+        for n, u in enumerate(uses):
+            call_id = explicit[n].get("id") or "call_mock_%d_%d" % (self.seq, n)
+            items.append({"id": "fc_mock%06d_%d" % (self.seq, n), "type": "function_call",
+                          "status": "completed", "call_id": call_id, "name": u["name"],
+                          "arguments": json.dumps(u["input"])})
+        in_tokens = max(1, self.body_len // 4)
+        out_tokens = max(1, len(json.dumps(items)) // 4)
+        usage = {"input_tokens": in_tokens, "input_tokens_details": {"cached_tokens": 0},
+                 "output_tokens": out_tokens, "output_tokens_details": {"reasoning_tokens": 0},
+                 "total_tokens": in_tokens + out_tokens}
+
+        def response(status, output, with_usage):
+            return {"id": rid, "object": "response", "created_at": created, "status": status,
+                    "error": None, "incomplete_details": None, "model": model, "output": output,
+                    "parallel_tool_calls": bool(req.get("parallel_tool_calls")),
+                    "tool_choice": req.get("tool_choice", "auto"), "tools": req.get("tools") or [],
+                    "usage": usage if with_usage else None}
+        if not stream:
+            return self._json(200, response("completed", items, True))
+        seqno = [0]
+
+        def ev(name, obj):
+            o = {"type": name, "sequence_number": seqno[0]}
+            o.update(obj)
+            seqno[0] += 1
+            return ("event: %s\ndata: %s\n\n" % (name, json.dumps(o, separators=(",", ":")))).encode()
+        events = [ev("response.created", {"response": response("in_progress", [], False)}),
+                  ev("response.in_progress", {"response": response("in_progress", [], False)})]
+        for i, it in enumerate(items):
+            if it["type"] == "message":
+                events.append(ev("response.output_item.added", {"output_index": i, "item": dict(
+                    it, status="in_progress", content=[])}))
+                part = {"type": "output_text", "text": "", "annotations": []}
+                events.append(ev("response.content_part.added", {"item_id": it["id"], "output_index": i,
+                                                                 "content_index": 0, "part": part}))
+                for piece in _split(text, 3):
+                    events.append(ev("response.output_text.delta", {
+                        "item_id": it["id"], "output_index": i, "content_index": 0, "delta": piece,
+                        "logprobs": []}))
+                events.append(ev("response.output_text.done", {"item_id": it["id"], "output_index": i,
+                                                               "content_index": 0, "text": text,
+                                                               "logprobs": []}))
+                events.append(ev("response.content_part.done", {
+                    "item_id": it["id"], "output_index": i, "content_index": 0,
+                    "part": dict(part, text=text)}))
+            else:
+                events.append(ev("response.output_item.added", {"output_index": i, "item": dict(
+                    it, status="in_progress", arguments="")}))
+                for piece in _split(it["arguments"], 4):
+                    events.append(ev("response.function_call_arguments.delta", {
+                        "item_id": it["id"], "output_index": i, "delta": piece}))
+                events.append(ev("response.function_call_arguments.done", {
+                    "item_id": it["id"], "output_index": i, "arguments": it["arguments"]}))
+            events.append(ev("response.output_item.done", {"output_index": i, "item": it}))
+        events.append(ev("response.completed", {"response": response("completed", items, True)}))
+        self._sse(events)
+
+    def _responses_pick(self, req):
+        """(role, turn index or None, turn dict) of a Responses request."""
+        script = self.server.script
+        fmt = (req.get("text") or {}).get("format") if isinstance(req.get("text"), dict) else None
+        is_main = script["match"] == "all" or bool(req.get("tools"))
+        if not is_main:
+            if isinstance(fmt, dict) and fmt.get("type") == "json_schema" and isinstance(fmt.get("schema"), dict):
+                return "aux", None, {"text": json.dumps(_schema_example(fmt["schema"]))}
+            return "aux", None, {"text": script["aux_text"]}
+        # one turn = one run of output items (the model's message,
+        # reasoning, calls) between the items the client added
+        idx, in_run = 0, False
+        for it in req["input"] if isinstance(req["input"], list) else []:
+            out = isinstance(it, dict) and (
+                it.get("type") in _RESPONSES_OUTPUT_TYPES
+                or (it.get("type", "message") == "message" and it.get("role") == "assistant"))
+            if out and not in_run:
+                idx += 1
+            in_run = out
+        turns = script["turns"]
+        if idx < len(turns):
+            return "main", idx, turns[idx]
+        return "main", idx, {"text": script["exhausted_text"]}
+
     # -- Gemini API (generativelanguage v1beta)
 
     def _gemini(self, req, model, method):
@@ -791,6 +928,11 @@ def _schema_example(schema, depth=0, number=0):
     if t == "boolean":
         return False
     return None
+
+
+# Responses input items that the model produced (a turn's output)
+_RESPONSES_OUTPUT_TYPES = ("function_call", "custom_tool_call", "local_shell_call", "reasoning",
+                           "web_search_call", "tool_search_call", "image_generation_call")
 
 
 GEMINI_MODELS = ("gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite")
@@ -992,7 +1134,8 @@ def stop_process(p, timeout=10):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Mock LLM API server (Anthropic Messages, OpenAI Chat "
-                                             "Completions, Gemini API) for loopback tests.")
+                                             "Completions, OpenAI Responses, Gemini API) for loopback "
+                                             "tests.")
     ap.add_argument("--dir", required=True, help="log directory (log.jsonl, bodies/, tls/)")
     ap.add_argument("--plain", action="store_true", help="plain HTTP, no TLS")
     ap.add_argument("--host", default="127.0.0.1")

@@ -118,6 +118,24 @@ static void claude_post_and_failure(void **state)
 	hook_call_free(&c);
 }
 
+/* Codex replaces a tool's output with a block's reason: context only,
+ * also when something was refused. */
+static void codex_post_is_context(void **state)
+{
+	struct hook_call c;
+	int code = -1;
+
+	(void)state;
+	parse(HOOK_CODEX, "{\"hook_event_name\":\"PostToolUse\",\"tool_name\":\"Bash\","
+			  "\"tool_use_id\":\"call_1\",\"tool_input\":{\"command\":\"ls\"}}", &c);
+	for (int failed = 0; failed < 2; failed++)
+		answer_is(hook_answer_post(HOOK_CODEX, &c, "T", failed, &code),
+			  "{\"hookSpecificOutput\":{\"hookEventName\":\"PostToolUse\","
+			  "\"additionalContext\":\"T\"}}");
+	assert_int_equal(code, 0);
+	hook_call_free(&c);
+}
+
 static void never_an_empty_reason(void **state)
 {
 	struct hook_call c;
@@ -253,6 +271,7 @@ int main(void)
 		cmocka_unit_test(claude_bash_pre),
 		cmocka_unit_test(claude_file_tools),
 		cmocka_unit_test(claude_post_and_failure),
+		cmocka_unit_test(codex_post_is_context),
 		cmocka_unit_test(never_an_empty_reason),
 		cmocka_unit_test(utf8_cuts_and_unencodable_reasons),
 		cmocka_unit_test(codex_argv_and_patch),
