@@ -495,6 +495,17 @@ static int adapt(const struct adapter *ad)
 	return rc;
 }
 
+/* --on-unreachable allow|deny: 0 and *deny, or -1 with a message. */
+static int parse_unreachable(const char *arg, bool *deny)
+{
+	if (strcmp(arg, "allow") && strcmp(arg, "deny")) {
+		fprintf(stderr, "agenttrail hook: --on-unreachable: allow or deny, not '%s'\n", arg);
+		return -1;
+	}
+	*deny = !strcmp(arg, "deny");
+	return 0;
+}
+
 /* ---- install, status ---------------------------------------------------------- */
 
 static int install(int argc, char **argv, bool uninstall)
@@ -524,11 +535,8 @@ static int install(int argc, char **argv, bool uninstall)
 			user = true;
 			break;
 		case 'u':
-			if (strcmp(optarg, "allow") && strcmp(optarg, "deny")) {
-				fprintf(stderr, "agenttrail hook %s: --on-unreachable: allow or deny\n", what);
+			if (parse_unreachable(optarg, &deny))
 				return 2;
-			}
-			deny = !strcmp(optarg, "deny");
 			break;
 		case 'h':
 			usage(stdout);
@@ -625,11 +633,8 @@ int cmd_hook(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'u':
-			if (strcmp(optarg, "allow") && strcmp(optarg, "deny")) {
-				fprintf(stderr, "agenttrail hook: --on-unreachable: allow or deny\n");
+			if (parse_unreachable(optarg, &ad.deny_unreachable))
 				return 2;
-			}
-			ad.deny_unreachable = !strcmp(optarg, "deny");
 			break;
 		case 'S':
 			ad.socket = optarg;

@@ -959,6 +959,23 @@ static void test_causal_non_matching_exec(void **state)
 	assert_why(s, "has not succeeded");
 }
 
+/* One run that exited 0: an exec event (filename, cwd, argv) and its exit. */
+static void script_run(struct causal *c, int pid, uint64_t t, const char *exe,
+		       const char *filename, json_t *argv)
+{
+	json_t *ev = json_pack("{s:s, s:i, s:I, s:I, s:s, s:s, s:s, s:o}", "type", "exec", "pid", pid,
+			       "start_ns", (json_int_t)t, "ts_ns", (json_int_t)t + 1, "exe", exe,
+			       "cwd", "/work/ws", "filename", filename, "argv", argv);
+
+	assert_non_null(ev);
+	causal_observe(c, ev);
+	json_decref(ev);
+	ev = json_pack("{s:s, s:i, s:I, s:I, s:i}", "type", "exit", "pid", pid, "start_ns",
+		       (json_int_t)t, "ts_ns", (json_int_t)t + 2, "code", 0);
+	causal_observe(c, ev);
+	json_decref(ev);
+}
+
 /* A script run through its #! line is recorded as its interpreter with
  * the script's path as an argument; the command is the script. */
 static void test_causal_script(void **state)
@@ -973,46 +990,22 @@ static void test_causal_script(void **state)
 				    "    effect: block\n"
 				    "    reason: x\n");
 	struct causal *c = causal_new(p);
-	json_t *ev;
 
 	(void)state;
 	assert_non_null(c);
 	/* "sh -c run-tests-other": the script's name is not in argv[1..2] */
-	ev = json_pack("{s:s, s:i, s:I, s:I, s:s, s:s, s:[sss]}", "type", "exec", "pid", 10,
-		       "start_ns", (json_int_t)1, "ts_ns", (json_int_t)10, "exe", "/usr/bin/dash",
-		       "filename", "/bin/sh", "argv", "/bin/sh", "-c", "run-tests-other");
-	causal_observe(c, ev);
-	json_decref(ev);
-	ev = json_pack("{s:s, s:i, s:I, s:I, s:i}", "type", "exit", "pid", 10, "start_ns",
-		       (json_int_t)1, "ts_ns", (json_int_t)11, "code", 0);
-	causal_observe(c, ev);
-	json_decref(ev);
+	script_run(c, 10, 1, "/usr/bin/dash", "/bin/sh",
+		   json_pack("[sss]", "/bin/sh", "-c", "run-tests-other"));
 	assert_false(causal_holds(c, 0, 0, NULL, 0));
 	/* ./run-tests, a #! script */
-	ev = json_pack("{s:s, s:i, s:I, s:I, s:s, s:s, s:[ss]}", "type", "exec", "pid", 11,
-		       "start_ns", (json_int_t)20, "ts_ns", (json_int_t)21, "exe", "/usr/bin/dash",
-		       "filename", "./run-tests", "argv", "/bin/sh", "./run-tests");
-	causal_observe(c, ev);
-	json_decref(ev);
-	ev = json_pack("{s:s, s:i, s:I, s:I, s:i}", "type", "exit", "pid", 11, "start_ns",
-		       (json_int_t)20, "ts_ns", (json_int_t)22, "code", 0);
-	causal_observe(c, ev);
-	json_decref(ev);
+	script_run(c, 11, 20, "/usr/bin/dash", "./run-tests", json_pack("[ss]", "/bin/sh", "./run-tests"));
 	assert_true(causal_holds(c, 0, 0, NULL, 0));
 	causal_free(c);
 	c = causal_new(p);
 	/* "#!/usr/bin/env python3 -u" style: one interpreter argument; the
 	 * script's own arguments follow it */
-	ev = json_pack("{s:s, s:i, s:I, s:I, s:s, s:s, s:s, s:[ssss]}", "type", "exec", "pid", 12,
-		       "start_ns", (json_int_t)30, "ts_ns", (json_int_t)31, "exe", "/usr/bin/python3",
-		       "cwd", "/work/ws", "filename", "ci/lint", "argv", "/usr/bin/python3", "-u",
-		       "ci/lint", "--all");
-	causal_observe(c, ev);
-	json_decref(ev);
-	ev = json_pack("{s:s, s:i, s:I, s:I, s:i}", "type", "exit", "pid", 12, "start_ns",
-		       (json_int_t)30, "ts_ns", (json_int_t)32, "code", 0);
-	causal_observe(c, ev);
-	json_decref(ev);
+	script_run(c, 12, 30, "/usr/bin/python3", "ci/lint",
+		   json_pack("[ssss]", "/usr/bin/python3", "-u", "ci/lint", "--all"));
 	assert_true(causal_holds(c, 0, 0, NULL, 0));
 	causal_free(c);
 	policy_free(p);

@@ -6,6 +6,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -41,6 +42,19 @@ static void answer_is(char *got, const char *want)
 	json_decref(g);
 	json_decref(w);
 	free(got);
+}
+
+/* input must be an after-tool call whose answer (failed or not) is want. */
+static void post_answer_is(enum hook_agent a, const char *input, bool failed, const char *want)
+{
+	struct hook_call c;
+	int code = -1;
+
+	parse(a, input, &c);
+	assert_int_equal(c.event, HOOK_EV_POST);
+	answer_is(hook_answer_post(a, &c, "T", failed, &code), want);
+	assert_int_equal(code, 0);
+	hook_call_free(&c);
 }
 
 static void claude_bash_pre(void **state)
@@ -109,31 +123,24 @@ static void claude_post_and_failure(void **state)
 	assert_string_equal(empty, "");
 	free(empty);
 	hook_call_free(&c);
-	parse(HOOK_CLAUDE, "{\"hook_event_name\":\"PostToolUseFailure\",\"tool_name\":\"Bash\","
-			   "\"tool_input\":{\"command\":\"ls\"},\"error\":\"exit 1\"}", &c);
-	assert_int_equal(c.event, HOOK_EV_POST);
-	answer_is(hook_answer_post(HOOK_CLAUDE, &c, "T", true, &code),
-		  "{\"hookSpecificOutput\":{\"hookEventName\":\"PostToolUseFailure\","
-		  "\"additionalContext\":\"T\"}}");
-	hook_call_free(&c);
+	post_answer_is(HOOK_CLAUDE, "{\"hook_event_name\":\"PostToolUseFailure\",\"tool_name\":"
+		       "\"Bash\",\"tool_input\":{\"command\":\"ls\"},\"error\":\"exit 1\"}", true,
+		       "{\"hookSpecificOutput\":{\"hookEventName\":\"PostToolUseFailure\","
+		       "\"additionalContext\":\"T\"}}");
 }
 
 /* Codex replaces a tool's output with a block's reason: context only,
  * also when something was refused. */
 static void codex_post_is_context(void **state)
 {
-	struct hook_call c;
-	int code = -1;
+	static const char in[] = "{\"hook_event_name\":\"PostToolUse\",\"tool_name\":\"Bash\","
+				 "\"tool_use_id\":\"call_1\",\"tool_input\":{\"command\":\"ls\"}}";
+	static const char want[] = "{\"hookSpecificOutput\":{\"hookEventName\":\"PostToolUse\","
+				   "\"additionalContext\":\"T\"}}";
 
 	(void)state;
-	parse(HOOK_CODEX, "{\"hook_event_name\":\"PostToolUse\",\"tool_name\":\"Bash\","
-			  "\"tool_use_id\":\"call_1\",\"tool_input\":{\"command\":\"ls\"}}", &c);
-	for (int failed = 0; failed < 2; failed++)
-		answer_is(hook_answer_post(HOOK_CODEX, &c, "T", failed, &code),
-			  "{\"hookSpecificOutput\":{\"hookEventName\":\"PostToolUse\","
-			  "\"additionalContext\":\"T\"}}");
-	assert_int_equal(code, 0);
-	hook_call_free(&c);
+	post_answer_is(HOOK_CODEX, in, false, want);
+	post_answer_is(HOOK_CODEX, in, true, want);
 }
 
 static void never_an_empty_reason(void **state)
@@ -227,14 +234,11 @@ static void gemini_tools(void **state)
 	assert_string_equal(c.files[0], "/etc/x");
 	assert_int_equal(c.access[0], PF_READ);
 	hook_call_free(&c);
-	parse(HOOK_GEMINI, "{\"hook_event_name\":\"AfterTool\",\"cwd\":\"/w\","
-			   "\"tool_name\":\"replace\",\"tool_input\":{\"file_path\":\"a\"},"
-			   "\"tool_response\":{\"llmContent\":\"ok\"}}", &c);
-	assert_int_equal(c.event, HOOK_EV_POST);
-	answer_is(hook_answer_post(HOOK_GEMINI, &c, "T", true, &code),
-		  "{\"hookSpecificOutput\":{\"hookEventName\":\"AfterTool\",\"additionalContext\":"
-		  "\"T\"},\"systemMessage\":\"T\"}");
-	hook_call_free(&c);
+	post_answer_is(HOOK_GEMINI, "{\"hook_event_name\":\"AfterTool\",\"cwd\":\"/w\",\"tool_name\":"
+		       "\"replace\",\"tool_input\":{\"file_path\":\"a\"},\"tool_response\":"
+		       "{\"llmContent\":\"ok\"}}", true,
+		       "{\"hookSpecificOutput\":{\"hookEventName\":\"AfterTool\",\"additionalContext\":"
+		       "\"T\"},\"systemMessage\":\"T\"}");
 }
 
 static void malformed_inputs(void **state)
