@@ -31,7 +31,9 @@ int jsonl_write(struct jsonl *j, json_t *ev)
 {
 	if (!j->f || j->failed)
 		return j->failed ? -1 : 0;
-	if (json_dumpf(ev, j->f, JSON_COMPACT) || fputc('\n', j->f) == EOF)
+	jbuf_reset(&j->line);
+	if (json_out(&j->line, ev) != 0 ||
+	    fwrite(j->line.p, 1, j->line.len, j->f) != j->line.len || fputc('\n', j->f) == EOF)
 		return fail(j);
 	return 0;
 }
@@ -50,5 +52,6 @@ int jsonl_close(struct jsonl *j)
 	if (j->f && j->owned && fclose(j->f) && !j->failed)
 		rc = fail(j);
 	j->f = NULL;
+	jbuf_free(&j->line);
 	return rc;
 }

@@ -2,6 +2,8 @@
 #ifndef AT_SINKS_JSONL_H
 #define AT_SINKS_JSONL_H
 
+#include "sinks/json_out.h"
+
 #include <jansson.h>
 #include <stdio.h>
 
@@ -9,6 +11,7 @@ struct jsonl {
 	FILE *f;
 	int owned;          /* we opened it (not stdout) */
 	int failed;         /* a write failed; further writes are skipped */
+	struct jbuf line;   /* reused: json_dumpf costs several times more */
 	char err[256];
 };
 

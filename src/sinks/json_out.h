@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A fast compact JSON serializer for jansson values. Its output is
+ * byte-identical to json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) of jansson
+ * 2.14, and it fails where that fails, with two exceptions: it refuses
+ * nesting deeper than JSON_OUT_MAX_DEPTH (the deepest jansson parses), and a
+ * key that is not valid UTF-8, for which jansson 2.14 writes malformed JSON
+ * rather than failing (akheron/jansson#655).
+ */
+#ifndef AT_SINKS_JSON_OUT_H
+#define AT_SINKS_JSON_OUT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* A growable output buffer; reuse one across calls to avoid mallocs. */
+struct jbuf {
+	char *p;      /* NUL-terminated after a successful json_out */
+	size_t len;
+	size_t cap;
+};
+
+#define JSON_OUT_MAX_DEPTH 2048   /* deeper nesting is refused */
+
+void jbuf_init(struct jbuf *b);
+void jbuf_reset(struct jbuf *b);            /* len = 0, keeps the memory */
+void jbuf_free(struct jbuf *b);
+
+/*
+ * Append v as compact JSON, byte-identical to json_dumps(v, JSON_COMPACT |
+ * JSON_ENCODE_ANY). Returns 0; or -1 with b->len (and the content up to it)
+ * unchanged when a string or key is not valid UTF-8 (possible through
+ * json_stringn_nocheck / json_string_nocheck), nesting is deeper than
+ * JSON_OUT_MAX_DEPTH, or memory runs out. On -1, errno is EILSEQ, ELOOP or
+ * ENOMEM respectively (EINVAL for v == NULL, a real jansson cannot format).
+ */
+int json_out(struct jbuf *b, const json_t *v);
+
+#endif
