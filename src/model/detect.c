@@ -61,10 +61,28 @@ static const struct pattern persistence[] = {
 	{ "/etc/ld.so.preload", "preload library list" },
 };
 
+/*
+ * A necessary condition, checked before fnmatch (which every open would
+ * otherwise pay for every pattern, about a microsecond): a glob starting
+ * with a literal needs the path to start with it, and one starting with
+ * "*" followed by "/." needs a "/." somewhere in the path.
+ */
+static bool may_match(const char *glob, const char *path, bool has_dot_part)
+{
+	if (glob[0] == '*')
+		return !(glob[1] == '/' && glob[2] == '.') || has_dot_part;
+	for (; *glob && !strchr("*?[\\", *glob); glob++, path++)
+		if (*glob != *path)
+			return false;
+	return true;
+}
+
 static bool match_any(const struct pattern *p, size_t n, const char *path, const char **what)
 {
+	bool has_dot_part = strstr(path, "/.") != NULL;
+
 	for (size_t i = 0; i < n; i++)
-		if (fnmatch(p[i].glob, path, 0) == 0) {
+		if (may_match(p[i].glob, path, has_dot_part) && fnmatch(p[i].glob, path, 0) == 0) {
 			if (what)
 				*what = p[i].what;
 			return true;

@@ -68,6 +68,47 @@ static void test_persistence(void **state)
 	assert_true(detect_persistence("/var/spool/cron/crontabs/root", NULL));
 	assert_false(detect_persistence("/w/repo/.git/config", NULL));
 	assert_false(detect_persistence("/w/repo/bashrc.txt", NULL));
+	/* the quick test before fnmatch: literal prefixes up to a wildcard */
+	assert_true(detect_persistence("/etc/cron.d/job", NULL));
+	assert_true(detect_persistence("/etc/crontab", NULL));
+	assert_true(detect_persistence("/etc/ld.so.preload", NULL));
+	assert_true(detect_persistence("/etc/profile.d/x.sh", NULL));
+	assert_false(detect_persistence("/etc/ld.so.preload2", NULL));
+	assert_false(detect_persistence("/etc/cro", NULL));
+	assert_false(detect_persistence("/", NULL));
+	assert_false(detect_persistence("/home/a/bashrc", NULL));
+	/* "/." found anywhere, also at the very start */
+	assert_true(detect_persistence("/.bashrc", NULL));
+	assert_true(detect_persistence("/a/./.git/hooks/x", NULL));
+}
+
+/* Every credential pattern, through the quick test and fnmatch. */
+static void test_credential_catalogue(void **state)
+{
+	static const char *const hits[] = {
+		"/h/.ssh/id_rsa", "/h/.ssh/work_rsa", "/h/.ssh/k_ed25519", "/h/.ssh/k_ecdsa",
+		"/h/.aws/credentials", "/h/.aws/config", "/h/.config/gcloud/x", "/h/.azure/x",
+		"/h/.kube/config", "/var/run/secrets/kubernetes.io/serviceaccount/token",
+		"/run/secrets/kubernetes.io/serviceaccount/ca.crt", "/.env", "/p/.env.prod",
+		"/h/.netrc", "/h/.npmrc", "/h/.pypirc", "/h/.docker/config.json",
+		"/h/.git-credentials", "/h/.config/git/credentials", "/h/.config/gh/hosts.yml",
+		"/h/.mozilla/firefox/p/logins.json", "/h/.mozilla/firefox/p/cookies.sqlite",
+		"/h/.config/google-chrome/Default/Login Data",
+		"/h/.config/google-chrome/Default/Cookies",
+		"/h/.config/chromium/Default/Login Data", "/h/.config/chromium/Default/Cookies",
+	};
+	static const char *const misses[] = {
+		"/h/ssh/id_rsa", "/h/aws/credentials", "/run/secrets/other/token",
+		"/var/run/secrets/kubernetes.io/other", "/run/secret", "/r", "/h/.kube/config2",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(hits) / sizeof(hits[0]); i++)
+		if (!detect_credential(hits[i], NULL, 0, NULL))
+			fail_msg("not a credential: %s", hits[i]);
+	for (size_t i = 0; i < sizeof(misses) / sizeof(misses[0]); i++)
+		if (detect_credential(misses[i], NULL, 0, NULL))
+			fail_msg("a credential: %s", misses[i]);
 }
 
 static int destructive(const char *home, const char *ws, const char *const *argv, size_t n)
@@ -319,6 +360,7 @@ int main(void)
 		cmocka_unit_test(test_credentials),
 		cmocka_unit_test(test_metadata),
 		cmocka_unit_test(test_persistence),
+		cmocka_unit_test(test_credential_catalogue),
 		cmocka_unit_test(test_destructive),
 		cmocka_unit_test(test_intent_mentions),
 		cmocka_unit_test(test_scratch),
