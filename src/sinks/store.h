@@ -4,11 +4,21 @@
  *
  * Events are the jansson objects of docs/events.md. store_put() keeps every
  * event in the `events` table and fills the derived tables (sessions,
- * processes, files, connections, dns). Writes are batched in one transaction
- * that is committed every STORE_BATCH_EVENTS events, when a put finds the
- * batch older than STORE_BATCH_MS, on store_flush() and on store_close().
- * Once store_flush() returned 0, everything put before it is on disk and
- * survives the process being killed.
+ * processes, files, connections, dns, http, llm_calls, tool_calls).
+ *
+ * A writable store has a writer thread: store_put() turns the event into a
+ * row and queues it (waiting while STORE_QUEUE_BYTES are queued), the
+ * writer stores rows in batches, one transaction committed every
+ * STORE_BATCH_EVENTS events, when the batch is STORE_BATCH_MS old, on
+ * store_flush() and on store_close(). Once store_flush() returned 0,
+ * everything put before it is on disk and survives the process being
+ * killed. A store is used by one thread at a time (plus its writer);
+ * store_db() of a writable store may be used only right after a
+ * store_flush(), before the next put.
+ *
+ * The writer's failures (a full disk) are returned by the next
+ * store_put() or store_flush(), or by store_close() if no other call
+ * returned them; from then on every put fails with the same message.
  *
  * All functions return 0 on success and -1 on error; the error message is
  * then available from store_last_error(). Nothing here aborts or exits.
@@ -20,9 +30,9 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
-#define STORE_SCHEMA_VERSION 2   /* meta.schema_version written by this build */
+#define STORE_SCHEMA_VERSION 3   /* meta.schema_version written by this build */
 #define STORE_BATCH_EVENTS 1024  /* commit after this many events */
-#define STORE_BATCH_MS 200       /* ... or when a put finds the batch this old */
+#define STORE_BATCH_MS 200       /* ... or when the batch is this old */
 
 struct store;
 
@@ -39,21 +49,20 @@ int store_open_readonly(const char *path, struct store **out, char *err, size_t 
 
 /*
  * Store one event (a JSON object with at least a string "type" and an
- * integer "session"). The reference is borrowed: the caller still owns ev.
- * Either the whole event is added to the current batch or none of it is.
- * On error the current (uncommitted) batch is rolled back and lost
- * (store_last_error() says so); committed events never are.
+ * integer "session"). The reference is borrowed: the caller still owns ev
+ * and may change it once this returns. Either the whole event is stored or
+ * none of it is. -1: the event is not valid (nothing queued), or the
+ * writer failed (store_last_error() says why and how many events were
+ * lost); committed events never are.
  */
 int store_put(struct store *s, json_t *ev);
-
-/* Commit the current batch (a no-op when nothing is pending). */
+/* Wait until everything put so far is committed. */
 int store_flush(struct store *s);
-
-/* Flush and close. Safe on NULL. The store is freed either way; -1 means
- * the final commit or the close failed (events of the last batch lost).
- * To learn why, call store_flush() first and read store_last_error(). */
+/* Commit what is queued, stop the writer, close. Safe on NULL. The store
+ * is freed either way; -1 means the final commit or the close failed (or
+ * an earlier failure of the writer was never returned). To learn why,
+ * call store_flush() first and read store_last_error(). */
 int store_close(struct store *s);
-
 /* The underlying connection (for queries; do not close it). */
 sqlite3 *store_db(struct store *s);
 

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal to the store: the handle, the rows that travel from store_put()
+ * to the writer thread, and the plan that says which event key feeds which
+ * SQL parameter.
+ *
+ * Why a writer thread: SQLite costs most of a stored event (a row in
+ * `events`, one in a derived table, and their indexes). Done on the
+ * recorder's thread, it halves the rate the recorder keeps up with. The
+ * caller's thread turns the event into a flat row (plain values and one
+ * block of text, no jansson objects: the event stays the caller's to
+ * change or free) and queues it; the writer binds and steps.
+ */
+#ifndef AGENTTRAIL_SINKS_STORE_INT_H
+#define AGENTTRAIL_SINKS_STORE_INT_H
+
+#include "sinks/json_out.h"
+#include "sinks/store.h"
+#include "sinks/store_sql.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define STORE_MAX_KEYS 96      /* distinct parameter names over all statements */
+#define STORE_MAX_PARAMS 32    /* parameters of one statement */
+#define STORE_ROUTES 20        /* event types with their own statements, + other */
+#define PROC_SEEN_SLOTS 4096
+/* put() waits while this much is queued; the writer may hold as much again
+ * in the batch it is writing. */
+#define STORE_QUEUE_BYTES (64u << 20)
+/* A writer that sleeps with a deadline is woken early once this many rows
+ * wait (one asleep without a deadline is woken by every put). */
+#define STORE_WAKE_ROWS 512
+#define STORE_SPARE_ROWS 4096   /* written rows kept for reuse */
+#define STORE_ROW_ALIGN 1024    /* rows are allocated in multiples of this */
+
+/* Which statements an event type runs after the insert into `events`.
+ * Process statements (all but the session ones) need pid and start_ns. */
+struct route {
+	const char *type;
+	enum stmt_id first;
+	enum stmt_id second;
+};
+
+extern const struct route store_routes[STORE_ROUTES];
+#define ROUTE_OTHER (STORE_ROUTES - 1)   /* types not in the table */
+
+/* A parameter's value: a key of the event, or one of these. */
+#define KEY_EVENT_ID (-1)   /* :_event_id, events.id of the event */
+#define KEY_DATA (-2)       /* :_data, the whole event as compact JSON */
+
+struct store_plan {
+	int nkeys;
+	const char *keys[STORE_MAX_KEYS];              /* names without ':' */
+	int nparams[ST__MAX];
+	int16_t param_key[ST__MAX][STORE_MAX_PARAMS];  /* key, KEY_EVENT_ID, KEY_DATA */
+	/* a route carries only the keys its statements bind, in slots */
+	int nslots[STORE_ROUTES];
+	int16_t slot_key[STORE_ROUTES][STORE_MAX_KEYS];
+	int16_t key_slot[STORE_ROUTES][STORE_MAX_KEYS]; /* -1: not carried */
+};
+
+enum cell_kind { CELL_NULL, CELL_INT, CELL_REAL, CELL_TEXT };
+
+struct cell {
+	enum cell_kind kind;
+	uint32_t len;          /* CELL_TEXT: bytes at text + off */
+	union {
+		int64_t i;
+		double d;
+		size_t off;
+	} v;
+};
+
+/* What the writer needs of an event besides its values. */
+struct row_head {
+	int route;
+	bool identity;     /* integer pid and start_ns: process statements apply */
+	bool thread;       /* a fork of a thread: only its process row */
+	int64_t session, pid, start_ns;
+	size_t data_len;   /* the event's JSON, at the start of the text */
+	size_t text_len;   /* the JSON, then the string values */
+};
+
+/* One event on its way to the writer: cells[nslots of the route], then the
+ * text. One allocation, recycled through the spare list: rows are made on
+ * the caller's thread and done with on the writer's, and a free() across
+ * threads takes the allocator's arena lock against the caller's mallocs. */
+struct row {
+	struct row *next;
+	size_t cap;        /* bytes allocated */
+	struct row_head h;
+	struct cell cells[];
+};
+
+static inline const char *row_text(const struct row *r, int nslots)
+{
+	return (const char *)&r->cells[nslots];
+}
+
+struct store {
+	sqlite3 *db;
+	bool readonly;
+	sqlite3_stmt *st[ST__MAX];
+	struct store_plan plan;
+	char path[PATH_MAX];
+	char err[1024];          /* the caller's thread's messages */
+
+	/* caller's side */
+	struct jbuf scratch;     /* a row's text being built */
+	struct row_head draft;   /* ... and the rest of it */
+	struct cell cells[STORE_MAX_KEYS];
+	bool fail_told;          /* the writer's failure was returned once */
+
+	/* shared, under mu */
+	pthread_mutex_t mu;
+	pthread_cond_t work;     /* writer: rows, a flush or the stop */
+	pthread_cond_t space;    /* put: room in the queue */
+	pthread_cond_t done;     /* flush: a commit */
+	bool writer_started;
+	bool writer_idle;        /* waiting without a deadline: needs a signal */
+	bool stop, flush_req, wfailed;
+	struct row *head, *tail;
+	struct row *spare;       /* written rows, for reuse */
+	unsigned spare_n;
+	size_t queued_bytes;
+	unsigned long queued_rows;
+	uint64_t put_seq;        /* rows queued since open */
+	uint64_t committed_seq;  /* rows committed (or lost to a failure) */
+	char werr[1024];         /* the writer's failure; fixed once wfailed */
+	pthread_t writer;
+
+	/* the writer's own */
+	bool in_tx;
+	unsigned long batch_n;     /* events in the open transaction */
+	uint64_t batch_start_ms;   /* CLOCK_MONOTONIC ms when it began */
+	char wmsg[1024];           /* building a failure message */
+	/* Processes known to have a row in the committed or current
+	 * transaction, so that most events skip the "process seen" upsert.
+	 * Direct-mapped: a miss only costs the upsert. Cleared on rollback. */
+	struct { int64_t session, pid, start_ns; } seen[PROC_SEEN_SLOTS];
+};
+
+/* store_row.c: the caller's side */
+int store_plan_build(struct store *s);
+int store_route_of(const char *type);
+/* ev into s->draft, s->cells and s->scratch; then the bytes its row needs,
+ * and copying it into a row of at least that many. */
+int store_row_encode(struct store *s, const json_t *ev, int route);
+size_t store_row_size(const struct store *s);
+void store_row_fill(const struct store *s, struct row *r);
+
+/* store_write.c: the writer thread */
+int store_writer_start(struct store *s);
+void store_writer_stop(struct store *s);
+uint64_t store_now_ms(void);
+
+#endif /* AGENTTRAIL_SINKS_STORE_INT_H */

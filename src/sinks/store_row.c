@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The caller's side of the store: which event keys each statement binds
+ * (the plan, worked out once from the prepared statements' parameter
+ * names), and turning an event into a row of plain values for the writer.
+ */
+#include "sinks/store_int.h"
+#include "sinks/store_schema.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const struct route store_routes[STORE_ROUTES] = {
+	{ "session_start", ST_SESS_START, ST_NONE },
+	{ "session_end", ST_SESS_END, ST_NONE },
+	{ "fork", ST_FORK, ST_NONE },
+	{ "exec", ST_EXEC, ST_NONE },
+	{ "exit", ST_EXIT, ST_NONE },
+	{ "open", ST_PROC_SEEN, ST_FILE },
+	{ "unlink", ST_PROC_SEEN, ST_FILE },
+	{ "rename", ST_PROC_SEEN, ST_FILE },
+	{ "mkdir", ST_PROC_SEEN, ST_FILE },
+	{ "chmod", ST_PROC_SEEN, ST_FILE },
+	{ "connect", ST_PROC_SEEN, ST_CONN },
+	{ "accept", ST_PROC_SEEN, ST_CONN },
+	{ "bind", ST_PROC_SEEN, ST_CONN },
+	{ "listen", ST_PROC_SEEN, ST_CONN },
+	{ "sock_close", ST_PROC_SEEN, ST_SOCK_CLOSE },
+	{ "dns", ST_PROC_SEEN, ST_DNS },
+	{ "http", ST_PROC_SEEN, ST_HTTP },
+	{ "llm_call", ST_PROC_SEEN, ST_LLM },
+	{ "tool_call", ST_PROC_SEEN, ST_TOOL },
+	/* ROUTE_OTHER: types not in the table still get their process row */
+	{ NULL, ST_PROC_SEEN, ST_NONE },
+};
+
+int store_route_of(const char *type)
+{
+	for (int i = 0; i < ROUTE_OTHER; i++) {
+		if (strcmp(store_routes[i].type, type) == 0)
+			return i;
+	}
+	return ROUTE_OTHER;
+}
+
+static int fail(struct store *s, const char *msg, const char *detail)
+{
+	store_set_msg(s->err, sizeof(s->err), "store %s: internal: %s %s", s->path, msg,
+		      detail);
+	return -1;
+}
+
+static int key_index(struct store *s, const char *name)
+{
+	struct store_plan *p = &s->plan;
+
+	for (int k = 0; k < p->nkeys; k++) {
+		if (strcmp(p->keys[k], name) == 0)
+			return k;
+	}
+	if (p->nkeys >= STORE_MAX_KEYS)
+		return fail(s, "too many parameter names at", name);
+	p->keys[p->nkeys] = name;   /* sqlite keeps it as long as the statement */
+	return p->nkeys++;
+}
+
+/* Map every parameter of every statement to its source. */
+static int plan_params(struct store *s)
+{
+	struct store_plan *p = &s->plan;
+
+	for (int id = 0; id < ST__MAX; id++) {
+		int n = sqlite3_bind_parameter_count(s->st[id]);
+
+		if (n > STORE_MAX_PARAMS)
+			return fail(s, "too many parameters in", store_stmt_sql[id]);
+		p->nparams[id] = n;
+		for (int i = 0; i < n; i++) {
+			const char *name = sqlite3_bind_parameter_name(s->st[id], i + 1);
+			int k;
+
+			if (!name || name[0] != ':')
+				return fail(s, "unnamed SQL parameter in", store_stmt_sql[id]);
+			if (strcmp(name, ":_event_id") == 0)
+				k = KEY_EVENT_ID;
+			else if (strcmp(name, ":_data") == 0)
+				k = KEY_DATA;
+			else if ((k = key_index(s, name + 1)) < 0)
+				return -1;
+			p->param_key[id][i] = (int16_t)k;
+		}
+	}
+	return 0;
+}
+
+static void carry_keys(struct store_plan *p, int r, enum stmt_id id)
+{
+	if (id == ST_NONE)
+		return;
+	for (int i = 0; i < p->nparams[id]; i++) {
+		int k = p->param_key[id][i];
+
+		if (k < 0 || p->key_slot[r][k] >= 0)
+			continue;
+		p->key_slot[r][k] = (int16_t)p->nslots[r];
+		p->slot_key[r][p->nslots[r]++] = (int16_t)k;
+	}
+}
+
+/* A route carries the keys of the insert into `events`, of its own
+ * statements, and of the process row (a thread's fork falls back to it). */
+int store_plan_build(struct store *s)
+{
+	struct store_plan *p = &s->plan;
+
+	memset(p, 0, sizeof(*p));
+	if (plan_params(s) != 0)
+		return -1;
+	for (int r = 0; r < STORE_ROUTES; r++) {
+		for (int k = 0; k < STORE_MAX_KEYS; k++)
+			p->key_slot[r][k] = -1;
+		carry_keys(p, r, ST_EVENT);
+		carry_keys(p, r, ST_PROC_SEEN);
+		carry_keys(p, r, store_routes[r].first);
+		carry_keys(p, r, store_routes[r].second);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Encoding */
+
+static int scratch_add(struct jbuf *b, const char *src, size_t n)
+{
+	if (b->cap - b->len <= n) {
+		size_t cap = b->cap ? b->cap : 1024;
+		char *p;
+
+		while (cap - b->len <= n) {
+			if (cap > SIZE_MAX / 2)
+				return -1;
+			cap *= 2;
+		}
+		p = realloc(b->p, cap);
+		if (!p)
+			return -1;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, src, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+/* One value the way the statements want it: scalars as themselves,
+ * arrays and objects as JSON text, absent or null as NULL. */
+static int encode_cell(struct jbuf *b, const json_t *v, struct cell *c)
+{
+	size_t off = b->len;
+
+	memset(c, 0, sizeof(*c));
+	c->kind = CELL_NULL;
+	if (!v)
+		return 0;
+	switch (json_typeof(v)) {
+	case JSON_INTEGER:
+		c->kind = CELL_INT;
+		c->v.i = json_integer_value(v);
+		return 0;
+	case JSON_REAL:
+		c->kind = CELL_REAL;
+		c->v.d = json_real_value(v);
+		return 0;
+	case JSON_TRUE:
+	case JSON_FALSE:
+		c->kind = CELL_INT;
+		c->v.i = json_is_true(v);
+		return 0;
+	case JSON_STRING:
+		if (scratch_add(b, json_string_value(v), json_string_length(v)) != 0)
+			return -1;
+		break;
+	case JSON_OBJECT:
+	case JSON_ARRAY:
+		if (json_out(b, v) != 0)
+			return -1;
+		break;
+	case JSON_NULL:
+	default:
+		return 0;
+	}
+	if (b->len - off > INT32_MAX)
+		return -1;   /* more than SQLite binds */
+	c->kind = CELL_TEXT;
+	c->v.off = off;
+	c->len = (uint32_t)(b->len - off);
+	return 0;
+}
+
+/* Encode ev for a row: 0, or -1 (s->err says why). */
+int store_row_encode(struct store *s, const json_t *ev, int route)
+{
+	const struct store_plan *p = &s->plan;
+	struct row_head *h = &s->draft;
+	struct jbuf *b = &s->scratch;
+
+	jbuf_reset(b);
+	if (json_out(b, ev) != 0 || b->len > INT32_MAX) {
+		store_set_msg(s->err, sizeof(s->err), "store %s: cannot serialize a %s event"
+			      " (not valid UTF-8, too deep, too large, or out of memory)",
+			      s->path, json_string_value(json_object_get(ev, "type")));
+		return -1;
+	}
+	h->data_len = b->len;   /* the event's JSON comes first */
+	for (int i = 0; i < p->nslots[route]; i++) {
+		const char *key = p->keys[p->slot_key[route][i]];
+
+		if (encode_cell(b, json_object_get(ev, key), &s->cells[i]) != 0) {
+			store_set_msg(s->err, sizeof(s->err), "store %s: cannot store \"%s\""
+				      " of a %s event", s->path, key,
+				      json_string_value(json_object_get(ev, "type")));
+			return -1;
+		}
+	}
+	h->text_len = b->len;
+	h->route = route;
+	h->identity = json_is_integer(json_object_get(ev, "pid")) &&
+		      json_is_integer(json_object_get(ev, "start_ns"));
+	h->thread = json_is_true(json_object_get(ev, "thread"));
+	h->session = json_integer_value(json_object_get(ev, "session"));
+	h->pid = json_integer_value(json_object_get(ev, "pid"));
+	h->start_ns = json_integer_value(json_object_get(ev, "start_ns"));
+	return 0;
+}
+
+size_t store_row_size(const struct store *s)
+{
+	return sizeof(struct row) + (size_t)s->plan.nslots[s->draft.route] * sizeof(struct cell) +
+	       s->draft.text_len + 1;
+}
+
+void store_row_fill(const struct store *s, struct row *r)
+{
+	int n = s->plan.nslots[s->draft.route];
+
+	r->next = NULL;
+	r->h = s->draft;
+	memcpy(r->cells, s->cells, (size_t)n * sizeof(struct cell));
+	memcpy((char *)&r->cells[n], s->scratch.p, s->draft.text_len + 1);
+}

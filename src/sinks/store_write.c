@@ -1,0 +1,427 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The store's writer thread: takes the queued rows, binds them to the
+ * prepared statements and commits in batches (store_int.h says why it is
+ * a thread). Only this thread touches the connection while it runs.
+ *
+ * Batches: one transaction per STORE_BATCH_EVENTS rows, committed early
+ * when it is STORE_BATCH_MS old, when a flush asks, and at the stop.
+ */
+#include "sinks/store_int.h"
+#include "sinks/store_schema.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* With rows coming, wait this long for more before sleeping for good: a
+ * busy recorder then wakes the writer once per nap, not once per event. */
+#define NAP_MS 2
+
+uint64_t store_now_ms(void)
+{
+	struct timespec ts;
+
+	/* CLOCK_MONOTONIC cannot fail with a valid pointer */
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Statements */
+
+static int db_fail(struct store *s, int rc, const char *what)
+{
+	store_db_msg(s->wmsg, sizeof(s->wmsg), s->db, rc, s->path, what);
+	return -1;
+}
+
+static void add_msg(struct store *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void add_msg(struct store *s, const char *fmt, ...)
+{
+	size_t used = strnlen(s->wmsg, sizeof(s->wmsg));
+	va_list ap;
+
+	if (used + 1 >= sizeof(s->wmsg))
+		return;
+	va_start(ap, fmt);
+	if (vsnprintf(s->wmsg + used, sizeof(s->wmsg) - used, fmt, ap) < 0)
+		s->wmsg[used] = '\0';
+	va_end(ap);
+}
+
+/* Step a statement to completion and reset it. */
+static int run(struct store *s, enum stmt_id id, const char *what)
+{
+	sqlite3_stmt *st = s->st[id];
+	int rc = sqlite3_step(st);
+	int rrc = sqlite3_reset(st);
+
+	/* bindings stay: the next use binds every parameter again */
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return db_fail(s, rc, what);
+	if (rrc != SQLITE_OK)
+		return db_fail(s, rrc, what);
+	return 0;
+}
+
+static int bind_cell(sqlite3_stmt *st, int idx, const struct cell *c, const char *text)
+{
+	switch (c->kind) {
+	case CELL_INT:
+		return sqlite3_bind_int64(st, idx, (sqlite3_int64)c->v.i);
+	case CELL_REAL:
+		return sqlite3_bind_double(st, idx, c->v.d);
+	case CELL_TEXT:
+		/* the row outlives the step: no copy needed */
+		return sqlite3_bind_text(st, idx, text + c->v.off, (int)c->len, SQLITE_STATIC);
+	case CELL_NULL:
+	default:
+		return sqlite3_bind_null(st, idx);
+	}
+}
+
+static int bind_row(struct store *s, enum stmt_id id, const struct row *r,
+		    sqlite3_int64 event_id)
+{
+	const struct store_plan *p = &s->plan;
+	const char *text = row_text(r, p->nslots[r->h.route]);
+	sqlite3_stmt *st = s->st[id];
+
+	for (int i = 0; i < p->nparams[id]; i++) {
+		int k = p->param_key[id][i], rc;
+
+		if (k == KEY_EVENT_ID)
+			rc = sqlite3_bind_int64(st, i + 1, event_id);
+		else if (k == KEY_DATA)
+			rc = sqlite3_bind_text(st, i + 1, text, (int)r->h.data_len, SQLITE_STATIC);
+		else
+			rc = bind_cell(st, i + 1, &r->cells[p->key_slot[r->h.route][k]], text);
+		if (rc != SQLITE_OK) {
+			(void)sqlite3_clear_bindings(st); /* always SQLITE_OK */
+			return db_fail(s, rc, "binding a value");
+		}
+	}
+	return 0;
+}
+
+static int run_row(struct store *s, enum stmt_id id, const struct row *r,
+		   sqlite3_int64 event_id, const char *what)
+{
+	if (bind_row(s, id, r, event_id) != 0)
+		return -1;
+	return run(s, id, what);
+}
+
+static bool is_process_stmt(enum stmt_id id)
+{
+	return id != ST_NONE && id != ST_SESS_START && id != ST_SESS_END;
+}
+
+/* Has this row's process got a row already? Remembers it if not. */
+static bool proc_seen(struct store *s, const struct row *r)
+{
+	const struct row_head *rh = &r->h;
+	uint64_t h = ((uint64_t)rh->pid * 0x9e3779b97f4a7c15ULL) ^ (uint64_t)rh->start_ns ^
+		     (uint64_t)rh->session;
+	size_t slot = (size_t)((h ^ (h >> 29)) % PROC_SEEN_SLOTS);
+
+	if (s->seen[slot].session == rh->session && s->seen[slot].pid == rh->pid &&
+	    s->seen[slot].start_ns == rh->start_ns)
+		return true;
+	s->seen[slot].session = rh->session;
+	s->seen[slot].pid = rh->pid;
+	s->seen[slot].start_ns = rh->start_ns;
+	return false;
+}
+
+static int put_row(struct store *s, const struct row *r)
+{
+	const struct route *rt = &store_routes[r->h.route];
+	enum stmt_id steps[2] = { rt->first, rt->second };
+	const char *what = rt->type ? rt->type : "event";
+	sqlite3_int64 id;
+
+	if (run_row(s, ST_EVENT, r, 0, "inserting an event") != 0)
+		return -1;
+	id = sqlite3_last_insert_rowid(s->db);
+
+	/* a thread is not a process: its fork only goes to `events` */
+	if (steps[0] == ST_FORK && r->h.thread)
+		steps[0] = ST_PROC_SEEN;
+	for (int i = 0; i < 2; i++) {
+		if (steps[i] == ST_NONE || (is_process_stmt(steps[i]) && !r->h.identity))
+			continue;
+		if (steps[i] == ST_PROC_SEEN && proc_seen(s, r))
+			continue;
+		/* derived tables may read nested fields from :_data */
+		if (run_row(s, steps[i], r, id, what) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Batches */
+
+/*
+ * An event failed half-way (full disk, I/O error): roll the open batch back
+ * so that no event is left half-stored. Events are not wrapped one by one in
+ * savepoints: those cost a statement journal per event (about a fifth of
+ * the store's CPU time); the price is that an error loses the uncommitted
+ * batch, which the message says.
+ */
+static void undo_batch(struct store *s, unsigned long also_lost)
+{
+	unsigned long n = s->batch_n + also_lost;
+
+	memset(s->seen, 0, sizeof(s->seen));   /* rows go with the rollback */
+	if (!sqlite3_get_autocommit(s->db)) {
+		char saved[sizeof(s->wmsg)];
+
+		memcpy(saved, s->wmsg, sizeof(saved));
+		(void)run(s, ST_ROLLBACK, "rolling back");
+		memcpy(s->wmsg, saved, sizeof(saved));
+	}
+	if (n > 0)
+		add_msg(s, "; the %lu uncommitted event(s) of the current batch"
+			" were lost", n);
+	s->in_tx = false;
+	s->batch_n = 0;
+}
+
+static int commit(struct store *s)
+{
+	if (!s->in_tx)
+		return 0;
+	if (run(s, ST_COMMIT, "committing") != 0) {
+		/* COMMIT failed: the transaction may still be open */
+		undo_batch(s, 0);
+		return -1;
+	}
+	s->in_tx = false;
+	s->batch_n = 0;
+	return 0;
+}
+
+static int begin(struct store *s)
+{
+	if (s->in_tx)
+		return 0;
+	if (run(s, ST_BEGIN, "starting a transaction") != 0)
+		return -1;
+	s->in_tx = true;
+	s->batch_n = 0;
+	s->batch_start_ms = store_now_ms();
+	return 0;
+}
+
+static unsigned long free_rows(struct row *r)
+{
+	unsigned long n = 0;
+
+	while (r) {
+		struct row *next = r->next;
+
+		free(r);
+		r = next;
+		n++;
+	}
+	return n;
+}
+
+/* Write a taken list of rows; each goes onto *done once it is dealt with. */
+static int write_rows(struct store *s, struct row *list, struct row **done)
+{
+	while (list) {
+		struct row *r = list;
+		int rc;
+
+		list = r->next;
+		s->wmsg[0] = '\0';
+		rc = begin(s) != 0 || put_row(s, r) != 0 ? -1 : 0;
+		r->next = *done;
+		*done = r;
+		if (rc != 0) {
+			undo_batch(s, free_rows(list));
+			return -1;
+		}
+		if (++s->batch_n >= STORE_BATCH_EVENTS && commit(s) != 0) {
+			add_msg(s, "; %lu more event(s) not stored", free_rows(list));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Under mu: keep written rows for the caller to reuse; a list too long
+ * is returned for freeing. */
+static struct row *keep_spares(struct store *s, struct row *done)
+{
+	while (done && s->spare_n < STORE_SPARE_ROWS) {
+		struct row *r = done;
+
+		done = r->next;
+		r->next = s->spare;
+		s->spare = r;
+		s->spare_n++;
+	}
+	return done;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The thread */
+
+static void deadline_in(struct timespec *ts, uint64_t ms)
+{
+	(void)clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += (time_t)(ms / 1000);
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Under mu: sleep until there is something to do. A nap after work (rows
+ * tend to keep coming), else until the batch is due, else until woken. */
+static void wait_for_work(struct store *s, bool napping)
+{
+	struct timespec ts;
+
+	while (!s->head && !s->stop && !s->flush_req) {
+		uint64_t due = 0;
+
+		if (s->in_tx) {
+			uint64_t now = store_now_ms();
+
+			if (now - s->batch_start_ms >= STORE_BATCH_MS)
+				return;
+			due = s->batch_start_ms + STORE_BATCH_MS - now;
+		}
+		if (napping && (!due || due > NAP_MS))
+			due = NAP_MS;
+		if (!due) {
+			s->writer_idle = true;
+			(void)pthread_cond_wait(&s->work, &s->mu);
+			s->writer_idle = false;
+			continue;
+		}
+		deadline_in(&ts, due);
+		if (pthread_cond_timedwait(&s->work, &s->mu, &ts) == ETIMEDOUT && napping)
+			napping = false;   /* nothing came: sleep for good next */
+	}
+}
+
+/* Record the failure for the caller's side; drop what is queued. */
+static void failed(struct store *s)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&s->mu);
+	n = free_rows(s->head);
+	s->head = s->tail = NULL;
+	s->queued_bytes = 0;
+	s->queued_rows = 0;
+	if (n)
+		add_msg(s, "; %lu more event(s) not stored", n);
+	memcpy(s->werr, s->wmsg, sizeof(s->werr));
+	s->wfailed = true;
+	s->committed_seq = s->put_seq;   /* nothing left to wait for */
+	pthread_cond_broadcast(&s->space);
+	pthread_cond_broadcast(&s->done);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static void *writer_main(void *arg)
+{
+	struct store *s = arg;
+	bool worked = false;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		struct row *list, *done = NULL;
+		uint64_t upto;
+		bool flush, stop;
+		int rc;
+
+		wait_for_work(s, worked);
+		list = s->head;
+		s->head = s->tail = NULL;
+		s->queued_bytes = 0;
+		s->queued_rows = 0;
+		upto = s->put_seq;
+		flush = s->flush_req;
+		stop = s->stop;
+		s->flush_req = false;
+		pthread_cond_broadcast(&s->space);
+		pthread_mutex_unlock(&s->mu);
+
+		worked = list != NULL;
+		rc = write_rows(s, list, &done);
+		if (rc == 0 && s->in_tx &&
+		    (flush || stop || store_now_ms() - s->batch_start_ms >= STORE_BATCH_MS))
+			rc = commit(s);
+		if (rc != 0) {
+			free_rows(done);
+			failed(s);
+			return NULL;
+		}
+
+		pthread_mutex_lock(&s->mu);
+		done = keep_spares(s, done);
+		if (done) {
+			pthread_mutex_unlock(&s->mu);
+			free_rows(done);
+			pthread_mutex_lock(&s->mu);
+		}
+		if (!s->in_tx) {
+			s->committed_seq = upto;
+			pthread_cond_broadcast(&s->done);
+		}
+		if (stop && !s->head)
+			break;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+int store_writer_start(struct store *s)
+{
+	sigset_t all, old;
+	int rc;
+
+	/* signals are the caller's business (signalfd): none may land here */
+	sigfillset(&all);
+	rc = pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (rc == 0) {
+		rc = pthread_create(&s->writer, NULL, writer_main, s);
+		(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	if (rc != 0) {
+		store_set_msg(s->err, sizeof(s->err), "store %s: cannot start the writer"
+			      " thread: %s", s->path, strerror(rc));
+		return -1;
+	}
+	s->writer_started = true;
+	return 0;
+}
+
+/* Commit what is queued and end the thread. */
+void store_writer_stop(struct store *s)
+{
+	if (!s->writer_started)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stop = true;
+	pthread_cond_signal(&s->work);
+	pthread_mutex_unlock(&s->mu);
+	(void)pthread_join(s->writer, NULL);   /* fails only for a bad handle */
+	s->writer_started = false;
+}

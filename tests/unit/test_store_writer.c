@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The store's writer thread and its rows: values of every kind reach their
+ * columns, a full queue holds the caller back without losing anything, a
+ * batch is committed by the writer's clock, a failure is told, and a
+ * version-2 database is migrated.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "sinks/store.h"
+#include "sinks/store_sql.h"
+
+#define SID 9
+
+struct fixture {
+	char dir[64];
+	char db[128];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	strcpy(f->dir, "/tmp/at_storew_XXXXXX");
+	if (!mkdtemp(f->dir)) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->db, sizeof(f->db), "%s/trail.db", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+	char p[160];
+
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", f->db, suffixes[i]);
+		unlink(p);
+	}
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static struct store *open_rw(const char *path)
+{
+	char err[512];
+	struct store *s = NULL;
+
+	if (store_open(path, &s, err, sizeof(err)) != 0)
+		fail_msg("store_open: %s", err);
+	return s;
+}
+
+/* A second, independent connection: what another reader sees. */
+static long long count_other(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	long long n = -1;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+static void text_is(sqlite3 *db, const char *sql, const char *want)
+{
+	sqlite3_stmt *st = NULL;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	if (!sqlite3_column_text(st, 0))
+		assert_string_equal("NULL", want);
+	else
+		assert_string_equal((const char *)sqlite3_column_text(st, 0), want);
+	sqlite3_finalize(st);
+}
+
+static json_t *open_event(long long i, const char *path)
+{
+	json_t *ev = json_pack("{s:s, s:I, s:i, s:i, s:i, s:I, s:s, s:s, s:s, s:i, s:n}",
+			       "type", "open", "ts_ns", (json_int_t)(1700000000000000000LL + i),
+			       "session", SID, "pid", 300, "tid", 300,
+			       "start_ns", (json_int_t)777, "comm", "w", "path", path,
+			       "access", "read", "ret", 3, "errno");
+
+	assert_non_null(ev);
+	return ev;
+}
+
+static void put_decref(struct store *s, json_t *ev)
+{
+	if (store_put(s, ev) != 0)
+		fail_msg("store_put: %s", store_last_error(s));
+	json_decref(ev);
+}
+
+/* ------------------------------------------------------------------------ */
+
+/* Integers, reals, booleans, strings with a NUL, nested JSON, null and
+ * absent keys: each bound as the statements expect. */
+static void test_value_kinds(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s = open_rw(f->db);
+	json_t *ev;
+
+	ev = json_pack("{s:s, s:I, s:i, s:i, s:i, s:i, s:s, s:[ss], s:s, s:b, s:{s:[i]}}",
+		       "type", "exec", "ts_ns", (json_int_t)1700000000000000001LL,
+		       "session", SID, "pid", 400, "tid", 400, "start_ns", 888,
+		       "comm", "x", "argv", "a", "b \"c\"", "exe", "/bin/x",
+		       "argv_truncated", 1, "extra", "k", 1);
+	assert_non_null(ev);
+	put_decref(s, ev);
+	ev = open_event(2, "ignored");
+	assert_int_equal(json_object_set_new(ev, "path", json_stringn("/a\0b", 4)), 0);
+	assert_int_equal(json_object_set_new(ev, "ret", json_real(1.5)), 0);
+	assert_int_equal(json_object_del(ev, "access"), 0);
+	put_decref(s, ev);
+	assert_int_equal(store_flush(s), 0);
+
+	text_is(store_db(s), "SELECT argv FROM processes WHERE pid = 400", "[\"a\",\"b \\\"c\\\"\"]");
+	text_is(store_db(s), "SELECT json_extract(data, '$.extra.k[0]') FROM events"
+		" WHERE type = 'exec'", "1");
+	text_is(store_db(s), "SELECT length(CAST(path AS BLOB)) || ' ' || typeof(ret)"
+		" || ' ' || ret || ' ' || coalesce(access, 'NULL') || ' ' || coalesce(errno, 'NULL')"
+		" FROM files", "4 real 1.5 NULL NULL");
+	/* the whole event, exactly as jansson writes it */
+	text_is(store_db(s), "SELECT data FROM events WHERE type = 'exec'",
+		"{\"type\":\"exec\",\"ts_ns\":1700000000000000001,\"session\":9,\"pid\":400,"
+		"\"tid\":400,\"start_ns\":888,\"comm\":\"x\",\"argv\":[\"a\",\"b \\\"c\\\"\"],"
+		"\"exe\":\"/bin/x\",\"argv_truncated\":true,\"extra\":{\"k\":[1]}}");
+	assert_int_equal(store_close(s), 0);
+}
+
+/* More than the queue holds: put() waits for room, nothing is lost. */
+static void test_full_queue_waits(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s = open_rw(f->db);
+	size_t big = 40000, n = 2500;   /* ~100 MB of text, more than the queue */
+	char *path = malloc(big + 1);
+
+	assert_non_null(path);
+	memset(path, 'p', big);
+	path[0] = '/';
+	path[big] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		path[1] = (char)('a' + i % 26);
+		put_decref(s, open_event((long long)i, path));
+	}
+	free(path);
+	assert_int_equal(store_flush(s), 0);
+	assert_int_equal(count_other(f->db, "SELECT count(*) FROM events"), (long long)n);
+	assert_int_equal(count_other(f->db, "SELECT count(*) FROM files WHERE length(path) = 40000"),
+			 (long long)n);
+	assert_int_equal(store_close(s), 0);
+}
+
+/* After store_flush() returns, every event put before is visible to other
+ * connections; batches larger than STORE_BATCH_EVENTS too. */
+static void test_flush_makes_visible(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s = open_rw(f->db);
+	long long n = 3 * STORE_BATCH_EVENTS + 7;
+
+	for (long long i = 0; i < n; i++)
+		put_decref(s, open_event(i, "/etc/hosts"));
+	assert_int_equal(store_flush(s), 0);
+	assert_int_equal(count_other(f->db, "SELECT count(*) FROM files"), n);
+	/* one process row for all of them */
+	assert_int_equal(count_other(f->db, "SELECT count(*) FROM processes"), 1);
+	/* a flush with nothing pending returns at once */
+	assert_int_equal(store_flush(s), 0);
+	assert_int_equal(store_close(s), 0);
+}
+
+/* Without a flush, the writer commits a batch once it is STORE_BATCH_MS old. */
+static void test_commit_by_clock(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s = open_rw(f->db);
+	struct timespec nap = { 0, 50 * 1000 * 1000 };
+	long long seen = 0;
+
+	put_decref(s, open_event(1, "/etc/hosts"));
+	/* wait for the condition (at most 100 batch periods), never a time */
+	for (int i = 0; i < 100 * STORE_BATCH_MS / 50 && seen == 0; i++) {
+		seen = count_other(f->db, "SELECT count(*) FROM events");
+		if (!seen)
+			nanosleep(&nap, NULL);
+	}
+	assert_int_equal(seen, 1);
+	assert_int_equal(store_close(s), 0);
+}
+
+/* A failing writer: the caller hears of it (once per call, with the
+ * cause), later puts are refused, and close does not repeat it. */
+static void test_failure_is_told(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s = open_rw(f->db);
+	char big[3000];
+	int failed_at = -1;
+
+	put_decref(s, open_event(0, "/etc/hosts"));
+	assert_int_equal(store_flush(s), 0);
+	/* the writer is idle after a flush: the connection may be used here */
+	assert_int_equal(sqlite3_exec(store_db(s), "PRAGMA max_page_count = 1", NULL, NULL,
+				      NULL), SQLITE_OK);
+	memset(big, 'x', sizeof(big) - 1);
+	big[0] = '/';
+	big[sizeof(big) - 1] = '\0';
+	for (int i = 1; i < 20000 && failed_at < 0; i++) {
+		json_t *ev = open_event(i, big);
+
+		if (store_put(s, ev) != 0)
+			failed_at = i;
+		json_decref(ev);
+	}
+	if (failed_at < 0)
+		assert_int_equal(store_flush(s), -1);
+	assert_non_null(strstr(store_last_error(s), "SQLITE_FULL"));
+	assert_non_null(strstr(store_last_error(s), "lost"));
+	/* refused from now on, with the same cause */
+	{
+		json_t *ev = open_event(99999, "/x");
+
+		assert_int_equal(store_put(s, ev), -1);
+		json_decref(ev);
+	}
+	assert_non_null(strstr(store_last_error(s), "SQLITE_FULL"));
+	assert_int_equal(store_flush(s), -1);
+	assert_int_equal(store_close(s), 0);
+	/* what was committed before stays */
+	assert_int_equal(count_other(f->db, "SELECT count(*) FROM events WHERE ts_ns ="
+			 " 1700000000000000000"), 1);
+}
+
+/* A failure only the final commit meets is close()'s failure. */
+static void test_failure_at_close(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s = open_rw(f->db);
+	char big[20000];   /* overflow pages: the file must grow */
+
+	put_decref(s, open_event(0, "/etc/hosts"));
+	assert_int_equal(store_flush(s), 0);
+	assert_int_equal(sqlite3_exec(store_db(s), "PRAGMA max_page_count = 1", NULL, NULL,
+				      NULL), SQLITE_OK);
+	memset(big, 'y', sizeof(big) - 1);
+	big[0] = '/';
+	big[sizeof(big) - 1] = '\0';
+	put_decref(s, open_event(1, big));
+	assert_int_equal(store_close(s), -1);
+	assert_int_equal(count_other(f->db, "SELECT count(*) FROM events"), 1);
+}
+
+/* A version-2 database gains version 3 (no per-process indexes on events
+ * and files) and keeps its rows. */
+static void test_migrate_v2(void **state)
+{
+	struct fixture *f = *state;
+	sqlite3 *db = NULL;
+	struct store *s;
+
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, store_migrations[0], NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, store_migrations[1], NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO meta VALUES('schema_version', 2);"
+				      "INSERT INTO events(session, type, data)"
+				      " VALUES(1, 'old', '{}')", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+	s = open_rw(f->db);
+	put_decref(s, open_event(5, "/etc/hosts"));
+	assert_int_equal(store_flush(s), 0);
+	text_is(store_db(s), "SELECT value FROM meta WHERE key = 'schema_version'", "3");
+	text_is(store_db(s), "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master"
+		" WHERE type = 'index' AND tbl_name IN ('events', 'files') ORDER BY name)",
+		"events_session_ts,files_session_ts");
+	text_is(store_db(s), "SELECT group_concat(type, ',') FROM (SELECT type FROM events"
+		" ORDER BY id)", "old,open");
+	assert_int_equal(store_close(s), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_value_kinds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full_queue_waits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flush_makes_visible, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_commit_by_clock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failure_is_told, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failure_at_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
