@@ -154,6 +154,12 @@ static void free_store(struct store *s)
 		s->spare = r->next;
 		free(r);
 	}
+	while (s->mine) {
+		struct row *r = s->mine;
+
+		s->mine = r->next;
+		free(r);
+	}
 	jbuf_free(&s->scratch);
 	pthread_cond_destroy(&s->done);
 	pthread_cond_destroy(&s->space);
@@ -320,33 +326,38 @@ static int writer_failure(struct store *s)
 	return -1;
 }
 
-/* Under mu: a written row of at least need bytes, or NULL. One that is
- * too small is handed back in *stale for freeing (rows grow with the
- * paths in them; the list then turns over to the new size). */
-static struct row *take_spare(struct store *s, size_t need, struct row **stale)
+/*
+ * A written row of at least need bytes, or NULL. The caller's side takes
+ * the writer's spares all at once (one lock for many rows) and uses them
+ * from its own list. One that is too small is freed: rows grow with the
+ * paths in them, and the list then turns over to the new size.
+ */
+static struct row *take_spare(struct store *s, size_t need)
 {
-	struct row *r = s->spare;
+	struct row *r;
 
-	*stale = NULL;
+	if (!s->mine) {
+		pthread_mutex_lock(&s->mu);
+		s->mine = s->spare;
+		s->spare = NULL;
+		s->spare_n = 0;
+		pthread_mutex_unlock(&s->mu);
+	}
+	r = s->mine;
 	if (!r)
 		return NULL;
-	s->spare = r->next;
-	s->spare_n--;
+	s->mine = r->next;
 	if (r->cap >= need)
 		return r;
-	*stale = r;
+	free(r);
 	return NULL;
 }
 
 static struct row *new_row(struct store *s)
 {
 	size_t need = store_row_size(s), cap;
-	struct row *r, *stale;
+	struct row *r = take_spare(s, need);
 
-	pthread_mutex_lock(&s->mu);
-	r = take_spare(s, need, &stale);
-	pthread_mutex_unlock(&s->mu);
-	free(stale);
 	if (!r) {
 		cap = (need + STORE_ROW_ALIGN - 1) / STORE_ROW_ALIGN * STORE_ROW_ALIGN;
 		r = malloc(cap);

@@ -112,6 +112,7 @@ struct store {
 	struct jbuf scratch;     /* a row's text being built */
 	struct row_head draft;   /* ... and the rest of it */
 	struct cell cells[STORE_MAX_KEYS];
+	struct row *mine;        /* spares taken from the writer, for reuse */
 	bool fail_told;          /* the writer's failure was returned once */
 
 	/* shared, under mu */
@@ -123,7 +124,7 @@ struct store {
 	bool writer_idle;        /* waiting without a deadline: needs a signal */
 	bool stop, flush_req, wfailed;
 	struct row *head, *tail;
-	struct row *spare;       /* written rows, for reuse */
+	struct row *spare;       /* written rows, for the caller to take */
 	unsigned spare_n;
 	size_t queued_bytes;
 	unsigned long queued_rows;
