@@ -302,9 +302,10 @@ int store_open_readonly(const char *path, struct store **out, char *err, size_t 
 	    store_read_version(s->db, path, &version, err, errlen) != 0 ||
 	    store_refuse_newer(path, version, err, errlen) != 0)
 		goto fail;
-	if (version < STORE_SCHEMA_VERSION) {
-		store_set_msg(err, errlen, "store %s: not an agenttrail database"
-			" (empty, or schema version %lld)", path, version);
+	/* older versions are read as they are: version 2 only had two more
+	 * indexes, version 1 no http/llm tables (the report checks) */
+	if (version < 1) {
+		store_set_msg(err, errlen, "store %s: not an agenttrail database (empty)", path);
 		goto fail;
 	}
 	*out = s;

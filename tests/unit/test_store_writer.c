@@ -296,6 +296,14 @@ static void test_migrate_v2(void **state)
 				      " VALUES(1, 'old', '{}')", NULL, NULL, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
 
+	/* read as it is, before any writer migrates it */
+	{
+		char err[512];
+
+		assert_int_equal(store_open_readonly(f->db, &s, err, sizeof(err)), 0);
+		text_is(store_db(s), "SELECT count(*) FROM events", "1");
+		assert_int_equal(store_close(s), 0);
+	}
 	s = open_rw(f->db);
 	put_decref(s, open_event(5, "/etc/hosts"));
 	assert_int_equal(store_flush(s), 0);
