@@ -86,14 +86,23 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
 	return need;
 }
 
+/*
+ * The text is checked here (invalid bytes become U+FFFD), so jansson's own
+ * check, a second pass over every string of every event, is skipped.
+ * Plain ASCII, most paths and names, is taken as it is.
+ */
 json_t *json_bytes_string(const char *s, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	char stackbuf[512] = "";
+	char stackbuf[512];
 	char *out = stackbuf;
-	size_t cap = sizeof(stackbuf), o = 0;
+	size_t cap = sizeof(stackbuf), o = 0, ascii = 0;
 	json_t *j;
 
+	while (ascii < len && u[ascii] < 0x80)
+		ascii++;
+	if (ascii == len)
+		return json_stringn_nocheck(s, len);
 	if (len * 3 + 1 > cap) {
 		cap = len * 3 + 1;
 		out = calloc(1, cap);
@@ -114,7 +123,7 @@ json_t *json_bytes_string(const char *s, size_t len)
 		o += k;
 		i += k;
 	}
-	j = json_stringn(out, o);
+	j = json_stringn_nocheck(out, o);
 	if (out != stackbuf)
 		free(out);
 	return j;

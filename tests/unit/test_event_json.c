@@ -1033,6 +1033,42 @@ static void test_json_bytes_string(void **state)
 		assert_string_equal(json_string_value(j), cases[i].want);
 		json_decref(j);
 	}
+	/* a NUL inside is kept, with the length */
+	{
+		json_t *j = json_bytes_string("a\0b", 3);
+
+		assert_non_null(j);
+		assert_int_equal(json_string_length(j), 3);
+		assert_memory_equal(json_string_value(j), "a\0b", 3);
+		json_decref(j);
+	}
+	/* jansson's own check is skipped: whatever comes in, what comes out
+	 * must pass it (random bytes, biased towards UTF-8 lead bytes) */
+	{
+		static const unsigned char pick[] = { 0x00, 0x41, 0x7f, 0x80, 0xbf, 0xc0, 0xc2,
+						      0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xf5, 0xff };
+		uint64_t x = 0x2545f4914f6cdd1dULL;
+		unsigned char in[24];
+
+		for (int round = 0; round < 20000; round++) {
+			size_t n = (size_t)(round % (int)sizeof(in));
+			json_t *j, *check;
+
+			for (size_t k = 0; k < n; k++) {
+				x ^= x << 13;
+				x ^= x >> 7;
+				x ^= x << 17;
+				in[k] = (x & 3) ? pick[x % sizeof(pick)] : (unsigned char)(x >> 8);
+			}
+			j = json_bytes_string((const char *)in, n);
+			assert_non_null(j);
+			check = json_stringn(json_string_value(j), json_string_length(j));
+			if (!check)
+				fail_msg("not valid UTF-8 for jansson (round %d)", round);
+			json_decref(check);
+			json_decref(j);
+		}
+	}
 
 	/* longer than the decoder's stack buffer, all invalid: 3x growth */
 	{
