@@ -103,11 +103,19 @@ static void store_gave_up(struct recorder *r)
 static void write_event(struct recorder *r, json_t *ev)
 {
 	json_object_set_new(ev, "eid", json_integer((json_int_t)++r->next_eid));
-	if (r->store && !r->store_failed && store_put(r->store, ev))
-		store_gave_up(r);
-	if (r->use_jsonl && jsonl_write(&r->jl, ev) && r->jl.failed == 1) {
-		fprintf(stderr, "agenttrail: %s\n", r->jl.err);
-		r->jl.failed = 2;  /* reported */
+	if (r->store && !r->store_failed && store_put(r->store, ev)) {
+		if (store_usable(r->store))   /* this event only */
+			fprintf(stderr, "agenttrail: %s\n", store_last_error(r->store));
+		else
+			store_gave_up(r);
+	}
+	if (r->use_jsonl && jsonl_write(&r->jl, ev)) {
+		if (r->jl.failed == 1) {
+			fprintf(stderr, "agenttrail: %s\n", r->jl.err);
+			r->jl.failed = 2;  /* reported */
+		} else if (!r->jl.failed) {
+			fprintf(stderr, "agenttrail: %s\n", r->jl.err);
+		}
 	}
 	r->total++;
 }
@@ -439,21 +447,63 @@ static int handle_record(struct recorder *r, void *data, size_t size)
 
 /* ---- starting the recorded command --------------------------------------- */
 
+/*
+ * The command's environment: ours, with AGENTTRAIL_SESSION and (with a
+ * control socket) AGENTTRAIL_SOCKET set. Built before the fork: the store's
+ * writer is a thread, and the child of a multithreaded process should not
+ * allocate (setenv does). The strings are the caller's buffers.
+ */
+static char **command_env(char *sess_var, char *sock_var)
+{
+	extern char **environ;
+	size_t n = 0, o = 0;
+	char **env;
+
+	while (environ[n])
+		n++;
+	env = calloc(n + 3, sizeof(*env));
+	if (!env)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (!strncmp(environ[i], "AGENTTRAIL_SESSION=", 19) ||
+		    (sock_var && !strncmp(environ[i], "AGENTTRAIL_SOCKET=", 18)))
+			continue;
+		env[o++] = environ[i];
+	}
+	env[o++] = sess_var;
+	if (sock_var)
+		env[o++] = sock_var;
+	env[o] = NULL;
+	return env;
+}
+
 static pid_t spawn_child(struct recorder *r, char **argv, uint64_t session, int *exec_errno)
 {
 	int go[2], errp[2];
-	char sess[32];
+	char sess_var[64], sock_var[PATH_MAX + 32];
+	char **env;
 	ssize_t n;
 	pid_t pid;
 	char c = 'g';
 	int e = 0;
 
 	*exec_errno = 0;
-	if (pipe2(go, O_CLOEXEC) || pipe2(errp, O_CLOEXEC))
+	snprintf(sess_var, sizeof(sess_var), "AGENTTRAIL_SESSION=%llu", (unsigned long long)session);
+	if (r->ctl && snprintf(sock_var, sizeof(sock_var), "AGENTTRAIL_SOCKET=%s",
+			       control_path(r->ctl)) >= (int)sizeof(sock_var))
 		return -1;
+	env = command_env(sess_var, r->ctl ? sock_var : NULL);
+	if (!env)
+		return -1;
+	if (pipe2(go, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)) {
+		free(env);
+		return -1;
+	}
 	pid = fork();
-	if (pid < 0)
+	if (pid < 0) {
+		free(env);
 		return -1;
+	}
 	if (pid == 0) {
 		sigset_t none;
 
@@ -471,16 +521,13 @@ static pid_t spawn_child(struct recorder *r, char **argv, uint64_t session, int 
 			;
 		if (n != 1)
 			_exit(126);
-		snprintf(sess, sizeof(sess), "%llu", (unsigned long long)session);
-		setenv("AGENTTRAIL_SESSION", sess, 1);
-		if (r->ctl)
-			setenv("AGENTTRAIL_SOCKET", control_path(r->ctl), 1);
-		execvp(argv[0], argv);
+		execvpe(argv[0], argv, env);
 		e = errno;
 		if (write(errp[1], &e, sizeof(e)) < 0)
 			_exit(127);
 		_exit(127);
 	}
+	free(env);
 	close(go[0]);
 	close(errp[1]);
 	if (loader_track(&r->ld, pid, session))
@@ -976,8 +1023,15 @@ int recorder_run(const struct rec_opts *o)
 	ev_ctx_init(&r->ev);
 	r->ev.dns = dnscache_new(4096);
 	r->ev.cg = cgroup_names_new();
-	if (setup_sinks(r) || setup_payload(r) || rec_control_open(r))
+	if (setup_sinks(r) || setup_payload(r) || rec_control_open(r)) {
+		/* nothing recorded yet; the store's writer thread must end
+		 * before the detached tear-down forks */
+		store_close(r->store);
+		r->store = NULL;
+		if (r->use_jsonl)
+			jsonl_close(&r->jl);
 		goto out_rb;
+	}
 	if (start_sessions(r, run_id)) {
 		finish(r);
 		goto out_rb;

@@ -32,8 +32,13 @@ int jsonl_write(struct jsonl *j, json_t *ev)
 	if (!j->f || j->failed)
 		return j->failed ? -1 : 0;
 	jbuf_reset(&j->line);
-	if (json_out(&j->line, ev) != 0 ||
-	    fwrite(j->line.p, 1, j->line.len, j->f) != j->line.len || fputc('\n', j->f) == EOF)
+	if (json_out(&j->line, ev) != 0) {
+		/* this event only (not valid UTF-8, too deep): the stream goes on */
+		snprintf(j->err, sizeof(j->err), "an event could not be written as JSON"
+			 " and is missing from the stream: %s", strerror(errno));
+		return -1;
+	}
+	if (fwrite(j->line.p, 1, j->line.len, j->f) != j->line.len || fputc('\n', j->f) == EOF)
 		return fail(j);
 	return 0;
 }

@@ -17,7 +17,9 @@ struct jsonl {
 
 /* path "-" means stdout. Returns 0, or -1 with j->err set. */
 int jsonl_open(struct jsonl *j, const char *path);
-/* Returns 0, or -1 once writing failed (j->err says why). */
+/* Returns 0, or -1 (j->err says why): with j->failed set once writing
+ * failed (later writes are skipped), else this event could not be written
+ * as JSON and the stream goes on. */
 int jsonl_write(struct jsonl *j, json_t *ev);
 int jsonl_flush(struct jsonl *j);
 int jsonl_close(struct jsonl *j);

@@ -46,6 +46,11 @@ const char *store_last_error(const struct store *s)
 	return s ? s->err : "no store";
 }
 
+int store_usable(const struct store *s)
+{
+	return s && !s->readonly && !s->fail_told;
+}
+
 sqlite3 *store_db(struct store *s)
 {
 	return s ? s->db : NULL;
@@ -270,6 +275,7 @@ int store_open(const char *path, struct store **out, char *err, size_t errlen)
 			goto fail;
 		}
 	}
+	s->max_len = sqlite3_limit(s->db, SQLITE_LIMIT_LENGTH, -1);
 	if (store_plan_build(s) != 0 || store_writer_start(s) != 0)
 		goto fail;
 	*out = s;
@@ -398,9 +404,12 @@ int store_put(struct store *s, json_t *ev)
 
 	pthread_mutex_lock(&s->mu);
 	/* a full queue holds the caller back: the kernel's buffer then
-	 * absorbs the burst, and counts what it cannot */
-	while (!s->wfailed && s->queued_rows && s->queued_bytes + r->cap > STORE_QUEUE_BYTES)
+	 * absorbs the burst, and counts what it cannot. The writer may be
+	 * asleep until its batch is due: it is woken first. */
+	while (!s->wfailed && s->queued_rows && s->queued_bytes + r->cap > STORE_QUEUE_BYTES) {
+		pthread_cond_signal(&s->work);
 		pthread_cond_wait(&s->space, &s->mu);
+	}
 	if (s->wfailed) {
 		ret = writer_failure(s);
 	} else {
@@ -412,7 +421,8 @@ int store_put(struct store *s, json_t *ev)
 		s->queued_bytes += r->cap;
 		s->queued_rows++;
 		s->put_seq++;
-		if (s->writer_idle || s->queued_rows >= STORE_WAKE_ROWS)
+		if (s->writer_idle || s->queued_rows >= STORE_WAKE_ROWS ||
+		    s->queued_bytes >= STORE_QUEUE_BYTES / 8)
 			pthread_cond_signal(&s->work);
 		r = NULL;
 	}

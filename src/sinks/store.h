@@ -66,6 +66,10 @@ int store_close(struct store *s);
 /* The underlying connection (for queries; do not close it). */
 sqlite3 *store_db(struct store *s);
 
+/* After a -1 from store_put(): 1 if only that event was refused (it could
+ * not be encoded) and the store goes on, 0 if the store failed. */
+int store_usable(const struct store *s);
+
 /* The message of the last failure, or "" if none. Never NULL. */
 const char *store_last_error(const struct store *s);
 

@@ -33,7 +33,9 @@
 /* A writer that sleeps with a deadline is woken early once this many rows
  * wait (one asleep without a deadline is woken by every put). */
 #define STORE_WAKE_ROWS 512
-#define STORE_SPARE_ROWS 4096   /* written rows kept for reuse */
+#define STORE_SPARE_ROWS 4096   /* written rows kept for reuse ... */
+#define STORE_SPARE_MAX (64u << 10) /* ... if no larger than this */
+#define STORE_SCRATCH_MAX (1u << 20) /* a larger scratch is freed after use */
 #define STORE_ROW_ALIGN 1024    /* rows are allocated in multiples of this */
 
 /* Which statements an event type runs after the insert into `events`.
@@ -51,9 +53,13 @@ extern const struct route store_routes[STORE_ROUTES];
 #define KEY_EVENT_ID (-1)   /* :_event_id, events.id of the event */
 #define KEY_DATA (-2)       /* :_data, the whole event as compact JSON */
 
+#define STORE_KEY_MAX 32       /* bytes of a parameter name, with its NUL */
+
 struct store_plan {
 	int nkeys;
-	const char *keys[STORE_MAX_KEYS];              /* names without ':' */
+	/* names without ':', copied: SQLite frees its own when it prepares a
+	 * statement again (after any schema change, on the writer's thread) */
+	char keys[STORE_MAX_KEYS][STORE_KEY_MAX];
 	int nparams[ST__MAX];
 	int16_t param_key[ST__MAX][STORE_MAX_PARAMS];  /* key, KEY_EVENT_ID, KEY_DATA */
 	/* a route carries only the keys its statements bind, in slots */
@@ -80,7 +86,6 @@ struct row_head {
 	bool identity;     /* integer pid and start_ns: process statements apply */
 	bool thread;       /* a fork of a thread: only its process row */
 	int64_t session, pid, start_ns;
-	size_t data_len;   /* the event's JSON, at the start of the text */
 	size_t text_len;   /* the JSON, then the string values */
 };
 
@@ -107,6 +112,7 @@ struct store {
 	struct store_plan plan;
 	char path[PATH_MAX];
 	char err[1024];          /* the caller's thread's messages */
+	int max_len;             /* SQLITE_LIMIT_LENGTH: longer values are refused */
 
 	/* caller's side */
 	struct jbuf scratch;     /* a row's text being built */

@@ -53,6 +53,7 @@ static int fail(struct store *s, const char *msg, const char *detail)
 static int key_index(struct store *s, const char *name)
 {
 	struct store_plan *p = &s->plan;
+	size_t n = strnlen(name, STORE_KEY_MAX);
 
 	for (int k = 0; k < p->nkeys; k++) {
 		if (strcmp(p->keys[k], name) == 0)
@@ -60,7 +61,9 @@ static int key_index(struct store *s, const char *name)
 	}
 	if (p->nkeys >= STORE_MAX_KEYS)
 		return fail(s, "too many parameter names at", name);
-	p->keys[p->nkeys] = name;   /* sqlite keeps it as long as the statement */
+	if (n >= STORE_KEY_MAX)
+		return fail(s, "parameter name too long:", name);
+	memcpy(p->keys[p->nkeys], name, n + 1);
 	return p->nkeys++;
 }
 
@@ -155,7 +158,7 @@ static int scratch_add(struct jbuf *b, const char *src, size_t n)
 
 /* One value the way the statements want it: scalars as themselves,
  * arrays and objects as JSON text, absent or null as NULL. */
-static int encode_cell(struct jbuf *b, const json_t *v, struct cell *c)
+static int encode_cell(struct jbuf *b, const json_t *v, struct cell *c, int max_len)
 {
 	size_t off = b->len;
 
@@ -190,8 +193,8 @@ static int encode_cell(struct jbuf *b, const json_t *v, struct cell *c)
 	default:
 		return 0;
 	}
-	if (b->len - off > INT32_MAX)
-		return -1;   /* more than SQLite binds */
+	if (b->len - off > (size_t)max_len)
+		return -1;   /* SQLite would refuse it on the writer's thread */
 	c->kind = CELL_TEXT;
 	c->v.off = off;
 	c->len = (uint32_t)(b->len - off);
@@ -205,18 +208,23 @@ int store_row_encode(struct store *s, const json_t *ev, int route)
 	struct row_head *h = &s->draft;
 	struct jbuf *b = &s->scratch;
 
+	if (b->cap > STORE_SCRATCH_MAX)
+		jbuf_free(b);   /* after a huge event: memory back, it regrows */
 	jbuf_reset(b);
-	if (json_out(b, ev) != 0 || b->len > INT32_MAX) {
-		store_set_msg(s->err, sizeof(s->err), "store %s: cannot serialize a %s event"
-			      " (not valid UTF-8, too deep, too large, or out of memory)",
-			      s->path, json_string_value(json_object_get(ev, "type")));
+	/* the JSON ends with a NUL: bound as a C string, SQLite's JSON
+	 * functions read it in place instead of copying it per call */
+	if (json_out(b, ev) != 0 || b->len > (size_t)s->max_len || scratch_add(b, "", 1) != 0) {
+		store_set_msg(s->err, sizeof(s->err), "store %s: cannot store a %s event"
+			      " (not valid UTF-8, too deep, larger than SQLite's limit of %d"
+			      " bytes, or out of memory)", s->path,
+			      json_string_value(json_object_get(ev, "type")), s->max_len);
 		return -1;
 	}
-	h->data_len = b->len;   /* the event's JSON comes first */
+	/* the event's JSON and its NUL come first: :_data is the text itself */
 	for (int i = 0; i < p->nslots[route]; i++) {
 		const char *key = p->keys[p->slot_key[route][i]];
 
-		if (encode_cell(b, json_object_get(ev, key), &s->cells[i]) != 0) {
+		if (encode_cell(b, json_object_get(ev, key), &s->cells[i], s->max_len) != 0) {
 			store_set_msg(s->err, sizeof(s->err), "store %s: cannot store \"%s\""
 				      " of a %s event", s->path, key,
 				      json_string_value(json_object_get(ev, "type")));

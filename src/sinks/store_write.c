@@ -100,7 +100,7 @@ static int bind_row(struct store *s, enum stmt_id id, const struct row *r,
 		if (k == KEY_EVENT_ID)
 			rc = sqlite3_bind_int64(st, i + 1, event_id);
 		else if (k == KEY_DATA)
-			rc = sqlite3_bind_text(st, i + 1, text, (int)r->h.data_len, SQLITE_STATIC);
+			rc = sqlite3_bind_text(st, i + 1, text, -1, SQLITE_STATIC);
 		else
 			rc = bind_cell(st, i + 1, &r->cells[p->key_slot[r->h.route][k]], text);
 		if (rc != SQLITE_OK) {
@@ -249,7 +249,8 @@ static int write_rows(struct store *s, struct row *list, struct row **done)
 		r->next = *done;
 		*done = r;
 		if (rc != 0) {
-			undo_batch(s, free_rows(list));
+			/* this row is not in batch_n yet */
+			undo_batch(s, 1 + free_rows(list));
 			return -1;
 		}
 		if (++s->batch_n >= STORE_BATCH_EVENTS && commit(s) != 0) {
@@ -264,15 +265,24 @@ static int write_rows(struct store *s, struct row *list, struct row **done)
  * is returned for freeing. */
 static struct row *keep_spares(struct store *s, struct row *done)
 {
-	while (done && s->spare_n < STORE_SPARE_ROWS) {
+	struct row *rest = NULL;
+
+	while (done) {
 		struct row *r = done;
 
 		done = r->next;
-		r->next = s->spare;
-		s->spare = r;
-		s->spare_n++;
+		/* a big row (a large body) is not kept: it would hold its memory
+		 * and count its size in the queue for every small event after */
+		if (s->spare_n < STORE_SPARE_ROWS && r->cap <= STORE_SPARE_MAX) {
+			r->next = s->spare;
+			s->spare = r;
+			s->spare_n++;
+		} else {
+			r->next = rest;
+			rest = r;
+		}
 	}
-	return done;
+	return rest;
 }
 
 /* ------------------------------------------------------------------------ */

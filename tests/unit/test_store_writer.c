@@ -280,6 +280,93 @@ static void test_failure_at_close(void **state)
 	assert_int_equal(count_other(f->db, "SELECT count(*) FROM events"), 1);
 }
 
+/* A schema change by another connection makes SQLite prepare the
+ * statements again (freeing their parameter names): the plan still
+ * binds the right values. */
+static void test_schema_change_while_open(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s = open_rw(f->db);
+	sqlite3 *other = NULL;
+
+	put_decref(s, open_event(1, "/first"));
+	assert_int_equal(store_flush(s), 0);
+	assert_int_equal(sqlite3_open(f->db, &other), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "CREATE INDEX mine ON events(session, pid, start_ns);"
+				      "CREATE VIEW v AS SELECT 1", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_close(other), SQLITE_OK);
+	put_decref(s, open_event(2, "/second"));
+	put_decref(s, open_event(3, "/third"));
+	assert_int_equal(store_flush(s), 0);
+	text_is(store_db(s), "SELECT group_concat(path || ':' || access, ',') FROM (SELECT path,"
+		" access FROM files ORDER BY id)", "/first:read,/second:read,/third:read");
+	assert_int_equal(store_close(s), 0);
+}
+
+/* An event that cannot be encoded is refused alone; the store goes on. */
+static void test_bad_event_alone(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s = open_rw(f->db);
+	json_t *ev = open_event(1, "/ok");
+
+	assert_int_equal(json_object_set_new(ev, "path", json_stringn_nocheck("/\xff", 2)), 0);
+	assert_int_equal(store_put(s, ev), -1);
+	json_decref(ev);
+	assert_non_null(strstr(store_last_error(s), "cannot store a open event"));
+	assert_int_equal(store_usable(s), 1);
+	put_decref(s, open_event(2, "/ok"));
+	assert_int_equal(store_flush(s), 0);
+	assert_int_equal(count_other(f->db, "SELECT count(*) FROM files WHERE path = '/ok'"), 1);
+	assert_int_equal(count_other(f->db, "SELECT count(*) FROM events"), 1);
+	assert_int_equal(store_close(s), 0);
+}
+
+/* The numbers of a failure add up: every event put and not stored is
+ * counted in the message, once. */
+static void test_lost_count_exact(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s = open_rw(f->db);
+	static char big[6000];
+	long long accepted = 1, stored, batch = 0, more = 0;
+	const char *msg, *p;
+	int failed = 0;
+
+	put_decref(s, open_event(0, "/etc/hosts"));
+	assert_int_equal(store_flush(s), 0);
+	assert_int_equal(sqlite3_exec(store_db(s), "PRAGMA max_page_count = 1", NULL, NULL,
+				      NULL), SQLITE_OK);
+	memset(big, 'z', sizeof(big) - 1);
+	big[0] = '/';
+	for (int i = 1; i < 20000 && !failed; i++) {
+		json_t *ev = open_event(i, big);
+
+		if (store_put(s, ev) == 0)
+			accepted++;
+		else
+			failed = 1;
+		json_decref(ev);
+		if (!failed && i % 100 == 0 && store_flush(s) != 0)
+			failed = 1;
+	}
+	if (!failed)
+		assert_int_equal(store_flush(s), -1);
+	msg = store_last_error(s);
+	p = strstr(msg, "; the ");
+	if (p)
+		batch = atoll(p + 6);
+	p = strstr(msg, "; ");
+	p = p ? strstr(p + 2, "; ") : NULL;
+	if (p && strstr(p, "more event"))
+		more = atoll(p + 2);
+	assert_int_equal(store_close(s), 0);
+	stored = count_other(f->db, "SELECT count(*) FROM events");
+	if (batch + more != accepted - stored)
+		fail_msg("accepted %lld, stored %lld, reported lost %lld + %lld: %s", accepted,
+			 stored, batch, more, msg);
+}
+
 /* A version-2 database gains version 3 (no per-process indexes on events
  * and files) and keeps its rows. */
 static void test_migrate_v2(void **state)
@@ -325,6 +412,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_commit_by_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_is_told, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_at_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_schema_change_while_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_event_alone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost_count_exact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
 	};
 
