@@ -110,6 +110,16 @@ static inline int put(struct jbuf *b, const char *s, size_t n)
 	return 0;
 }
 
+int jbuf_add(struct jbuf *b, const void *src, size_t n)
+{
+	if (reserve(b, n))
+		return -1;
+	memcpy(b->p + b->len, src, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
 static inline int put_ch(struct jbuf *b, char c)
 {
 	if (reserve(b, 1))

@@ -25,6 +25,8 @@ struct jbuf {
 void jbuf_init(struct jbuf *b);
 void jbuf_reset(struct jbuf *b);            /* len = 0, keeps the memory */
 void jbuf_free(struct jbuf *b);
+/* Append n raw bytes (then a NUL); 0, or -1 (ENOMEM) with b unchanged. */
+int jbuf_add(struct jbuf *b, const void *src, size_t n);
 
 /*
  * Append v as compact JSON, byte-identical to json_dumps(v, JSON_COMPACT |

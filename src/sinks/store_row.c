@@ -133,29 +133,6 @@ int store_plan_build(struct store *s)
 /* ------------------------------------------------------------------------ */
 /* Encoding */
 
-static int scratch_add(struct jbuf *b, const char *src, size_t n)
-{
-	if (b->cap - b->len <= n) {
-		size_t cap = b->cap ? b->cap : 1024;
-		char *p;
-
-		while (cap - b->len <= n) {
-			if (cap > SIZE_MAX / 2)
-				return -1;
-			cap *= 2;
-		}
-		p = realloc(b->p, cap);
-		if (!p)
-			return -1;
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, src, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return 0;
-}
-
 /* One value the way the statements want it: scalars as themselves,
  * arrays and objects as JSON text, absent or null as NULL. */
 static int encode_cell(struct jbuf *b, const json_t *v, struct cell *c, int max_len)
@@ -181,7 +158,7 @@ static int encode_cell(struct jbuf *b, const json_t *v, struct cell *c, int max_
 		c->v.i = json_is_true(v);
 		return 0;
 	case JSON_STRING:
-		if (scratch_add(b, json_string_value(v), json_string_length(v)) != 0)
+		if (jbuf_add(b, json_string_value(v), json_string_length(v)) != 0)
 			return -1;
 		break;
 	case JSON_OBJECT:
@@ -213,7 +190,7 @@ int store_row_encode(struct store *s, const json_t *ev, int route)
 	jbuf_reset(b);
 	/* the JSON ends with a NUL: bound as a C string, SQLite's JSON
 	 * functions read it in place instead of copying it per call */
-	if (json_out(b, ev) != 0 || b->len > (size_t)s->max_len || scratch_add(b, "", 1) != 0) {
+	if (json_out(b, ev) != 0 || b->len > (size_t)s->max_len || jbuf_add(b, "", 1) != 0) {
 		store_set_msg(s->err, sizeof(s->err), "store %s: cannot store a %s event"
 			      " (not valid UTF-8, too deep, larger than SQLite's limit of %d"
 			      " bytes, or out of memory)", s->path,

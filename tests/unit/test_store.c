@@ -19,50 +19,18 @@
 #include "cli/report.h"
 #include "cli/report_fmt.h"
 #include "sinks/store.h"
+#include "store_fixture.h"
 
 #define T0 1700000000000000000LL /* ns since the epoch */
 #define MS 1000000LL
 #define SID 7
-
-struct fixture {
-	char dir[64];
-	char db[128];
-};
 
 /* ------------------------------------------------------------------------ */
 /* Helpers */
 
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	strcpy(f->dir, "/tmp/at_store_XXXXXX");
-	if (!mkdtemp(f->dir)) {
-		free(f);
-		return -1;
-	}
-	snprintf(f->db, sizeof(f->db), "%s/sub/trail.db", f->dir);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
-	char p[160];
-
-	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", f->db, suffixes[i]);
-		unlink(p);
-	}
-	snprintf(p, sizeof(p), "%s/sub", f->dir);
-	rmdir(p);
-	rmdir(f->dir);
-	free(f);
-	return 0;
+	return fixture_setup(state, "sub/trail.db");
 }
 
 /* An event with the fields every event has, plus extra (json_pack format). */

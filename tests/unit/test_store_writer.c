@@ -21,43 +21,13 @@
 
 #include "sinks/store.h"
 #include "sinks/store_sql.h"
+#include "store_fixture.h"
 
 #define SID 9
 
-struct fixture {
-	char dir[64];
-	char db[128];
-};
-
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	strcpy(f->dir, "/tmp/at_storew_XXXXXX");
-	if (!mkdtemp(f->dir)) {
-		free(f);
-		return -1;
-	}
-	snprintf(f->db, sizeof(f->db), "%s/trail.db", f->dir);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
-	char p[160];
-
-	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", f->db, suffixes[i]);
-		unlink(p);
-	}
-	rmdir(f->dir);
-	free(f);
-	return 0;
+	return fixture_setup(state, "trail.db");
 }
 
 static struct store *open_rw(const char *path)
@@ -218,6 +188,20 @@ static void test_commit_by_clock(void **state)
 	assert_int_equal(store_close(s), 0);
 }
 
+/* One event stored, then no room for the file to grow: the next writes
+ * that need a new page fail with SQLITE_FULL. big becomes a path of its
+ * size. The writer is idle after a flush: the connection may be used. */
+static void fill_up(struct store *s, char *big, size_t size, char fill)
+{
+	put_decref(s, open_event(0, "/etc/hosts"));
+	assert_int_equal(store_flush(s), 0);
+	assert_int_equal(sqlite3_exec(store_db(s), "PRAGMA max_page_count = 1", NULL, NULL,
+				      NULL), SQLITE_OK);
+	memset(big, fill, size - 1);
+	big[0] = '/';
+	big[size - 1] = '\0';
+}
+
 /* A failing writer: the caller hears of it (once per call, with the
  * cause), later puts are refused, and close does not repeat it. */
 static void test_failure_is_told(void **state)
@@ -227,14 +211,7 @@ static void test_failure_is_told(void **state)
 	char big[3000];
 	int failed_at = -1;
 
-	put_decref(s, open_event(0, "/etc/hosts"));
-	assert_int_equal(store_flush(s), 0);
-	/* the writer is idle after a flush: the connection may be used here */
-	assert_int_equal(sqlite3_exec(store_db(s), "PRAGMA max_page_count = 1", NULL, NULL,
-				      NULL), SQLITE_OK);
-	memset(big, 'x', sizeof(big) - 1);
-	big[0] = '/';
-	big[sizeof(big) - 1] = '\0';
+	fill_up(s, big, sizeof(big), 'x');
 	for (int i = 1; i < 20000 && failed_at < 0; i++) {
 		json_t *ev = open_event(i, big);
 
@@ -268,13 +245,7 @@ static void test_failure_at_close(void **state)
 	struct store *s = open_rw(f->db);
 	char big[20000];   /* overflow pages: the file must grow */
 
-	put_decref(s, open_event(0, "/etc/hosts"));
-	assert_int_equal(store_flush(s), 0);
-	assert_int_equal(sqlite3_exec(store_db(s), "PRAGMA max_page_count = 1", NULL, NULL,
-				      NULL), SQLITE_OK);
-	memset(big, 'y', sizeof(big) - 1);
-	big[0] = '/';
-	big[sizeof(big) - 1] = '\0';
+	fill_up(s, big, sizeof(big), 'y');
 	put_decref(s, open_event(1, big));
 	assert_int_equal(store_close(s), -1);
 	assert_int_equal(count_other(f->db, "SELECT count(*) FROM events"), 1);
@@ -333,12 +304,7 @@ static void test_lost_count_exact(void **state)
 	const char *msg, *p;
 	int failed = 0;
 
-	put_decref(s, open_event(0, "/etc/hosts"));
-	assert_int_equal(store_flush(s), 0);
-	assert_int_equal(sqlite3_exec(store_db(s), "PRAGMA max_page_count = 1", NULL, NULL,
-				      NULL), SQLITE_OK);
-	memset(big, 'z', sizeof(big) - 1);
-	big[0] = '/';
+	fill_up(s, big, sizeof(big), 'z');
 	for (int i = 1; i < 20000 && !failed; i++) {
 		json_t *ev = open_event(i, big);
 

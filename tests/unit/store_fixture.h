@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A temporary directory with a database path in it, for the store's unit
+ * tests: set up and torn down around each test (cmocka fixtures).
+ */
+#ifndef AT_TESTS_STORE_FIXTURE_H
+#define AT_TESTS_STORE_FIXTURE_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct fixture {
+	char dir[64];
+	char db[128];
+	char sub[96];    /* a directory the store creates itself, or "" */
+};
+
+/* db is dir/rel; rel may name one directory the test leaves to the store. */
+static inline int fixture_setup(void **state, const char *rel)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	const char *slash = strchr(rel, '/');
+
+	if (!f)
+		return -1;
+	strcpy(f->dir, "/tmp/at_store_XXXXXX");
+	if (!mkdtemp(f->dir)) {
+		free(f);
+		return -1;
+	}
+	snprintf(f->db, sizeof(f->db), "%s/%s", f->dir, rel);
+	if (slash)
+		snprintf(f->sub, sizeof(f->sub), "%s/%.*s", f->dir, (int)(slash - rel), rel);
+	*state = f;
+	return 0;
+}
+
+static inline int teardown(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+	char p[160];
+
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", f->db, suffixes[i]);
+		unlink(p);
+	}
+	if (f->sub[0])
+		rmdir(f->sub);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+#endif
