@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR MIT */
 /*
- * The syscall-exit dispatcher: one raw tracepoint on sys_exit for every
- * hooked syscall. Processes outside every session cost a raw tracepoint
+ * The syscall-exit dispatcher: one BTF-typed raw tracepoint on sys_exit for
+ * every hooked syscall. Processes outside every session cost a raw tracepoint
  * call, an array test and (for hooked syscalls) one hash lookup; session
  * processes are tail-called into the handler of their syscall (file.bpf.c,
  * net.bpf.c).
@@ -14,12 +14,11 @@
  * loader before load, so unhooked syscalls return after one array test. */
 const volatile __u8 hooked[AT_SYSCALL_SLOTS] = {};
 
-SEC("raw_tp/sys_exit")
-int on_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
-	struct pt_regs *regs = exit_regs(ctx);
 	struct task_struct *task;
-	long nr = BPF_CORE_READ(regs, orig_ax);
+	long nr = regs->orig_ax;
 
 	if (nr < 0 || nr >= AT_SYSCALL_SLOTS || !hooked[nr & (AT_SYSCALL_SLOTS - 1)])
 		return 0;
@@ -27,8 +26,8 @@ int on_sys_exit(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	/* 32-bit syscalls have other numbers and argument registers: they
 	 * are not decoded (yet), rather than misread. */
-	task = (struct task_struct *)bpf_get_current_task();
-	if (BPF_CORE_READ(task, thread_info.status) & AT_TS_COMPAT)
+	task = bpf_get_current_task_btf();
+	if (task->thread_info.status & AT_TS_COMPAT)
 		return 0;
 	bpf_tail_call(ctx, &sys_exit_handlers, (__u32)nr);
 	return 0;

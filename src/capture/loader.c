@@ -156,7 +156,10 @@ static long syscall_nr(const char *prog_name)
 	return -1;
 }
 
-/* Mark the syscalls obj has handlers for in hooked[]. */
+/* Mark the syscalls obj has handlers for in hooked[]. Handlers are
+ * tail-call targets, never attached: their section names a hook (the
+ * dispatcher's, which a tail call requires), so libbpf would attach them
+ * all to sys_exit unless told not to. */
 static int collect_handlers(struct bpf_object *obj, volatile __u8 *hooked, char *err, size_t errlen)
 {
 	struct bpf_program *prog;
@@ -173,6 +176,7 @@ static int collect_handlers(struct bpf_object *obj, volatile __u8 *hooked, char 
 			return -1;
 		}
 		hooked[nr] = 1;
+		bpf_program__set_autoattach(prog, false);
 	}
 	return 0;
 }
