@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/report.h"
+#include "model/json_pool.h"
 
 static void usage(FILE *f)
 {
@@ -32,6 +33,11 @@ int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 
+	/* Before any jansson value exists. Not under AddressSanitizer, which
+	 * must see each jansson block freed and reused by malloc itself. */
+#ifndef __SANITIZE_ADDRESS__
+	json_pool_install();
+#endif
 	if (!cmd || !strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
 		usage(cmd ? stdout : stderr);
 		return cmd ? 0 : 2;

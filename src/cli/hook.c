@@ -26,6 +26,7 @@
 #include "guard/control.h"
 #include "guard/preflight.h"
 #include "guard/shell.h"
+#include "model/json_pool.h"
 
 #define HOOK_MAX_INPUT (8u << 20)
 #define ANSWER_TIMEOUT_S 20   /* in all; the agents wait 30 s or more for a hook */
@@ -124,7 +125,7 @@ static int connect_to(const char *path)
 /* One request, one answer (NULL with why on failure). */
 static json_t *ask(const char *path, const json_t *req, char *why, size_t whylen)
 {
-	char *text = json_dumps(req, JSON_COMPACT), *buf = NULL;
+	char *text = json_pool_dumps(req, JSON_COMPACT), *buf = NULL;
 	size_t len, off = 0, cap = 0;
 	json_t *ans = NULL;
 	json_error_t jerr;
@@ -606,7 +607,7 @@ static int status(const char *given)
 		fprintf(stderr, "agenttrail hook status: %s\n", why);
 		return 1;
 	}
-	text = json_dumps(ans, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	text = json_pool_dumps(ans, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	printf("socket: %s\n%s\n", sock, text ? text : "");
 	free(text);
 	c = json_object_get(ans, "error") != NULL;

@@ -8,6 +8,7 @@
  * understand is refused with the file left as it was.
  */
 #include "cli/hook_install.h"
+#include "model/json_pool.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -694,7 +695,7 @@ fail:
 /* The document as the agents' own tools write it: 2-space indent, final newline. */
 static char *dump_settings(const json_t *root, size_t *len)
 {
-	char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER), *out;
+	char *s = json_pool_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER), *out;
 	size_t n;
 
 	if (!s)

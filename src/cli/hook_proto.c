@@ -7,6 +7,7 @@
 
 #include "guard/preflight.h"
 #include "policy/policy.h"
+#include "model/json_pool.h"
 
 static const char *str(const json_t *o, const char *key)
 {
@@ -206,7 +207,7 @@ int hook_call_parse(enum hook_agent a, const json_t *in, struct hook_call *c, ch
 
 static char *dump(json_t *o)
 {
-	char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	char *s = o ? json_pool_dumps(o, JSON_COMPACT) : NULL;
 
 	json_decref(o);
 	return s;

@@ -2,6 +2,7 @@
 /* `agenttrail report llm`: the LLM calls of a session, or one in full. */
 #include "cli/report.h"
 #include "cli/report_fmt.h"
+#include "model/json_pool.h"
 
 #include <string.h>
 
@@ -135,7 +136,7 @@ static int print_text_value(struct report_ctx *c, const json_t *v)
 		return write_out(c, "%s\n", json_string_value(v));
 	if (!v || json_is_null(v))
 		return write_out(c, "(none)\n");
-	s = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS);
+	s = json_pool_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS);
 	if (!s)
 		return rq_fail(c, "out of memory");
 	rc = write_out(c, "%s\n", s);
@@ -186,7 +187,7 @@ static int print_call(struct report_ctx *c, const json_t *call)
 	    print_text_value(c, json_object_get(resp, "text")))
 		return -1;
 	json_array_foreach(json_object_get(resp, "tool_calls"), i, t) {
-		char *in = json_dumps(json_object_get(t, "input"), JSON_COMPACT | JSON_ENCODE_ANY);
+		char *in = json_pool_dumps(json_object_get(t, "input"), JSON_COMPACT | JSON_ENCODE_ANY);
 		int rc = write_out(c, "tool call %s %s %s\n",
 				   json_string_value(json_object_get(t, "id")) ?: "-",
 				   json_string_value(json_object_get(t, "name")) ?: "-", in ? in : "null");

@@ -1,5 +1,6 @@
 /* The control socket's transport. See control.h. */
 #include "guard/control.h"
+#include "model/json_pool.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -184,7 +185,7 @@ static void send_some(struct control *c, struct client *k)
 /* One line back, then the connection ends. Never waits for the client. */
 static void answer(struct control *c, struct client *k, json_t *resp)
 {
-	char *text = resp ? json_dumps(resp, JSON_COMPACT) : NULL;
+	char *text = resp ? json_pool_dumps(resp, JSON_COMPACT) : NULL;
 	struct epoll_event e = { .events = EPOLLOUT, .data.fd = k->fd };
 
 	if (!text)
