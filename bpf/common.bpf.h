@@ -162,40 +162,41 @@ struct at_args {
 
 static __always_inline int syscall_args(struct bpf_raw_tracepoint_args *ctx, struct at_args *args)
 {
-	struct pt_regs regs;
+	/* sys_exit's first argument is BTF-typed in the handlers (tp_btf):
+	 * plain loads, no bpf_probe_read_kernel */
+	struct pt_regs *regs = exit_regs(ctx);
 
-	/* one copy of the saved registers instead of a read per argument */
-	if (bpf_probe_read_kernel(&regs, sizeof(regs), exit_regs(ctx)))
-		return -1;
 #if defined(__TARGET_ARCH_x86)
-	args->a[0] = regs.di;
-	args->a[1] = regs.si;
-	args->a[2] = regs.dx;
-	args->a[3] = regs.r10;
-	args->a[4] = regs.r8;
-	args->a[5] = regs.r9;
+	args->a[0] = regs->di;
+	args->a[1] = regs->si;
+	args->a[2] = regs->dx;
+	args->a[3] = regs->r10;
+	args->a[4] = regs->r8;
+	args->a[5] = regs->r9;
 #else
 #error "syscall_args: only x86_64 is supported so far"
 #endif
 	return 0;
 }
 
-/* The struct file behind fd in the current task, or NULL. */
+/*
+ * The struct file behind fd in the current task, or NULL. The task's own
+ * BTF-typed pointer lets the walk to the fd table be plain loads; the slot
+ * itself (an array of pointers, untyped for the verifier) is one read.
+ */
 static __always_inline struct file *fd_file(int fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct files_struct *files = BPF_CORE_READ(task, files);
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct files_struct *files = task->files;
 	struct fdtable *fdt;
-	struct file **fds;
 	struct file *f = NULL;
 
 	if (!files || fd < 0)
 		return NULL;
-	fdt = BPF_CORE_READ(files, fdt);
-	if (!fdt || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+	fdt = files->fdt;
+	if (!fdt || (unsigned int)fd >= fdt->max_fds)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]))
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]))
 		return NULL;
 	return f;
 }

@@ -44,7 +44,7 @@ static __always_inline struct mount *real_mount(struct vfsmount *mnt)
 
 struct walk_ctx {
 	struct dentry *dentry;
-	struct vfsmount *vfsmnt;
+	struct dentry *mnt_root;
 	struct mount *mnt;
 	__u32 pos;         /* start of the string written so far */
 	__u32 slot;
@@ -53,6 +53,39 @@ struct walk_ctx {
 	__u32 pseudo;
 };
 
+/* d_parent and d_name side by side, as struct dentry has them. */
+struct dentry_head {
+	struct dentry *parent;
+	struct qstr name;
+};
+
+/*
+ * A dentry's parent and name. One bpf_probe_read_kernel for both where the
+ * kernel keeps them adjacent (it has for a long time; CO-RE says where):
+ * each read costs more than the bytes it copies, and the walk makes one
+ * per path component.
+ */
+static __always_inline void read_dentry_head(struct dentry *d, struct dentry **parent,
+					     struct qstr *name)
+{
+	__u32 parent_off = bpf_core_field_offset(struct dentry, d_parent);
+	__u32 name_off = bpf_core_field_offset(struct dentry, d_name);
+	struct dentry_head h;
+
+	if (name_off == parent_off + sizeof(h.parent) &&
+	    bpf_core_field_size(struct dentry, d_name) == sizeof(h.name)) {
+		if (bpf_probe_read_kernel(&h, sizeof(h), (char *)d + parent_off)) {
+			*parent = d;   /* unreadable: ends the walk as a pseudo dentry */
+			return;
+		}
+		*parent = h.parent;
+		*name = h.name;
+		return;
+	}
+	*parent = BPF_CORE_READ(d, d_parent);
+	*name = BPF_CORE_READ(d, d_name);
+}
+
 /* One step of the walk: a bpf_loop callback, so the verifier checks the
  * body once instead of once per level. Returns 1 to stop. */
 static long walk_step(__u32 i, void *arg)
@@ -60,7 +93,6 @@ static long walk_step(__u32 i, void *arg)
 	struct walk_ctx *w = arg;
 	struct at_pathbuf *pb = bpf_map_lookup_elem(&pathbufs, &w->slot);
 	struct dentry *mnt_root, *parent, *dentry;
-	struct vfsmount *vfsmnt;
 	struct mount *mnt;
 	struct qstr name;
 	__u32 len, off;
@@ -70,10 +102,9 @@ static long walk_step(__u32 i, void *arg)
 	/* Locals, not w->field, inside BPF_CORE_READ: walk_ctx is ours and
 	 * must not get CO-RE relocations. */
 	dentry = w->dentry;
-	vfsmnt = w->vfsmnt;
 	mnt = w->mnt;
-	mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
-	parent = BPF_CORE_READ(dentry, d_parent);
+	mnt_root = w->mnt_root;
+	read_dentry_head(dentry, &parent, &name);
 	if (dentry == mnt_root || dentry == parent) {
 		struct mount *mparent = BPF_CORE_READ(mnt, mnt_parent);
 
@@ -90,11 +121,10 @@ static long walk_step(__u32 i, void *arg)
 		}
 		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
 		w->mnt = mparent;
-		w->vfsmnt = (struct vfsmount *)((char *)mparent +
-						bpf_core_field_offset(struct mount, mnt));
+		w->mnt_root = BPF_CORE_READ((struct vfsmount *)((char *)mparent +
+					    bpf_core_field_offset(struct mount, mnt)), mnt_root);
 		return 0;
 	}
-	name = BPF_CORE_READ(dentry, d_name);
 	len = name.len;
 	if (len > AT_NAME_MAX)
 		len = AT_NAME_MAX;
@@ -123,8 +153,10 @@ static __always_inline int resolve_path(const struct path *path, __u32 slot,
 	if (!pb)
 		return -1;
 	w.dentry = BPF_CORE_READ(path, dentry);
-	w.vfsmnt = BPF_CORE_READ(path, mnt);
-	w.mnt = real_mount(w.vfsmnt);
+	struct vfsmount *vfsmnt = BPF_CORE_READ(path, mnt);
+
+	w.mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+	w.mnt = real_mount(vfsmnt);
 	w.pos = AT_PATH_MAX - 1;
 	w.slot = slot;
 	pb->buf[AT_PATH_MAX - 1] = '\0';
