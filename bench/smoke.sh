@@ -174,6 +174,10 @@ for wl in WORKLOADS:
                     errors.append("%s: agenttrail measured by %r, not at its exit" % (where, o.get("method")))
                 if not isinstance((o.get("total") or {}).get("cpu_s"), (int, float)):
                     errors.append("%s: no total CPU" % where)
+                # agenttrail's own microsecond figures, not /proc's ticks
+                if o.get("cpu_from") != "--stats" or o.get("startup_from") != "--ready-file":
+                    errors.append("%s: CPU from %r, start-up from %r" % (
+                        where, o.get("cpu_from"), o.get("startup_from")))
         if config in ENFORCE:
             n = ENFORCE[config]
             if c.get("policy_rules") != n:

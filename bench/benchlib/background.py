@@ -13,7 +13,7 @@ from .common import fail
 from .configs import NEVER_MATCHES
 from .policies import check_enforced
 from .procs import (MANAGED, cpu_dict, new_agenttrail_children, proc_cpu, proc_status_kib,
-                    tracer_links, wait_teardown)
+                    threads_cpu_s, tracer_links, wait_teardown)
 from .sample import parse_stats
 
 
@@ -97,7 +97,12 @@ class Tracer:
             time.sleep(0.05)
 
     def cpu(self):
-        return proc_cpu(self.proc.pid) if self.proc else None
+        """(user s, system s, total s): the parts in ticks, the total from
+        schedstat (its threads live as long as it does)."""
+        if not self.proc:
+            return None
+        parts = proc_cpu(self.proc.pid)
+        return parts + (threads_cpu_s(self.proc.pid),) if parts else None
 
     def hwm_kib(self):
         return proc_status_kib(self.proc.pid, "VmHWM") if self.proc else None

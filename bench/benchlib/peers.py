@@ -9,7 +9,8 @@ import signal
 import subprocess
 import time
 
-from .procs import MANAGED, cpu_dict, kthread_pid, proc_cpu, tracer_links, wait4_timeout
+from .procs import (MANAGED, cpu_dict, kthread_pid, proc_cpu, threads_cpu_s, tracer_links,
+                    wait4_timeout)
 
 
 # --- peers: libbpf-tools execsnoop + opensnoop ---------------------------------
@@ -56,7 +57,8 @@ class Snoops:
                     state[p.pid] = (n, now)
             if all(n > 0 and now - since >= 0.3 for n, since in state.values()):
                 for p, _ in self.procs:
-                    self.cpu0[p.pid] = proc_cpu(p.pid) or (0.0, 0.0)
+                    self.cpu0[p.pid] = ((proc_cpu(p.pid) or (0.0, 0.0))
+                                        + (threads_cpu_s(p.pid),))
                 return round(now - t0, 3)
             if now - t0 > timeout:
                 self.kill()
@@ -66,7 +68,7 @@ class Snoops:
     def stop(self):
         """SIGINT, wait; the tools' CPU from attached to exit, their peak RSS
         (ru_maxrss: they have no children) and the events they lost."""
-        obs = {"user_s": 0.0, "sys_s": 0.0, "peak_rss_kib": 0, "lost": 0, "tools": {}}
+        obs = {"user_s": 0.0, "sys_s": 0.0, "cpu_s": 0.0, "peak_rss_kib": 0, "lost": 0, "tools": {}}
         for p, _ in self.procs:
             if p.returncode is None:
                 try:
@@ -90,18 +92,22 @@ class Snoops:
             err.seek(0)
             text = err.read()
             err.close()
-            u0, s0 = self.cpu0.get(p.pid, (0.0, 0.0))
+            u0, s0, total0 = self.cpu0.get(p.pid, (0.0, 0.0, None))
             u, s = max(ru.ru_utime - u0, 0.0), max(ru.ru_stime - s0, 0.0)
+            # wait4's exact sum at the end less schedstat's at the start
+            total = ru.ru_utime + ru.ru_stime - total0 if total0 is not None else u + s
             lost = sum(int(x) for x in SNOOP_LOST_RE.findall(text))
             name = os.path.basename(p.args[0])
-            obs["tools"][name] = dict(cpu_dict(u, s), total_cpu_s=round(ru.ru_utime + ru.ru_stime, 3),
+            obs["tools"][name] = dict(cpu_dict(u, s, total),
+                                      total_cpu_s=round(ru.ru_utime + ru.ru_stime, 3),
                                       peak_rss_kib=ru.ru_maxrss, lost=lost, exit=p.returncode)
             obs["user_s"] += u
             obs["sys_s"] += s
+            obs["cpu_s"] += total
             obs["peak_rss_kib"] += ru.ru_maxrss
             obs["lost"] += lost
         self.procs = []
-        obs.update(cpu_dict(obs["user_s"], obs["sys_s"]))
+        obs.update(cpu_dict(obs["user_s"], obs["sys_s"], obs["cpu_s"]))
         return obs
 
     def probe(self):
@@ -258,7 +264,9 @@ class Auditd:
         self.lost0 = st.get("lost", 0)
         self.wait0 = st.get("backlog_wait_time_actual", 0)
         self.cpu0 = proc_cpu(self.proc.pid) or (0.0, 0.0)
+        self.total0 = threads_cpu_s(self.proc.pid)
         self.kcpu0 = proc_cpu(self.kauditd) if self.kauditd else None
+        self.ktotal0 = threads_cpu_s(self.kauditd) if self.kauditd else None
         return round(ready_s, 3)
 
     def stop(self):
@@ -271,6 +279,7 @@ class Auditd:
             time.sleep(0.05)
         st = audit_status()
         kcpu1 = proc_cpu(self.kauditd) if self.kauditd else None
+        ktotal1 = threads_cpu_s(self.kauditd) if self.kauditd else None
         self.proc.send_signal(signal.SIGTERM)
         try:
             _, status, ru = wait4_timeout(self.proc.pid, 30)
@@ -283,16 +292,24 @@ class Auditd:
         self.err.close()
         auditctl("-e", str(self.saved["enabled"]))
         auditctl("-a", *NEVER_TASK)
+        # the parts in ticks; the totals finer: wait4's exact sum at the
+        # end less schedstat's at the start (auditd), schedstat at both
+        # ends (kauditd, a kernel thread)
         u = max(ru.ru_utime - self.cpu0[0], 0.0)
         s = max(ru.ru_stime - self.cpu0[1], 0.0)
-        obs = dict(cpu_dict(u, s), peak_rss_kib=ru.ru_maxrss,
+        total = (ru.ru_utime + ru.ru_stime - self.total0) if self.total0 is not None else None
+        obs = dict(cpu_dict(u, s, total), peak_rss_kib=ru.ru_maxrss,
                    lost=st.get("lost", 0) - self.lost0,
                    backlog_wait_ms=st.get("backlog_wait_time_actual", 0) - self.wait0,
-                   auditd=cpu_dict(u, s))
+                   auditd=cpu_dict(u, s, total))
         if self.kauditd and self.kcpu0 and kcpu1:
             ku, ks = kcpu1[0] - self.kcpu0[0], kcpu1[1] - self.kcpu0[1]
-            obs["kauditd"] = cpu_dict(ku, ks)
-            obs.update(cpu_dict(u + ku, s + ks))
+            ktotal = (ktotal1 - self.ktotal0
+                      if self.ktotal0 is not None and ktotal1 is not None else None)
+            obs["kauditd"] = cpu_dict(ku, ks, ktotal)
+            both = (obs["auditd"]["cpu_s"] + obs["kauditd"]["cpu_s"]
+                    if total is not None and ktotal is not None else None)
+            obs.update(cpu_dict(u + ku, s + ks, both))
         try:
             obs["log_bytes"] = sum(os.path.getsize(os.path.join(self.dir, n))
                                    for n in os.listdir(self.dir) if n.startswith("audit.log"))

@@ -21,6 +21,26 @@ RUN_TIMEOUT = 900  # seconds for one workload run, agenttrail included
 NS_RE = re.compile(r"^ns_per_op=([0-9]+(?:\.[0-9]+)?)$")
 
 SUMMARY_RE = re.compile(r"agenttrail: (\d+) events recorded, (\d+) lost in the kernel")
+OWN_CPU_RE = re.compile(r"^agenttrail CPU: user ([0-9.]+) s, system ([0-9.]+) s$", re.M)
+READY_CPU_RE = re.compile(r"^cpu_s ([0-9.]+) ([0-9.]+)$", re.M)
+
+
+def own_cpu(stderr):
+    """(user s, system s) agenttrail --stats reports for itself (getrusage,
+    microseconds, all its threads, not its children), or None (older
+    builds)."""
+    m = OWN_CPU_RE.search(stderr)
+    return (float(m.group(1)), float(m.group(2))) if m else None
+
+
+def ready_cpu(path):
+    """(user s, system s) of start-up, as --ready-file holds it, or None."""
+    try:
+        with open(path) as f:
+            m = READY_CPU_RE.search(f.read())
+    except OSError:
+        return None
+    return (float(m.group(1)), float(m.group(2))) if m else None
 KIND_RE = re.compile(r"^([a-z_]+)\s+(\d+)\s+(\d+)$")
 LOSS_RE = re.compile(r"^([a-z_]+)\s+(\d+)$")
 
@@ -93,7 +113,11 @@ def run_recorded(cmd, tmpdir, ready_file, settle, env=None):
         got, status, ru = os.wait4(p.pid, os.WNOHANG)
         if not got:
             if startup is None and ready_file and os.path.exists(ready_file):
-                startup = proc_cpu(p.pid)
+                # its own figure (the file appears complete); /proc's
+                # ticks (10 ms) for builds that leave it empty
+                startup = ready_cpu(ready_file)
+                obs["startup_from"] = "--ready-file" if startup else "/proc ticks"
+                startup = startup or proc_cpu(p.pid)
             if time.monotonic() > deadline:
                 p.kill()
                 fail("timed out after %d s: %s" % (RUN_TIMEOUT, " ".join(cmd)))
@@ -121,7 +145,8 @@ def run_recorded(cmd, tmpdir, ready_file, settle, env=None):
         stderr = f.read()
     workload_output(cmd, p.returncode, stdout, stderr)
     if at_exit and at_exit["cpu"]:
-        user, system = at_exit["cpu"]
+        user, system = own_cpu(stderr) or at_exit["cpu"]
+        obs["cpu_from"] = "--stats" if own_cpu(stderr) else "/proc ticks"
         obs["peak_rss_kib"] = at_exit["hwm"]
     else:  # agenttrail and the workload it waited for
         user, system = rusage_cpu(ru)
@@ -247,7 +272,8 @@ class Sampler:
             cpu1 = t.cpu()
             rec["observer"] = {"peak_rss_kib": t.hwm_kib()}
             if cpu0 and cpu1:
-                rec["observer"].update(cpu_dict(cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]))
+                total = cpu1[2] - cpu0[2] if cpu0[2] is not None and cpu1[2] is not None else None
+                rec["observer"].update(cpu_dict(cpu1[0] - cpu0[0], cpu1[1] - cpu0[1], total))
         else:
             rec["ns_per_op"], _, _, wall = run_plain(cmd, tmpdir)
         rec["wall_s"] = round(wall, 3)
