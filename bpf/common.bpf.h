@@ -108,10 +108,40 @@ static __always_inline void fill_hdr(struct at_hdr *h, __u16 kind, struct at_pro
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
+/*
+ * When to wake the reader. A wakeup costs the traced process an irq_work
+ * (an inter-processor interrupt) and the reader a context switch and a
+ * round of its loop: at a few thousand events a second (a build) that was
+ * most of the reader's CPU time, one wakeup per event. So the frequent
+ * kinds wake it only once AT_WAKE_BYTES are waiting, and the reader also
+ * looks every 100 ms on its own. The kinds that steer capture or
+ * enforcement wake it at once: a session starting, an exec or executable
+ * mapping (TLS uprobes to attach before the new program talks), a policy
+ * decision, a DNS answer (names bound to addresses for the egress rules).
+ * Where order matters the reader drains the ring anyway (before an exec
+ * decision, before answering an agent's hook).
+ */
+#define AT_WAKE_BYTES (256 << 10)
+
+static __always_inline __u64 ring_wake(__u16 kind)
+{
+	switch (kind) {
+	case AT_EV_SESSION:
+	case AT_EV_EXEC:
+	case AT_EV_EXEC_MAP:
+	case AT_EV_VIOLATION:
+	case AT_EV_DNS:
+		return BPF_RB_FORCE_WAKEUP;
+	default:
+		return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= AT_WAKE_BYTES
+			       ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	}
+}
+
 /* Copy a prepared record into the ring buffer; count it if it does not fit. */
 static __always_inline void submit(void *rec, __u64 size, __u16 kind)
 {
-	if (bpf_ringbuf_output(&events, rec, size, 0))
+	if (bpf_ringbuf_output(&events, rec, size, ring_wake(kind)))
 		count_drop(kind);
 }
 

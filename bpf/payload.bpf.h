@@ -91,10 +91,6 @@ struct emit_ctx {
  * copy); smaller ones go through the scratch buffer so they take only the
  * ring space they need. */
 #define AT_DATA_DIRECT 2048
-/* Payload does not wake the reader for every record (a wakeup is an
- * inter-processor interrupt): only once this much is waiting. The reader
- * also looks every 100 ms, and every other record kind wakes it. */
-#define AT_DATA_WAKE_BYTES (512 << 10)
 
 static __always_inline void fill_data(struct at_data *d, const struct emit_ctx *e, __u32 done,
 				      __u32 n)
@@ -126,8 +122,7 @@ static long emit_chunk(__u32 i, void *arg)
 		n = AT_DATA_MAX;
 	/* (n - 1) & mask + 1 keeps 1..AT_DATA_MAX visible to the verifier */
 	n = ((n - 1) & (AT_DATA_MAX - 1)) + 1;
-	wake = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= AT_DATA_WAKE_BYTES
-		       ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	wake = ring_wake(AT_EV_DATA);   /* lazily, as other frequent kinds */
 	if (n > AT_DATA_DIRECT) {
 		d = bpf_ringbuf_reserve(&events, sizeof(*d), 0);
 		if (!d) {
