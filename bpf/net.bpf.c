@@ -630,7 +630,7 @@ int BPF_PROG(on_sock_state, const struct sock *sk, const int oldstate, const int
 	rec->bytes_recv = BPF_CORE_READ(tp, bytes_received);
 	if ((BPF_CORE_READ(sk, __sk_common.skc_flags) & (1UL << SOCK_DONE)) && rec->bytes_recv)
 		rec->bytes_recv -= 1;
-	bpf_ringbuf_submit(rec, ring_wake(AT_EV_SOCK_CLOSE));
+	bpf_ringbuf_submit(rec, ring_wake(AT_EV_SOCK_CLOSE, sizeof(*rec)));
 	bpf_map_delete_elem(&sock_owner, &key);
 	return 0;
 }

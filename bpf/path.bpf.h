@@ -150,6 +150,10 @@ static __always_inline int resolve_path(const struct path *path, __u32 slot,
 	struct walk_ctx w = {};
 	__u32 pos;
 
+	/* Defined on every path: where a caller's later code meets the
+	 * failure path, clang may otherwise copy a register it never set,
+	 * which kernels that check the path (6.1) refuse. */
+	*res = (struct at_pathres){};
 	if (!pb)
 		return -1;
 	w.dentry = BPF_CORE_READ(path, dentry);
@@ -179,6 +183,7 @@ static __always_inline int resolve_file(struct file *f, __u32 slot, struct at_pa
 {
 	struct path p;
 
+	*res = (struct at_pathres){};
 	if (!f || bpf_core_read(&p, sizeof(p), &f->f_path))
 		return -1;
 	return resolve_path(&p, slot, res);
@@ -192,6 +197,7 @@ static __always_inline int resolve_dirfd(int dirfd, __u32 slot, struct at_pathre
 	struct fs_struct *fs;
 	struct path p;
 
+	*res = (struct at_pathres){};
 	if (dirfd != -100 /* AT_FDCWD */)
 		return resolve_file(fd_file(dirfd), slot, res);
 	task = (struct task_struct *)bpf_get_current_task();

@@ -122,7 +122,8 @@ static long emit_chunk(__u32 i, void *arg)
 		n = AT_DATA_MAX;
 	/* (n - 1) & mask + 1 keeps 1..AT_DATA_MAX visible to the verifier */
 	n = ((n - 1) & (AT_DATA_MAX - 1)) + 1;
-	wake = ring_wake(AT_EV_DATA);   /* lazily, as other frequent kinds */
+	/* lazily, as other frequent kinds */
+	wake = ring_wake(AT_EV_DATA, offsetof(struct at_data, data) + n);
 	if (n > AT_DATA_DIRECT) {
 		d = bpf_ringbuf_reserve(&events, sizeof(*d), 0);
 		if (!d) {
