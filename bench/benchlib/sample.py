@@ -145,8 +145,9 @@ def run_recorded(cmd, tmpdir, ready_file, settle, env=None):
         stderr = f.read()
     workload_output(cmd, p.returncode, stdout, stderr)
     if at_exit and at_exit["cpu"]:
-        user, system = own_cpu(stderr) or at_exit["cpu"]
-        obs["cpu_from"] = "--stats" if own_cpu(stderr) else "/proc ticks"
+        own = own_cpu(stderr)
+        user, system = own or at_exit["cpu"]
+        obs["cpu_from"] = "--stats" if own else "/proc ticks"
         obs["peak_rss_kib"] = at_exit["hwm"]
     else:  # agenttrail and the workload it waited for
         user, system = rusage_cpu(ru)

@@ -12,6 +12,7 @@
 #ifndef AT_JSON_POOL_H
 #define AT_JSON_POOL_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 /* blocks of up to this many bytes are pooled; larger go to malloc */
@@ -28,7 +29,6 @@ void json_pool_install(void);
  * installed, json_dumps' text comes from the pool and free() on it would
  * be wrong; every json_dumps in agenttrail goes through this instead.
  */
-#include <jansson.h>
 char *json_pool_dumps(const json_t *v, size_t flags);
 
 /* The allocator itself, exported for its tests. */
