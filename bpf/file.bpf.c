@@ -119,8 +119,7 @@ static __always_inline int emit_file(void *ctx, __u16 kind, long ret, const stru
 				r->f.h.flags |= AT_F_PATH_TRUNC;
 			if (res.pseudo)
 				r->f.h.flags |= AT_F_PATH_PSEUDO;
-			r->f.ino = BPF_CORE_READ(f, f_inode, i_ino);
-			r->f.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+			file_ino_dev(f, &r->f.ino, &r->f.dev);
 		}
 		if (f)
 			label_open(p, f, a->flags);
@@ -239,8 +238,7 @@ SYSCALL_EXIT(mmap)
 	f = fd_file((int)a.a[4]);
 	if (!f)
 		return 0;
-	key.ino = BPF_CORE_READ(f, f_inode, i_ino);
-	key.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+	file_ino_dev(f, &key.ino, &key.dev);
 	if (bpf_map_lookup_elem(&exec_maps_seen, &key))
 		return 0;
 	bpf_map_update_elem(&exec_maps_seen, &key, &one, BPF_ANY);

@@ -223,7 +223,7 @@ static __always_inline int finish(struct at_proc *p, struct lsm_state *st, __u8 
 		r->v.labels = st->labels;
 		r->v.path_len = 0;
 		r->v.name_len = 0;
-		if (path && resolve_path(path, 0, &res) == 0) {
+		if (path && resolve_path_of(path, 0, &res) == 0) {
 			off = put_kstr(r->data, 0, res.str, res.len) & (AT_PATH_MAX - 1);
 			r->v.path_len = res.len & AT_LEN_MASK;
 		}

@@ -6,6 +6,14 @@
  *
  * The walk fills a per-CPU buffer from the end towards the start, so the
  * result is one contiguous string that ends at the buffer's fixed end.
+ *
+ * Two forms of the same walk. Where the kernel has bpf_rdonly_cast (6.2+)
+ * the loader sets btf_walk: kernel addresses become read-only BTF-typed
+ * pointers whose fields are plain loads (a faulting load reads 0), where
+ * the other form pays a bpf_probe_read_kernel call per field; that was
+ * half the time of a recorded open. Only a name's bytes are still copied
+ * by a helper. The verifier sees btf_walk as a constant and drops the
+ * branch not taken, with its kfunc calls on kernels that lack them.
  */
 #ifndef AT_PATH_BPF_H
 #define AT_PATH_BPF_H
@@ -28,6 +36,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct at_pathbuf);
 } pathbufs SEC(".maps");
+
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
+const volatile bool btf_walk = false;
+
+/* A kernel address (pointer or number) as a read-only pointer to type. */
+#define AT_CAST(type, p) ((type *)bpf_rdonly_cast((void *)(p), bpf_core_type_id_kernel(type)))
 
 struct at_pathres {
 	const char *str;   /* start of the NUL-terminated string */
@@ -141,10 +156,59 @@ static long walk_step(__u32 i, void *arg)
 	return 0;
 }
 
-/* Walk (dentry, vfsmnt) upwards into pathbufs[slot]. Returns 0 and fills
- * res, or -1 when no buffer is available. */
-static __always_inline int resolve_path(const struct path *path, __u32 slot,
-					struct at_pathres *res)
+/* The same step with BTF-typed pointers (btf_walk): the dentry and mount
+ * fields are plain loads. */
+static long walk_step_btf(__u32 i, void *arg)
+{
+	struct walk_ctx *w = arg;
+	struct at_pathbuf *pb = bpf_map_lookup_elem(&pathbufs, &w->slot);
+	struct dentry *dentry = w->dentry, *parent;
+	struct mount *mnt = w->mnt;
+	const unsigned char *name;
+	__u32 len, off;
+
+	if (!pb)
+		return 1;
+	parent = dentry->d_parent;
+	if (dentry == w->mnt_root || dentry == parent) {
+		struct mount *mparent = mnt->mnt_parent;
+
+		if (dentry != w->mnt_root) {
+			w->pseudo = 1;   /* as in walk_step */
+			w->done = 1;
+			return 1;
+		}
+		if (mparent == mnt) {
+			w->done = 1;
+			return 1;
+		}
+		w->dentry = mnt->mnt_mountpoint;
+		w->mnt = mparent;
+		w->mnt_root = mparent->mnt.mnt_root;
+		return 0;
+	}
+	len = dentry->d_name.len;
+	name = dentry->d_name.name;
+	if (len > AT_NAME_MAX)
+		len = AT_NAME_MAX;
+	if (len + 1 > w->pos) {
+		w->truncated = 1;
+		return 1;
+	}
+	off = w->pos - len;
+	bpf_probe_read_kernel(&pb->buf[off & AT_PBUF_MASK], len & AT_NAME_MAX, name);
+	off -= 1;
+	pb->buf[off & AT_PBUF_MASK] = '/';
+	w->pos = off;
+	w->dentry = parent;
+	return 0;
+}
+
+/* Walk (dentry, vfsmnt) upwards into pathbufs[slot]. Both are kernel
+ * addresses, typed or not. Returns 0 and fills res, or -1 when no buffer
+ * is available. */
+static __always_inline int resolve_path(struct dentry *dentry, struct vfsmount *vfsmnt,
+					__u32 slot, struct at_pathres *res)
 {
 	struct at_pathbuf *pb = bpf_map_lookup_elem(&pathbufs, &slot);
 	struct walk_ctx w = {};
@@ -156,15 +220,21 @@ static __always_inline int resolve_path(const struct path *path, __u32 slot,
 	*res = (struct at_pathres){};
 	if (!pb)
 		return -1;
-	w.dentry = BPF_CORE_READ(path, dentry);
-	struct vfsmount *vfsmnt = BPF_CORE_READ(path, mnt);
-
-	w.mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
-	w.mnt = real_mount(vfsmnt);
 	w.pos = AT_PATH_MAX - 1;
 	w.slot = slot;
 	pb->buf[AT_PATH_MAX - 1] = '\0';
-	bpf_loop(AT_PATH_DEPTH, walk_step, &w, 0);
+	if (btf_walk) {
+		w.dentry = AT_CAST(struct dentry, dentry);
+		w.mnt = AT_CAST(struct mount, (unsigned long)vfsmnt -
+					      bpf_core_field_offset(struct mount, mnt));
+		w.mnt_root = w.mnt->mnt.mnt_root;
+		bpf_loop(AT_PATH_DEPTH, walk_step_btf, &w, 0);
+	} else {
+		w.dentry = dentry;
+		w.mnt_root = BPF_CORE_READ(vfsmnt, mnt_root);
+		w.mnt = real_mount(vfsmnt);
+		bpf_loop(AT_PATH_DEPTH, walk_step, &w, 0);
+	}
 	res->truncated = w.truncated || !w.done;
 	res->pseudo = w.pseudo;
 	pos = w.pos;
@@ -178,33 +248,65 @@ static __always_inline int resolve_path(const struct path *path, __u32 slot,
 	return 0;
 }
 
-/* Resolve the path of an open file. */
-static __always_inline int resolve_file(struct file *f, __u32 slot, struct at_pathres *res)
+/* Resolve a struct path (a kernel address). */
+static __always_inline int resolve_path_of(const struct path *path, __u32 slot,
+					   struct at_pathres *res)
 {
 	struct path p;
 
 	*res = (struct at_pathres){};
-	if (!f || bpf_core_read(&p, sizeof(p), &f->f_path))
+	if (btf_walk) {
+		const struct path *bp = AT_CAST(struct path, path);
+
+		return resolve_path(bp->dentry, bp->mnt, slot, res);
+	}
+	if (bpf_core_read(&p, sizeof(p), path))
 		return -1;
-	return resolve_path(&p, slot, res);
+	return resolve_path(p.dentry, p.mnt, slot, res);
+}
+
+/* Resolve the path of an open file. */
+static __always_inline int resolve_file(struct file *f, __u32 slot, struct at_pathres *res)
+{
+	*res = (struct at_pathres){};
+	if (!f)
+		return -1;
+	return resolve_path_of(&f->f_path, slot, res);
+}
+
+/* Resolve the current task's working directory. */
+static __always_inline int resolve_cwd(__u32 slot, struct at_pathres *res)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fs_struct *fs = task->fs;
+
+	*res = (struct at_pathres){};
+	if (!fs)
+		return -1;
+	return resolve_path_of(&fs->pwd, slot, res);
 }
 
 /* Resolve the directory a relative path argument starts from: dirfd, or
  * the cwd for AT_FDCWD. */
 static __always_inline int resolve_dirfd(int dirfd, __u32 slot, struct at_pathres *res)
 {
-	struct task_struct *task;
-	struct fs_struct *fs;
-	struct path p;
-
-	*res = (struct at_pathres){};
 	if (dirfd != -100 /* AT_FDCWD */)
 		return resolve_file(fd_file(dirfd), slot, res);
-	task = (struct task_struct *)bpf_get_current_task();
-	fs = BPF_CORE_READ(task, fs);
-	if (!fs || bpf_core_read(&p, sizeof(p), &fs->pwd))
-		return -1;
-	return resolve_path(&p, slot, res);
+	return resolve_cwd(slot, res);
+}
+
+/* The inode number and device of an open file. */
+static __always_inline void file_ino_dev(struct file *f, __u64 *ino, __u32 *dev)
+{
+	if (btf_walk) {
+		struct inode *i = AT_CAST(struct file, f)->f_inode;
+
+		*ino = i->i_ino;
+		*dev = i->i_sb->s_dev;
+		return;
+	}
+	*ino = BPF_CORE_READ(f, f_inode, i_ino);
+	*dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
 }
 
 /*

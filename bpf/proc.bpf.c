@@ -88,7 +88,6 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	struct exec_rec *r;
 	__u32 off = 0, len;
 	unsigned long as, ae;
-	struct path pwd;
 	long n;
 
 	if (!p) {
@@ -147,8 +146,7 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	}
 
 	r->e.cwd_len = 0;
-	if (bpf_core_read(&pwd, sizeof(pwd), &task->fs->pwd) == 0 &&
-	    resolve_path(&pwd, 1, &res) == 0) {
+	if (resolve_cwd(1, &res) == 0) {
 		off = put_kstr(r->data, off, res.str, res.len);
 		r->e.cwd_len = res.len & AT_LEN_MASK;
 	}

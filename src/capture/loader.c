@@ -10,6 +10,7 @@
 #include "capture/loader.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -75,6 +76,23 @@ bool tracepoint_exists(const char *category, const char *name)
 		return false;
 	snprintf(path, sizeof(path), "%s/events/%s/%s", tfs, category, name);
 	return stat(path, &st) == 0;
+}
+
+/*
+ * Whether the kernel has kfunc name. bpf_rdonly_cast (6.2+) lets the path
+ * walk read dentries with plain loads (bpf/path.bpf.h, btf_walk); without
+ * it the walk reads each field with a helper call.
+ */
+static bool kernel_has_kfunc(const char *name)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	bool found;
+
+	if (!vmlinux)
+		return false;
+	found = btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC) > 0;
+	btf__free(vmlinux);
+	return found;
 }
 
 /* Reuse every map of obj that the primary object also has (same name). */
@@ -241,6 +259,7 @@ static void load_guard_lsm(struct loader *l)
 		return;
 	}
 	l->guard_lsm->rodata->guard_labels = true;
+	l->guard_lsm->rodata->btf_walk = l->btf_walk;
 	if (share_maps(l->guard_lsm->obj, l->proc->obj, err, sizeof(err))) {
 		snprintf(l->guard_lsm_why, sizeof(l->guard_lsm_why), "%s", err);
 		goto drop;
@@ -404,6 +423,8 @@ int loader_open(struct loader *l, const struct loader_opts *o, char *err, size_t
 		return fail(err, errlen, "open proc programs", errno);
 	l->proc->rodata->watch_comms_enabled = o->watch_comms;
 	l->proc->rodata->guard_labels = o->guard;
+	l->btf_walk = kernel_has_kfunc("bpf_rdonly_cast");
+	l->proc->rodata->btf_walk = l->btf_walk;
 	l->proc->bss->next_session = o->comm_session_base;
 	if (set_entries(l->proc->maps.events, (uint32_t)o->ringbuf_bytes, err, errlen) ||
 	    set_entries(l->proc->maps.exec_scratch, (uint32_t)l->nr_cpus, err, errlen))
@@ -420,6 +441,7 @@ int loader_open(struct loader *l, const struct loader_opts *o, char *err, size_t
 	}
 	skip_missing_tracepoints(l->file->obj, l);
 	l->file->rodata->guard_labels = o->guard;
+	l->file->rodata->btf_walk = l->btf_walk;
 	if (share_maps(l->file->obj, l->proc->obj, err, errlen) ||
 	    set_entries(l->file->maps.file_scratch, (uint32_t)l->nr_cpus, err, errlen))
 		goto error;

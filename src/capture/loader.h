@@ -41,6 +41,7 @@ struct loader {
 	struct bpf_link *guard_links[14]; /* 4 cgroup hooks, 6 syscall entries, 4 exits */
 	bool guard_entry;
 	bool guard_hook_signals;  /* the cgroup hooks can bpf_send_signal */
+	bool btf_walk;            /* paths are walked with BTF-typed loads */
 	int events_fd;
 	int tracked_fd;
 	int cgroups_fd;
