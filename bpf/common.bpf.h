@@ -65,6 +65,20 @@ struct {
 		__type(value, vtype);                                           \
 	} name SEC(".maps")
 
+/*
+ * Where the kernel has bpf_rdonly_cast (6.2+) the loader sets btf_walk:
+ * a kernel address becomes a read-only BTF-typed pointer whose fields are
+ * plain loads (a faulting load reads 0) instead of a bpf_probe_read_kernel
+ * call each. The verifier sees btf_walk as a constant and drops the branch
+ * not taken, with its kfunc calls on kernels that lack them.
+ */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
+const volatile bool btf_walk = false;
+
+/* A kernel address (pointer or number) as a read-only pointer to type. */
+#define AT_CAST(type, p) ((type *)bpf_rdonly_cast((void *)(p), bpf_core_type_id_kernel(type)))
+
 static __always_inline void *cpu_scratch(void *map)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
@@ -103,7 +117,10 @@ static __always_inline void fill_hdr(struct at_hdr *h, __u16 kind, struct at_pro
 	h->start_ns = p->start_ns;
 	h->pid = id >> 32;
 	h->tid = (__u32)id;
-	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	if (btf_walk)
+		h->ppid = AT_CAST(struct task_struct, task)->real_parent->tgid;
+	else
+		h->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	h->uid = (__u32)bpf_get_current_uid_gid();
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }

@@ -7,13 +7,10 @@
  * The walk fills a per-CPU buffer from the end towards the start, so the
  * result is one contiguous string that ends at the buffer's fixed end.
  *
- * Two forms of the same walk. Where the kernel has bpf_rdonly_cast (6.2+)
- * the loader sets btf_walk: kernel addresses become read-only BTF-typed
- * pointers whose fields are plain loads (a faulting load reads 0), where
- * the other form pays a bpf_probe_read_kernel call per field; that was
- * half the time of a recorded open. Only a name's bytes are still copied
- * by a helper. The verifier sees btf_walk as a constant and drops the
- * branch not taken, with its kfunc calls on kernels that lack them.
+ * Two forms of the same walk (btf_walk, common.bpf.h): with BTF-typed
+ * loads, or with a bpf_probe_read_kernel call per field, which was half
+ * the time of a recorded open. Only a name's bytes are still copied by a
+ * helper in both.
  */
 #ifndef AT_PATH_BPF_H
 #define AT_PATH_BPF_H
@@ -36,13 +33,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct at_pathbuf);
 } pathbufs SEC(".maps");
-
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
-
-const volatile bool btf_walk = false;
-
-/* A kernel address (pointer or number) as a read-only pointer to type. */
-#define AT_CAST(type, p) ((type *)bpf_rdonly_cast((void *)(p), bpf_core_type_id_kernel(type)))
 
 struct at_pathres {
 	const char *str;   /* start of the NUL-terminated string */

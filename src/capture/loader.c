@@ -315,6 +315,7 @@ static int load_guard(struct loader *l, char *err, size_t errlen)
 	if (!l->guard)
 		return fail(err, errlen, "open guard programs", errno);
 	l->guard->rodata->guard_labels = true;
+	l->guard->rodata->btf_walk = l->btf_walk;
 	l->guard_hook_signals = libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SOCK_ADDR,
 							BPF_FUNC_send_signal, NULL) == 1;
 	l->guard->rodata->hook_can_signal = l->guard_hook_signals;
@@ -458,6 +459,7 @@ int loader_open(struct loader *l, const struct loader_opts *o, char *err, size_t
 	skip_missing_tracepoints(l->net->obj, l);
 	l->net->rodata->capture_payload = !o->no_payload;
 	l->net->rodata->guard_labels = o->guard;
+	l->net->rodata->btf_walk = l->btf_walk;
 	if (share_maps(l->net->obj, l->proc->obj, err, errlen))
 		goto error;
 	if ((e = net_bpf__load(l->net)) != 0) {
@@ -471,6 +473,7 @@ int loader_open(struct loader *l, const struct loader_opts *o, char *err, size_t
 		fail(err, errlen, "open TLS programs", errno);
 		goto error;
 	}
+	l->tls->rodata->btf_walk = l->btf_walk;
 	if (share_maps(l->tls->obj, l->proc->obj, err, errlen) ||
 	    share_maps(l->tls->obj, l->net->obj, err, errlen))
 		goto error;
