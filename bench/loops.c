@@ -10,6 +10,11 @@
  *                           thread, N times
  *   loops rate R SEC [PATH] openat + close at R per second for SEC seconds
  *                           (the event-rate stress of bench/run --stress)
+ *   loops turns open|stat N [PATH]
+ *                           for each byte read from stdin, N opens (or
+ *                           stats) and one "ns_per_op=X" line, flushed; ends
+ *                           at end of input (the paired measurement of
+ *                           bench/run --paired: two of these take turns)
  *
  * PATH defaults to /etc/passwd and must be absolute.  The last line written
  * to stdout is "ns_per_op=X", the CLOCK_MONOTONIC time of the loop divided
@@ -218,13 +223,61 @@ static void loop_connect(long n)
 	printf("ns_per_op=%.1f\n", (t1 - t0) / (double)n);
 }
 
+/*
+ * Chunks on demand: the caller decides when each chunk runs, so that two
+ * processes (one in a session, one outside it, or one process with and
+ * without agenttrail loaded) take turns within milliseconds, and a machine
+ * whose speed drifts over seconds slows both sides of each pair alike.
+ */
+static void loop_turns(bool open_mode, long n, const char *path)
+{
+	char token;
+	ssize_t r;
+
+	while ((r = read(STDIN_FILENO, &token, 1)) != 0) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			die("read stdin");
+		}
+		double t0 = now_ns();
+
+		if (open_mode)
+			loop_open(n, path);
+		else
+			loop_stat(n, path);
+		double t1 = now_ns();
+
+		if (printf("ns_per_op=%.1f\n", (t1 - t0) / (double)n) < 0 || fflush(stdout))
+			die("write stdout");
+	}
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: loops open N [PATH] | stat N [PATH] | forkexec N | connect N\n"
 		"       loops rate R SECONDS [PATH]\n"
+		"       loops turns open|stat N [PATH]   (a chunk per byte on stdin)\n"
 		"prints ns_per_op=X (CLOCK_MONOTONIC around the loop, divided by N)\n");
 	exit(2);
+}
+
+static int main_turns(int argc, char **argv)
+{
+	const char *path = argc == 5 ? argv[4] : default_path;
+	char *end;
+	long n = strtol(argv[3], &end, 10);
+	bool open_mode = strcmp(argv[2], "open") == 0;
+
+	if (argc > 5 || *end || n <= 0 || (!open_mode && strcmp(argv[2], "stat") != 0))
+		usage();
+	if (path[0] != '/') {
+		fprintf(stderr, "loops: PATH must be absolute\n");
+		return 2;
+	}
+	loop_turns(open_mode, n, path);
+	return 0;
 }
 
 static int main_rate(int argc, char **argv)
@@ -249,6 +302,8 @@ int main(int argc, char **argv)
 {
 	if (argc >= 4 && strcmp(argv[1], "rate") == 0)
 		return main_rate(argc, argv);
+	if (argc >= 4 && strcmp(argv[1], "turns") == 0)
+		return main_turns(argc, argv);
 	if (argc < 3 || argc > 4)
 		usage();
 

@@ -2,7 +2,7 @@
 # bench/smoke.sh - checks that the benchmark harness works, not how fast
 # anything is: runs `bench/run --quick` (every workload, every configuration
 # but enforce256, which runs with open, forkexec and connect only, and the
-# event-rate stress) and checks that every configuration produced a
+# event-rate stress, the paired measurements) and checks that every configuration produced a
 # positive time for every workload, that the JSON has every key, that the
 # in-session runs recorded events, that the enforcing runs loaded the whole
 # generated policy (32 or 256 rules) and made no decision (0 violations),
@@ -87,7 +87,7 @@ try:
 except (OSError, ValueError) as e:
     sys.exit("cannot read the JSON: %s" % e)
 
-for key in ("date", "machine", "agenttrail", "rounds", "workloads", "stress", "peers",
+for key in ("date", "machine", "agenttrail", "rounds", "workloads", "stress", "paired", "peers",
             "skipped_configs", "summary"):
     if key not in doc:
         errors.append("top-level key %r missing" % key)
@@ -116,7 +116,7 @@ for config, why in skipped.items():
         print("bench smoke: note: %s was skipped: %s" % (config, why))
 
 report = open(sys.argv[2]).read()
-for heading in ("## Event-rate stress", "## Summary"):
+for heading in ("## Event-rate stress", "## Paired measurements", "## Summary"):
     if heading not in report:
         errors.append("no %r in the report" % heading)
 
@@ -218,6 +218,24 @@ for rate in rates:
                           % (r["generated"], r["recorded_open"]))
         if not isinstance((r.get("observer") or {}).get("cpu_s"), (int, float)):
             errors.append(where + ": no agenttrail CPU")
+# the paired measurements: every workload both ways, with a null control;
+# the session's own check (all of Y's opens recorded, none of X's or Z's)
+# already failed the run if it did not hold
+p = doc.get("paired") or {}
+for kind, count in (("in_session", "rounds"), ("outside", "cycles")):
+    for wl in ("open", "stat"):
+        r = (p.get(kind) or {}).get(wl) or {}
+        where = "paired %s %s" % (kind, wl)
+        for part in ("bare_ns", "added", "null"):
+            s = r.get(part) or {}
+            if not isinstance(s.get("median_ns"), (int, float)) or len(s.get("quartiles_ns") or []) != 3:
+                errors.append(where + ": %s %r" % (part, s))
+        if not (isinstance(r.get(count), int) and r[count] > 0):
+            errors.append(where + ": %s %r" % (count, r.get(count)))
+        if (r.get("bare_ns") or {}).get("median_ns", 0) <= 0:
+            errors.append(where + ": bare time %r" % r.get("bare_ns"))
+        if kind == "in_session" and (r.get("lost") != 0 or not r.get("recorded")):
+            errors.append(where + ": recorded %r lost %r" % (r.get("recorded"), r.get("lost")))
 if doc.get("quick_config_workloads") != ONLY:
     errors.append("quick_config_workloads %r, want %r" % (doc.get("quick_config_workloads"), ONLY))
 if set(st.get("highest_zero_drop") or {}) != {"no-db", "db"}:

@@ -221,6 +221,8 @@ def report(doc):
                 if best else "none of the rates tried"))
         L.append("")
 
+    L += paired_section(doc.get("paired"))
+
     summary = doc.get("summary")
     if summary:
         L.append("## Summary")
@@ -235,6 +237,40 @@ def report(doc):
             L.append("- " + wmsg)
         L.append("")
     return "\n".join(L)
+
+
+def fmt_q(s):
+    return "%+.1f (%+.1f .. %+.1f)" % (s["median_ns"], s["quartiles_ns"][0], s["quartiles_ns"][2])
+
+
+def paired_section(p):
+    """The paired measurements (bench/benchlib/paired.py) as Markdown lines."""
+    if not p:
+        return []
+    L = ["## Paired measurements (turns within milliseconds, on CPU %d)" % p["cpu"], ""]
+    L.append("In a session: processes X and Z outside any session and Y in an `agenttrail "
+             "record` session run chunks of the same loop in a shuffled order each round; "
+             "added = Y - X per round, null = Z - X (the method's own error, which should be "
+             "near 0). Outside: one process's chunks with agenttrail loaded (`record --comm` "
+             "of a name nothing has) minus the mean of the bare phases before and after it, "
+             "per cycle; null = the same cycle around a process that loads nothing. Medians of "
+             "the per-round (per-cycle) differences in ns per operation, quartiles in "
+             "parentheses.")
+    L.append("")
+    L.append("| workload | measurement | pairs | chunk ops | bare ns/op | added ns/op "
+             "| null ns/op |")
+    L.append("|---|---|---:|---:|---:|---|---|")
+    for kind, label, count in (("in_session", "in a session", "rounds"),
+                               ("outside", "outside any session", "cycles")):
+        for wl, r in sorted((p.get(kind) or {}).items()):
+            L.append("| %s | %s | %d | %d | %.0f | %s | %s |"
+                     % (wl, label, r[count], r["chunk_ops"], r["bare_ns"]["median_ns"],
+                        fmt_q(r["added"]), fmt_q(r["null"])))
+    L.append("")
+    for wl, r in sorted((p.get("in_session") or {}).items()):
+        L.append("In-session %s: %d events recorded, %d lost." % (wl, r["recorded"], r["lost"]))
+    L.append("")
+    return L
 
 
 def summary_lines(doc):
@@ -256,6 +292,11 @@ def summary_lines(doc):
     if b and b.get("ratio_to_bare") is not None:
         out.append("build enforcing 256 rules: x%.3f of bare (target: at most x1.03)%s"
                    % (b["ratio_to_bare"], " (quick mode: not meaningful)" if doc.get("quick") else ""))
+    p = doc.get("paired") or {}
+    for kind, label in (("in_session", "in a session"), ("outside", "outside any session")):
+        for wl, r in sorted((p.get(kind) or {}).items()):
+            out.append("paired, %s %s: %+.1f ns/op added (null control %+.1f)"
+                       % (wl, label, r["added"]["median_ns"], r["null"]["median_ns"]))
     st = doc.get("stress")
     if st:
         for store, best in st.get("highest_zero_drop", {}).items():
