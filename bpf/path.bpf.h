@@ -91,6 +91,29 @@ static __always_inline void read_dentry_head(struct dentry *d, struct dentry **p
 	*name = BPF_CORE_READ(d, d_name);
 }
 
+/* Prepend "/name" to the string built so far and move up to parent.
+ * Returns what a walk step returns: 1 to stop (no room left). */
+static __always_inline long walk_prepend(struct walk_ctx *w, struct at_pathbuf *pb,
+					 const unsigned char *name, __u32 len,
+					 struct dentry *parent)
+{
+	__u32 off;
+
+	if (len > AT_NAME_MAX)
+		len = AT_NAME_MAX;
+	if (len + 1 > w->pos) {
+		w->truncated = 1;
+		return 1;
+	}
+	off = w->pos - len;
+	bpf_probe_read_kernel(&pb->buf[off & AT_PBUF_MASK], len & AT_NAME_MAX, name);
+	off -= 1;
+	pb->buf[off & AT_PBUF_MASK] = '/';
+	w->pos = off;
+	w->dentry = parent;
+	return 0;
+}
+
 /* One step of the walk: a bpf_loop callback, so the verifier checks the
  * body once instead of once per level. Returns 1 to stop. */
 static long walk_step(__u32 i, void *arg)
@@ -100,7 +123,6 @@ static long walk_step(__u32 i, void *arg)
 	struct dentry *mnt_root, *parent, *dentry;
 	struct mount *mnt;
 	struct qstr name;
-	__u32 len, off;
 
 	if (!pb)
 		return 1;
@@ -130,20 +152,7 @@ static long walk_step(__u32 i, void *arg)
 					    bpf_core_field_offset(struct mount, mnt)), mnt_root);
 		return 0;
 	}
-	len = name.len;
-	if (len > AT_NAME_MAX)
-		len = AT_NAME_MAX;
-	if (len + 1 > w->pos) {
-		w->truncated = 1;
-		return 1;
-	}
-	off = w->pos - len;
-	bpf_probe_read_kernel(&pb->buf[off & AT_PBUF_MASK], len & AT_NAME_MAX, name.name);
-	off -= 1;
-	pb->buf[off & AT_PBUF_MASK] = '/';
-	w->pos = off;
-	w->dentry = parent;
-	return 0;
+	return walk_prepend(w, pb, name.name, name.len, parent);
 }
 
 /* The same step with BTF-typed pointers (btf_walk): the dentry and mount
@@ -154,8 +163,6 @@ static long walk_step_btf(__u32 i, void *arg)
 	struct at_pathbuf *pb = bpf_map_lookup_elem(&pathbufs, &w->slot);
 	struct dentry *dentry = w->dentry, *parent;
 	struct mount *mnt = w->mnt;
-	const unsigned char *name;
-	__u32 len, off;
 
 	if (!pb)
 		return 1;
@@ -177,21 +184,7 @@ static long walk_step_btf(__u32 i, void *arg)
 		w->mnt_root = mparent->mnt.mnt_root;
 		return 0;
 	}
-	len = dentry->d_name.len;
-	name = dentry->d_name.name;
-	if (len > AT_NAME_MAX)
-		len = AT_NAME_MAX;
-	if (len + 1 > w->pos) {
-		w->truncated = 1;
-		return 1;
-	}
-	off = w->pos - len;
-	bpf_probe_read_kernel(&pb->buf[off & AT_PBUF_MASK], len & AT_NAME_MAX, name);
-	off -= 1;
-	pb->buf[off & AT_PBUF_MASK] = '/';
-	w->pos = off;
-	w->dentry = parent;
-	return 0;
+	return walk_prepend(w, pb, dentry->d_name.name, dentry->d_name.len, parent);
 }
 
 /* Walk (dentry, vfsmnt) upwards into pathbufs[slot]. Both are kernel
