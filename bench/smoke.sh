@@ -222,16 +222,20 @@ for rate in rates:
 # the session's own check (all of Y's opens recorded, none of X's or Z's)
 # already failed the run if it did not hold
 p = doc.get("paired") or {}
-for kind, count in (("in_session", "rounds"), ("outside", "cycles")):
+for kind, parts in (("in_session", ("bare_ns", "added", "null")),
+                    ("outside", ("bare_ns", "loaded_ns", "added", "floor", "beyond_floor", "null"))):
     for wl in ("open", "stat"):
         r = (p.get(kind) or {}).get(wl) or {}
         where = "paired %s %s" % (kind, wl)
-        for part in ("bare_ns", "added", "null"):
+        for part in parts:
             s = r.get(part) or {}
             if not isinstance(s.get("median_ns"), (int, float)) or len(s.get("quartiles_ns") or []) != 3:
                 errors.append(where + ": %s %r" % (part, s))
-        if not (isinstance(r.get(count), int) and r[count] > 0):
-            errors.append(where + ": %s %r" % (count, r.get(count)))
+        if not (isinstance(r.get("rounds"), int) and r["rounds"] > 0):
+            errors.append(where + ": rounds %r" % r.get("rounds"))
+        # the held programs: at least the syscall-exit dispatcher
+        if kind == "outside" and not (isinstance(r.get("programs"), int) and r["programs"] > 0):
+            errors.append(where + ": programs held %r" % r.get("programs"))
         if (r.get("bare_ns") or {}).get("median_ns", 0) <= 0:
             errors.append(where + ": bare time %r" % r.get("bare_ns"))
         if kind == "in_session" and (r.get("lost") != 0 or not r.get("recorded")):

@@ -1,25 +1,29 @@
 """Paired measurements (bench/run --paired): the open and stat loops in two
 conditions taking turns within milliseconds, so that a machine whose speed
 drifts (a shared VM's does, by ±30% between runs seconds apart) slows both
-sides of each pair alike, and differences of tens of ns become visible.
+sides of each pair alike, and differences of a few ns become visible.
 
 - in-session: three `loops turns` processes on one CPU, given chunks in a
   shuffled order each round: X and Z outside any session, Y in a session of
   `agenttrail record`. Y - X per round is what the session adds to a
   process; Z - X is the null control, which must come out near 0.
-- outside: one process X, its chunks timed with agenttrail loaded (the
-  outside configuration: `record --comm` of a name nothing has) and without,
-  in phases bare, loaded, bare; loaded minus the mean of the two bare phases
-  per cycle. The null control cycles start and stop a process that loads
-  nothing (sleep) instead, with the same waits.
+- outside: starting agenttrail takes seconds, longer than the machine keeps
+  its speed, so `hold` (bench/hold.c) takes the programs of the background
+  agenttrail of the outside configuration (`record --comm` of a name nothing
+  has), lets it exit, and attaches them again and detaches them on command
+  in a millisecond; a second `hold --empty` has a program that does nothing
+  on each of the same hooks. One process X runs a chunk in each of four
+  conditions, in a shuffled order each round: bare, agenttrail's programs
+  attached, the empty programs attached, bare again. added = loaded - bare;
+  floor = empty - bare, what the kernel charges for the hooks themselves;
+  beyond the floor = loaded - empty; null = bare again - bare.
 
-Each figure is the median of the per-round (per-cycle) differences, with
-their quartiles, in ns per operation.
+Each figure is the median of the per-round differences, with their
+quartiles, in ns per operation.
 """
 
 import os
 import random
-import signal
 import statistics
 import subprocess
 import time
@@ -29,13 +33,9 @@ from .procs import MANAGED
 from .sample import parse_stats
 
 PAIRED_WORKLOADS = ("open", "stat")
-# ops per chunk, rounds of in-session turns, cycles and chunks per phase of
-# the outside measurement: (full, quick)
+# ops per chunk and rounds of turns: (full, quick)
 CHUNK_OPS = (5000, 500)
-SESSION_ROUNDS = (300, 6)
-OUTSIDE_CYCLES = (16, 1)
-PHASE_CHUNKS = (30, 3)
-SETTLE_S = 0.3          # after a start or a stop, before timing
+ROUNDS = (300, 6)
 
 
 def quartiles(xs):
@@ -138,48 +138,95 @@ def in_session(agenttrail, loops, tmpdir, wl, ops, rounds, cpu):
     return out
 
 
-def outside(tracer, loops, wl, ops, cycles, chunks, cpu, settle):
-    """Per cycle: X's median chunk with agenttrail loaded minus the mean of
-    the bare phases around it; and the same with a null process instead."""
+class Hold:
+    """One `hold` process (bench/hold.c): programs attached on "on"."""
+
+    def __init__(self, cmd, name):
+        self.name = name
+        self.dead = False
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, bufsize=0)
+        MANAGED.add(self.proc.pid)
+        line = self.proc.stdout.readline().decode(errors="replace").split()
+        if len(line) != 4 or line[0] != "held":
+            self.fail("printed %r" % " ".join(line))
+        self.held, self.skipped = int(line[1]), int(line[3])
+        self.on = False
+
+    def fail(self, what):
+        self.dead = True
+        self.proc.kill()
+        err = self.proc.stderr.read().decode(errors="replace")
+        MANAGED.discard(self.proc.pid)
+        fail("paired: hold (%s) %s; exit %s: %s" % (self.name, what, self.proc.wait(), err[-1000:]))
+
+    def switch(self, on):
+        if on == self.on:
+            return
+        word = b"on\n" if on else b"off\n"
+        try:
+            self.proc.stdin.write(word)
+            answer = self.proc.stdout.readline()
+        except OSError as e:
+            self.fail(str(e))
+        if answer != word:
+            self.fail("answered %r to %r" % (answer, word))
+        self.on = on
+
+    def close(self):
+        if self.dead:
+            return
+        self.proc.stdin.close()
+        rc = self.proc.wait(timeout=60)
+        MANAGED.discard(self.proc.pid)
+        if rc != 0:
+            fail("paired: hold (%s) exited with %d: %s"
+                 % (self.name, rc, self.proc.stderr.read().decode(errors="replace")[-1000:]))
+
+
+def take_programs(tracer, hold, settle):
+    """agenttrail's programs (held) and empty ones on the same hooks, after
+    the agenttrail that loaded them has exited."""
+    tracer.start()
+    pid = tracer.pid()
+    real = Hold([hold, str(pid)], "agenttrail's programs")
+    empty = Hold([hold, "--empty", str(pid)], "empty programs")
+    tracer.stop(settle)
+    return real, empty
+
+
+def outside(real, empty, loops, wl, ops, rounds, cpu):
+    """Per round, X's chunk bare, with agenttrail's programs attached, with
+    the empty programs attached, and bare again, in a shuffled order."""
     x = Turns(["taskset", "-c", str(cpu), loops, "turns", wl, str(ops)], "process X")
-    x.chunk()
-
-    def phase():
-        return statistics.median([x.chunk() for _ in range(chunks)])
-
-    real, null, loaded, bare = [], [], [], []
-    for _ in range(cycles):
-        for kind in ("real", "null"):
-            b1 = phase()
-            if kind == "real":
-                tracer.start()
-            else:
-                sleeper = subprocess.Popen(["sleep", "1000"])
-                time.sleep(1.0)
-            time.sleep(SETTLE_S)
-            o = phase()
-            if kind == "real":
-                tracer.stop(settle)
-            else:
-                sleeper.send_signal(signal.SIGTERM)
-                sleeper.wait()
-            time.sleep(SETTLE_S)
-            b2 = phase()
-            (real if kind == "real" else null).append(o - (b1 + b2) / 2)
-            if kind == "real":
-                loaded.append(o)
-                bare += [b1, b2]
+    x.chunk()           # untimed: page cache, dentries
+    conds = ["bare", "loaded", "empty", "bare2"]
+    t = {c: [] for c in conds}
+    for _ in range(rounds):
+        random.shuffle(conds)
+        for c in conds:
+            # one switched off before the other is switched on
+            (empty if c == "loaded" else real).switch(False)
+            (real if c == "loaded" else empty).switch(c in ("loaded", "empty"))
+            t[c].append(x.chunk())
+    real.switch(False)
+    empty.switch(False)
     if x.close() != 0:
         fail("paired: process X failed")
-    return {"chunk_ops": ops, "cycles": cycles, "phase_chunks": chunks,
-            "bare_ns": summary(bare), "loaded_ns": summary(loaded),
-            "added": summary(real), "null": summary(null)}
+
+    def diff(a, b):
+        return summary([q - p for p, q in zip(t[a], t[b])])
+
+    return {"chunk_ops": ops, "rounds": rounds,
+            "programs": real.held, "uprobe_links_left": real.skipped,
+            "bare_ns": summary(t["bare"]), "loaded_ns": summary(t["loaded"]),
+            "added": diff("bare", "loaded"), "floor": diff("bare", "empty"),
+            "beyond_floor": diff("empty", "loaded"), "null": diff("bare", "bare2")}
 
 
-def run_paired(args, agenttrail, loops, tmpdir, tracer):
+def run_paired(args, agenttrail, loops, hold, tmpdir, tracer):
     q = 1 if args.quick else 0
-    ops, rounds = CHUNK_OPS[q], SESSION_ROUNDS[q]
-    cycles, chunks = OUTSIDE_CYCLES[q], PHASE_CHUNKS[q]
+    ops, rounds = CHUNK_OPS[q], ROUNDS[q]
     cpu = max(os.sched_getaffinity(0))
     doc = {"cpu": cpu, "in_session": {}, "outside": {}}
     for wl in PAIRED_WORKLOADS:
@@ -188,10 +235,17 @@ def run_paired(args, agenttrail, loops, tmpdir, tracer):
         doc["in_session"][wl] = r
         log("[paired] %s in-session: %+.1f ns/op (null %+.1f)"
             % (wl, r["added"]["median_ns"], r["null"]["median_ns"]))
-    for wl in PAIRED_WORKLOADS:
-        log("[paired] %s: agenttrail loaded vs not, %d cycles" % (wl, cycles))
-        r = outside(tracer, loops, wl, ops, cycles, chunks, cpu, args.settle)
-        doc["outside"][wl] = r
-        log("[paired] %s outside: %+.1f ns/op (null %+.1f)"
-            % (wl, r["added"]["median_ns"], r["null"]["median_ns"]))
+    real, empty = take_programs(tracer, hold, args.settle)
+    try:
+        for wl in PAIRED_WORKLOADS:
+            log("[paired] %s: agenttrail's %d programs attached vs not, %d rounds of %d ops"
+                % (wl, real.held, rounds, ops))
+            r = outside(real, empty, loops, wl, ops, rounds, cpu)
+            doc["outside"][wl] = r
+            log("[paired] %s outside: %+.1f ns/op, floor %+.1f (null %+.1f)"
+                % (wl, r["added"]["median_ns"], r["floor"]["median_ns"],
+                   r["null"]["median_ns"]))
+    finally:
+        real.close()
+        empty.close()
     return doc

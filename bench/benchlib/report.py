@@ -251,24 +251,35 @@ def paired_section(p):
     L.append("In a session: processes X and Z outside any session and Y in an `agenttrail "
              "record` session run chunks of the same loop in a shuffled order each round; "
              "added = Y - X per round, null = Z - X (the method's own error, which should be "
-             "near 0). Outside: one process's chunks with agenttrail loaded (`record --comm` "
-             "of a name nothing has) minus the mean of the bare phases before and after it, "
-             "per cycle; null = the same cycle around a process that loads nothing. Medians of "
-             "the per-round (per-cycle) differences in ns per operation, quartiles in "
-             "parentheses.")
+             "near 0). Outside: `bench/hold` keeps the programs of the outside "
+             "configuration's agenttrail (`record --comm` of a name nothing has) after it "
+             "exits and attaches and detaches them in a millisecond; one process's chunks "
+             "run bare, with those programs attached, with programs that do nothing on the "
+             "same hooks (the floor: what the kernel charges for the hooks themselves), and "
+             "bare again, in a shuffled order each round; added = loaded - bare, null = bare "
+             "again - bare. Medians of the per-round differences in ns per operation, "
+             "quartiles in parentheses.")
     L.append("")
-    L.append("| workload | measurement | pairs | chunk ops | bare ns/op | added ns/op "
-             "| null ns/op |")
-    L.append("|---|---|---:|---:|---:|---|---|")
-    for kind, label, count in (("in_session", "in a session", "rounds"),
-                               ("outside", "outside any session", "cycles")):
+    L.append("| workload | measurement | rounds | chunk ops | bare ns/op | added ns/op "
+             "| floor ns/op | beyond the floor | null ns/op |")
+    L.append("|---|---|---:|---:|---:|---|---|---|---|")
+    for kind, label in (("in_session", "in a session"), ("outside", "outside any session")):
         for wl, r in sorted((p.get(kind) or {}).items()):
-            L.append("| %s | %s | %d | %d | %.0f | %s | %s |"
-                     % (wl, label, r[count], r["chunk_ops"], r["bare_ns"]["median_ns"],
-                        fmt_q(r["added"]), fmt_q(r["null"])))
+            floor = r.get("floor")
+            beyond = r.get("beyond_floor")
+            L.append("| %s | %s | %d | %d | %.0f | %s | %s | %s | %s |"
+                     % (wl, label, r.get("rounds", r.get("cycles", 0)), r["chunk_ops"], r["bare_ns"]["median_ns"],
+                        fmt_q(r["added"]), fmt_q(floor) if floor else "",
+                        fmt_q(beyond) if beyond else "", fmt_q(r["null"])))
     L.append("")
     for wl, r in sorted((p.get("in_session") or {}).items()):
         L.append("In-session %s: %d events recorded, %d lost." % (wl, r["recorded"], r["lost"]))
+    o = p.get("outside") or {}
+    r = next(iter(o.values()), {})
+    if "programs" in r:
+        L.append("Outside: %d programs held (uprobe links left attached: %d; they fire only "
+                 "in processes that call the TLS functions they are on)."
+                 % (r["programs"], r["uprobe_links_left"]))
     L.append("")
     return L
 
@@ -295,8 +306,10 @@ def summary_lines(doc):
     p = doc.get("paired") or {}
     for kind, label in (("in_session", "in a session"), ("outside", "outside any session")):
         for wl, r in sorted((p.get(kind) or {}).items()):
-            out.append("paired, %s %s: %+.1f ns/op added (null control %+.1f)"
-                       % (wl, label, r["added"]["median_ns"], r["null"]["median_ns"]))
+            floor = (" (floor of empty programs on the same hooks %+.1f)"
+                     % r["floor"]["median_ns"]) if r.get("floor") else ""
+            out.append("paired, %s %s: %+.1f ns/op added%s (null control %+.1f)"
+                       % (wl, label, r["added"]["median_ns"], floor, r["null"]["median_ns"]))
     st = doc.get("stress")
     if st:
         for store, best in st.get("highest_zero_drop", {}).items():
