@@ -36,6 +36,25 @@ struct {
 	__type(value, struct at_proc);
 } tracked SEC(".maps");
 
+/*
+ * One bit per possible tgid (PID_MAX_LIMIT is 4M on 64-bit): set before the
+ * tgid enters `tracked`, cleared after it leaves. A clear bit answers "in no
+ * session" with one load, where the hash lookup costs a hash and a bucket
+ * walk: processes outside every session pass every hook that way. A set bit
+ * only means "look in the table"; a bit may stay set for a tgid the table
+ * refused (full), never the reverse. User space (loader_track) sets and
+ * clears bits through a shared mapping, atomically, as the programs do.
+ */
+#define AT_TRACKED_WORDS (4194304 / 64)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, AT_TRACKED_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} tracked_bits SEC(".maps");
+
 /* cgroup v2 id -> session: tasks moved into a session cgroup join it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -96,7 +115,32 @@ static __always_inline void count_drop(__u32 idx)
 
 static __always_inline struct at_proc *session_of(__u32 tgid)
 {
+	__u32 word = tgid / 64;
+	__u64 *bits = bpf_map_lookup_elem(&tracked_bits, &word);
+
+	if (bits && !(*bits & (1ULL << (tgid & 63))))
+		return NULL;
 	return bpf_map_lookup_elem(&tracked, &tgid);
+}
+
+/* Before tgid enters `tracked`. */
+static __always_inline void tracked_bit_set(__u32 tgid)
+{
+	__u32 word = tgid / 64;
+	__u64 *bits = bpf_map_lookup_elem(&tracked_bits, &word);
+
+	if (bits)
+		__sync_fetch_and_or(bits, 1ULL << (tgid & 63));
+}
+
+/* After tgid has left `tracked`. */
+static __always_inline void tracked_bit_clear(__u32 tgid)
+{
+	__u32 word = tgid / 64;
+	__u64 *bits = bpf_map_lookup_elem(&tracked_bits, &word);
+
+	if (bits)
+		__sync_fetch_and_and(bits, ~(1ULL << (tgid & 63)));
 }
 
 /* Fill the header for the current task. */

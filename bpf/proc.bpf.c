@@ -66,6 +66,7 @@ static __always_inline struct at_proc *start_comm_session(struct task_struct *ta
 	}
 	np.session = __sync_fetch_and_add(&next_session, 1);
 	np.start_ns = leader_start(task);
+	tracked_bit_set(tgid);
 	if (bpf_map_update_elem(&tracked, &tgid, &np, BPF_NOEXIST)) {
 		count_drop(AT_LOSS_TRACK_FULL);
 		return NULL;
@@ -195,6 +196,7 @@ int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
 		struct at_proc np = { .session = p->session };
 
 		np.start_ns = BPF_CORE_READ(child, start_time);
+		tracked_bit_set(ctgid);
 		if (bpf_map_update_elem(&tracked, &ctgid, &np, BPF_ANY))
 			count_drop(AT_LOSS_TRACK_FULL);
 		label_fork(ptgid, ctgid);
@@ -229,6 +231,7 @@ int BPF_PROG(on_exit, struct task_struct *task)
 		me.start_ns = leader_start(task);
 	if (bpf_map_delete_elem(&tracked, &tgid))
 		return 0;
+	tracked_bit_clear(tgid);
 	label_exit(tgid);
 	p = &me;
 	if (BPF_CORE_READ(task, signal, flags) & AT_SIGNAL_GROUP_EXIT)
@@ -266,6 +269,7 @@ int BPF_PROG(on_cgroup_attach, struct cgroup *dst, const char *path, struct task
 		return 0;
 	np.session = *session;
 	np.start_ns = leader_start(task);
+	tracked_bit_set(tgid);
 	if (bpf_map_update_elem(&tracked, &tgid, &np, BPF_NOEXIST))
 		count_drop(AT_LOSS_TRACK_FULL);
 	return 0;

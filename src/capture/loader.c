@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -401,6 +402,25 @@ static int attach_guard(struct loader *l, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The programs' bitmap of tracked tgids (tracked_bits in bpf/common.bpf.h),
+ * mapped so that loader_track sets a bit before the table entry, as the
+ * programs do, with an atomic operation: other bits of the same word change
+ * under it from the kernel.
+ */
+static int map_tracked_bits(struct loader *l, char *err, size_t errlen)
+{
+	const struct bpf_map *map = l->proc->maps.tracked_bits;
+	size_t len = (size_t)bpf_map__value_size(map) * bpf_map__max_entries(map);
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map), 0);
+
+	if (p == MAP_FAILED)
+		return fail(err, errlen, "map the tracked-process bitmap", errno);
+	l->tracked_bits = p;
+	l->tracked_bits_len = len;
+	return 0;
+}
+
 int loader_open(struct loader *l, const struct loader_opts *o, char *err, size_t errlen)
 {
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
@@ -528,6 +548,8 @@ int loader_open(struct loader *l, const struct loader_opts *o, char *err, size_t
 
 	l->events_fd = bpf_map__fd(l->proc->maps.events);
 	l->tracked_fd = bpf_map__fd(l->proc->maps.tracked);
+	if (map_tracked_bits(l, err, errlen))
+		goto error;
 	l->cgroups_fd = bpf_map__fd(l->proc->maps.session_cgroups);
 	l->drops_fd = bpf_map__fd(l->proc->maps.drops);
 	l->comms_fd = bpf_map__fd(l->proc->maps.watch_comms);
@@ -539,6 +561,10 @@ error:
 
 void loader_close(struct loader *l)
 {
+	if (l->tracked_bits) {
+		munmap(l->tracked_bits, l->tracked_bits_len);
+		l->tracked_bits = NULL;
+	}
 	for (size_t i = 0; i < sizeof(l->guard_links) / sizeof(l->guard_links[0]); i++) {
 		bpf_link__destroy(l->guard_links[i]);
 		l->guard_links[i] = NULL;
@@ -616,6 +642,11 @@ int loader_track(struct loader *l, pid_t pid, uint64_t session)
 	uint32_t key = (uint32_t)pid;
 	struct at_proc v = { .session = session, .start_ns = 0 };
 
+	if (pid <= 0 || (size_t)pid / 64 >= l->tracked_bits_len / sizeof(uint64_t)) {
+		errno = EINVAL;
+		return -1;
+	}
+	__atomic_fetch_or(&l->tracked_bits[key / 64], 1ULL << (key % 64), __ATOMIC_SEQ_CST);
 	return bpf_map_update_elem(l->tracked_fd, &key, &v, BPF_NOEXIST) && errno != EEXIST ? -1 : 0;
 }
 
@@ -623,7 +654,12 @@ int loader_untrack(struct loader *l, pid_t pid)
 {
 	uint32_t key = (uint32_t)pid;
 
-	return bpf_map_delete_elem(l->tracked_fd, &key);
+	if (bpf_map_delete_elem(l->tracked_fd, &key))
+		return -1;
+	if (pid > 0 && (size_t)pid / 64 < l->tracked_bits_len / sizeof(uint64_t))
+		__atomic_fetch_and(&l->tracked_bits[key / 64], ~(1ULL << (key % 64)),
+				   __ATOMIC_SEQ_CST);
+	return 0;
 }
 
 int loader_session_sockets(struct loader *l, uint64_t session, bool remove)

@@ -44,6 +44,8 @@ struct loader {
 	bool btf_walk;            /* paths are walked with BTF-typed loads */
 	int events_fd;
 	int tracked_fd;
+	uint64_t *tracked_bits;   /* the kernel's tracked_bits, mapped shared */
+	size_t tracked_bits_len;
 	int cgroups_fd;
 	int drops_fd;
 	int comms_fd;
