@@ -240,7 +240,10 @@ def report(doc):
 
 
 def fmt_q(s):
-    return "%+.1f (%+.1f .. %+.1f)" % (s["median_ns"], s["quartiles_ns"][0], s["quartiles_ns"][2])
+    ci = s.get("median_ci95_ns")
+    return "%+.1f (%s%+.1f .. %+.1f)" % (
+        s["median_ns"], "CI %+.1f .. %+.1f; IQR " % tuple(ci) if ci else "",
+        s["quartiles_ns"][0], s["quartiles_ns"][2])
 
 
 def paired_section(p):
@@ -257,8 +260,9 @@ def paired_section(p):
              "run bare, with those programs attached, with programs that do nothing on the "
              "same hooks (the floor: what the kernel charges for the hooks themselves), and "
              "bare again, in a shuffled order each round; added = loaded - bare, null = bare "
-             "again - bare. Medians of the per-round differences in ns per operation, "
-             "quartiles in parentheses.")
+             "again - bare. Medians of the per-round differences in ns per operation; in "
+             "parentheses a bootstrap 95% confidence interval of the median (CI) and the "
+             "quartiles of the differences (IQR).")
     L.append("")
     L.append("| workload | measurement | rounds | chunk ops | bare ns/op | added ns/op "
              "| floor ns/op | beyond the floor | null ns/op |")
@@ -308,8 +312,10 @@ def summary_lines(doc):
         for wl, r in sorted((p.get(kind) or {}).items()):
             floor = (" (floor of empty programs on the same hooks %+.1f)"
                      % r["floor"]["median_ns"]) if r.get("floor") else ""
-            out.append("paired, %s %s: %+.1f ns/op added%s (null control %+.1f)"
-                       % (wl, label, r["added"]["median_ns"], floor, r["null"]["median_ns"]))
+            ci = r["added"].get("median_ci95_ns")
+            ci = " (95%% CI %+.1f .. %+.1f)" % tuple(ci) if ci else ""
+            out.append("paired, %s %s: %+.1f ns/op added%s%s (null control %+.1f)"
+                       % (wl, label, r["added"]["median_ns"], ci, floor, r["null"]["median_ns"]))
     st = doc.get("stress")
     if st:
         for store, best in st.get("highest_zero_drop", {}).items():
