@@ -32,6 +32,7 @@ import time
 from .common import fail, log
 from .procs import MANAGED
 from .sample import parse_stats
+from .stats import median_ci95
 
 PAIRED_WORKLOADS = ("open", "stat")
 # ops per chunk and rounds of turns: (full, quick)
@@ -43,21 +44,6 @@ def quartiles(xs):
     if len(xs) < 2:
         return [xs[0]] * 3 if xs else []
     return [round(q, 1) for q in statistics.quantiles(xs, n=4, method="inclusive")]
-
-
-BOOTSTRAP = 2000
-
-
-def median_ci95(xs):
-    """A 95% confidence interval of the median: the 2.5th and 97.5th
-    percentiles of the medians of BOOTSTRAP resamples (a fixed seed, so the
-    same samples give the same interval)."""
-    if len(xs) < 2:
-        return [round(xs[0], 1)] * 2 if xs else []
-    rng = random.Random(0)
-    n = len(xs)
-    meds = sorted(statistics.median(rng.choices(xs, k=n)) for _ in range(BOOTSTRAP))
-    return [round(meds[int(0.025 * BOOTSTRAP)], 1), round(meds[int(0.975 * BOOTSTRAP) - 1], 1)]
 
 
 def summary(diffs):

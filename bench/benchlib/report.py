@@ -303,6 +303,16 @@ def summary_lines(doc):
                                               " (%s ms CPU)" % fmt_cpu(cpu) if cpu is not None else ""))
         if parts:
             out.append("%s: %s" % (wl, ", ".join(parts)))
+    for wl, w in (doc.get("workloads") or {}).items():
+        parts = []
+        for config, c in w["configs"].items():
+            rr, ci = c.get("round_ratios") or [], c.get("round_ratio_ci95")
+            if len(rr) >= 5 and ci:
+                parts.append("%s x%.3f (95%% CI x%.3f .. x%.3f)"
+                             % (config, c["round_ratio_median"], ci[0], ci[1]))
+        if parts:
+            out.append("%s, median of per-round ratios to bare (%d rounds): %s"
+                       % (wl, w["rounds"], ", ".join(parts)))
     b = ((doc.get("workloads") or {}).get("build") or {}).get("configs", {}).get("enforce256")
     if b and b.get("ratio_to_bare") is not None:
         out.append("build enforcing 256 rules: x%.3f of bare (target: at most x1.03)%s"

@@ -2,6 +2,7 @@
 events recorded and lost, the observers' CPU and RSS; and the warnings they
 call for."""
 
+import random
 import statistics
 
 from .configs import PEER_CONFIGS, POLICY_RULES, SESSION_CONFIGS
@@ -11,6 +12,30 @@ from .workloads import WL
 def med(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else None
+
+
+BOOTSTRAP = 2000
+
+
+def median_ci95(xs, places=1):
+    """A 95% confidence interval of the median of xs: the 2.5th and 97.5th
+    percentiles of the medians of BOOTSTRAP resamples (a fixed seed, so the
+    same samples give the same interval)."""
+    if len(xs) < 2:
+        return [round(xs[0], places)] * 2 if xs else []
+    rng = random.Random(0)
+    meds = sorted(statistics.median(rng.choices(xs, k=len(xs))) for _ in range(BOOTSTRAP))
+    return [round(meds[int(0.025 * BOOTSTRAP)], places),
+            round(meds[int(0.975 * BOOTSTRAP) - 1], places)]
+
+
+def round_ratios(c, bare):
+    """Each round's sample over bare's sample of the same round: the drift
+    of the machine between rounds cancels out of these. Rounds where either
+    sample overlapped another agenttrail are left out."""
+    pairs = zip(c["samples"], bare["samples"])
+    return [round(a["ns_per_op"] / b["ns_per_op"], 5) for a, b in pairs
+            if not (a["flagged"] or b["flagged"]) and b["ns_per_op"] > 0]
 
 
 def summarise(results, rounds_of, n_of, configs):
@@ -74,10 +99,15 @@ def summarise(results, rounds_of, n_of, configs):
                 c["violations"] = [f.get("violations") for f in found]
             cs[config] = c
         bare = cs["bare"]["median_ns_per_op"] if "bare" in cs else None
-        for c in cs.values():
+        for config, c in cs.items():
             c["ratio_to_bare"] = round(c["median_ns_per_op"] / bare, 4) if bare else None
             c["added_ns_per_op"] = (round(c["median_ns_per_op"] - bare, 1)
                                     if bare is not None else None)
+            if bare and config != "bare":
+                rr = round_ratios({"samples": per_config[config]}, {"samples": per_config["bare"]})
+                c["round_ratios"] = rr
+                c["round_ratio_median"] = round(statistics.median(rr), 4) if rr else None
+                c["round_ratio_ci95"] = median_ci95(rr, 4)
         out[wl] = {"n": n_of[wl], "rounds": rounds_of[wl], "op": WL[wl]["op"], "configs": cs}
     return out
 
