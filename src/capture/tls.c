@@ -36,6 +36,13 @@ void tls_mgr_init(struct tls_mgr *m, struct loader *l, bool enabled, bool verbos
 	m->enabled = enabled && l && l->tls;
 	m->verbose = verbose;
 	m->quiet = quiet;
+	if (m->enabled) {
+		const char *path = tls_cache_default_path(), *why = NULL;
+
+		tls_cache_open(&m->no_tls, path, &why);
+		if (why && verbose)
+			fprintf(stderr, "agenttrail: TLS: the cache %s is not kept: %s\n", path, why);
+	}
 }
 
 static bool seen_before(struct tls_mgr *m, dev_t dev, ino_t ino)
@@ -195,11 +202,15 @@ int tls_mgr_consider(struct tls_mgr *m, const char *path)
 		if (!e)
 			e = attach_fn(m, a, 0, "gnutls_record_recv", TLS_READ);
 	} else {
+		if (tls_cache_has(&m->no_tls, &st))
+			return 0;
 		memset(&t, 0, sizeof(t));
 		e = tls_locate(path, &t, err, sizeof(err));
 		if (e == -ENOENT || e == -ENOEXEC) {
 			if (m->verbose && e == -ENOENT && err[0])
 				fprintf(stderr, "agenttrail: TLS: %s: %s\n", path, err);
+			if (e == -ENOENT)
+				tls_cache_add(&m->no_tls, &st);
 			return 0;
 		}
 		if (e) {
@@ -326,5 +337,6 @@ void tls_mgr_close(struct tls_mgr *m)
 	}
 	free(m->att);
 	free(m->seen);
+	tls_cache_close(&m->no_tls);
 	memset(m, 0, sizeof(*m));
 }

@@ -23,6 +23,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "capture/tls_cache.h"
+
 struct loader;
 struct bpf_link;
 
@@ -53,6 +55,7 @@ struct tls_mgr {
 	size_t natt, capatt;
 	struct tls_file *seen;  /* every file considered, with or without TLS */
 	size_t nseen, capseen;
+	struct tls_cache no_tls; /* files without a TLS library, across runs */
 	bool verbose;
 	bool quiet;
 	bool enabled;
