@@ -87,6 +87,7 @@ struct row_head {
 	bool thread;       /* a fork of a thread: only its process row */
 	int64_t session, pid, start_ns;
 	size_t text_len;   /* the JSON, then the string values */
+	size_t json_len;   /* the JSON's bytes, without its NUL */
 };
 
 /* One event on its way to the writer: cells[nslots of the route], then the

@@ -16,11 +16,12 @@ const struct route store_routes[STORE_ROUTES] = {
 	{ "fork", ST_FORK, ST_NONE },
 	{ "exec", ST_EXEC, ST_NONE },
 	{ "exit", ST_EXIT, ST_NONE },
-	{ "open", ST_PROC_SEEN, ST_FILE },
-	{ "unlink", ST_PROC_SEEN, ST_FILE },
-	{ "rename", ST_PROC_SEEN, ST_FILE },
-	{ "mkdir", ST_PROC_SEEN, ST_FILE },
-	{ "chmod", ST_PROC_SEEN, ST_FILE },
+	/* file events: `files` is a view over `events` (schema version 4) */
+	{ "open", ST_PROC_SEEN, ST_NONE },
+	{ "unlink", ST_PROC_SEEN, ST_NONE },
+	{ "rename", ST_PROC_SEEN, ST_NONE },
+	{ "mkdir", ST_PROC_SEEN, ST_NONE },
+	{ "chmod", ST_PROC_SEEN, ST_NONE },
 	{ "connect", ST_PROC_SEEN, ST_CONN },
 	{ "accept", ST_PROC_SEEN, ST_CONN },
 	{ "bind", ST_PROC_SEEN, ST_CONN },
@@ -184,13 +185,16 @@ int store_row_encode(struct store *s, const json_t *ev, int route)
 	const struct store_plan *p = &s->plan;
 	struct row_head *h = &s->draft;
 	struct jbuf *b = &s->scratch;
+	int rc;
 
 	if (b->cap > STORE_SCRATCH_MAX)
 		jbuf_free(b);   /* after a huge event: memory back, it regrows */
 	jbuf_reset(b);
-	/* the JSON ends with a NUL: bound as a C string, SQLite's JSON
-	 * functions read it in place instead of copying it per call */
-	if (json_out(b, ev) != 0 || b->len > (size_t)s->max_len || jbuf_add(b, "", 1) != 0) {
+	/* the JSON ends with a NUL: bound as a C string where SQLite's JSON
+	 * functions read it (store_write.c, bind_data) */
+	rc = json_out(b, ev);
+	h->json_len = b->len;
+	if (rc != 0 || b->len > (size_t)s->max_len || jbuf_add(b, "", 1) != 0) {
 		store_set_msg(s->err, sizeof(s->err), "store %s: cannot store a %s event"
 			      " (not valid UTF-8, too deep, larger than SQLite's limit of %d"
 			      " bytes, or out of memory)", s->path,

@@ -16,7 +16,6 @@ enum stmt_id {
 	ST_EXIT,
 	ST_SESS_START,
 	ST_SESS_END,
-	ST_FILE,
 	ST_CONN,
 	ST_SOCK_CLOSE,
 	ST_DNS,

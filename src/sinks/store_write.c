@@ -87,6 +87,21 @@ static int bind_cell(sqlite3_stmt *st, int idx, const struct cell *c, const char
 	}
 }
 
+/*
+ * :_data, the event's JSON, followed by a NUL in the row. Into `events` it
+ * goes by its length, without a strlen() of every event (a length that
+ * counts the NUL would store the NUL). The derived statements read it with
+ * JSON functions, which copy a value not known to end with a NUL on every
+ * call (an HTTP body is up to 16 MiB): they get it as a C string.
+ */
+static int bind_data(sqlite3_stmt *st, int idx, enum stmt_id id, const char *json,
+		     size_t len)
+{
+	if (id == ST_EVENT)
+		return sqlite3_bind_text(st, idx, json, (int)len, SQLITE_STATIC);
+	return sqlite3_bind_text(st, idx, json, -1, SQLITE_STATIC);
+}
+
 static int bind_row(struct store *s, enum stmt_id id, const struct row *r,
 		    sqlite3_int64 event_id)
 {
@@ -100,7 +115,7 @@ static int bind_row(struct store *s, enum stmt_id id, const struct row *r,
 		if (k == KEY_EVENT_ID)
 			rc = sqlite3_bind_int64(st, i + 1, event_id);
 		else if (k == KEY_DATA)
-			rc = sqlite3_bind_text(st, i + 1, text, -1, SQLITE_STATIC);
+			rc = bind_data(st, i + 1, id, text, r->h.json_len);
 		else
 			rc = bind_cell(st, i + 1, &r->cells[p->key_slot[r->h.route][k]], text);
 		if (rc != SQLITE_OK) {

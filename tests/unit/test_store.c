@@ -244,7 +244,7 @@ static void test_fixture_rows(void **state)
 	s = open_ro(f->db);
 	db = store_db(s);
 
-	assert_rows(db, "SELECT key, value FROM meta", "schema_version|3");
+	assert_rows(db, "SELECT key, value FROM meta", "schema_version|4");
 	assert_rows(db, "PRAGMA journal_mode", "wal");
 	assert_rows(db, "SELECT id, session, ts_ns - 1700000000000000000, type, pid, tid,"
 		    " start_ns FROM events ORDER BY id",
@@ -300,9 +300,9 @@ static void test_fixture_rows(void **state)
 	assert_rows(db, "SELECT id, event_id, session, ts_ns - 1700000000000000000, pid,"
 		    " start_ns, op, path, arg_path, new_path, access, flags, ret, errno"
 		    " FROM files ORDER BY id",
-		    "1|6|7|5000000|101|6000|open|/etc/hosts|/etc/hosts|NULL|read|0|3|NULL\n"
-		    "2|7|7|6000000|101|6000|open|/etc/hosts|/etc/hosts|NULL|read|0|3|NULL\n"
-		    "3|8|7|7000000|100|5000|open|/nonexistent/out.txt|/nonexistent/out.txt|"
+		    "6|6|7|5000000|101|6000|open|/etc/hosts|/etc/hosts|NULL|read|0|3|NULL\n"
+		    "7|7|7|6000000|101|6000|open|/etc/hosts|/etc/hosts|NULL|read|0|3|NULL\n"
+		    "8|8|7|7000000|100|5000|open|/nonexistent/out.txt|/nonexistent/out.txt|"
 		    "NULL|write|577|-2|ENOENT");
 
 	assert_rows(db, "SELECT id, event_id, session, ts_ns - 1700000000000000000, pid,"
@@ -370,7 +370,7 @@ static void test_newer_schema_refused(void **state)
 	assert_int_equal(store_open(f->db, &s, err, sizeof(err)), -1);
 	assert_null(s);
 	assert_non_null(strstr(err, "schema version 99, newer than this agenttrail"
-			       " supports (3)"));
+			       " supports (4)"));
 	assert_non_null(strstr(err, f->db));
 	assert_int_equal(store_open_readonly(f->db, &s, err, sizeof(err)), -1);
 	assert_null(s);

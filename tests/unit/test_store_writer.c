@@ -2,8 +2,8 @@
 /*
  * The store's writer thread and its rows: values of every kind reach their
  * columns, a full queue holds the caller back without losing anything, a
- * batch is committed by the writer's clock, a failure is told, and a
- * version-2 database is migrated.
+ * batch is committed by the writer's clock, a failure is told, and
+ * version-2 and version-3 databases are migrated.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -104,25 +104,34 @@ static void test_value_kinds(void **state)
 		       "comm", "x", "argv", "a", "b \"c\"", "exe", "/bin/x",
 		       "argv_truncated", 1, "extra", "k", 1);
 	assert_non_null(ev);
+	/* a NUL inside a string value reaches its column whole */
+	assert_int_equal(json_object_set_new(ev, "cwd", json_stringn("/a\0b", 4)), 0);
 	put_decref(s, ev);
-	ev = open_event(2, "ignored");
-	assert_int_equal(json_object_set_new(ev, "path", json_stringn("/a\0b", 4)), 0);
+	ev = open_event(2, "/f");
 	assert_int_equal(json_object_set_new(ev, "ret", json_real(1.5)), 0);
 	assert_int_equal(json_object_del(ev, "access"), 0);
+	assert_int_equal(json_object_set_new(ev, "flags", json_integer(577)), 0);
 	put_decref(s, ev);
 	assert_int_equal(store_flush(s), 0);
 
 	text_is(store_db(s), "SELECT argv FROM processes WHERE pid = 400", "[\"a\",\"b \\\"c\\\"\"]");
 	text_is(store_db(s), "SELECT json_extract(data, '$.extra.k[0]') FROM events"
 		" WHERE type = 'exec'", "1");
-	text_is(store_db(s), "SELECT length(CAST(path AS BLOB)) || ' ' || typeof(ret)"
-		" || ' ' || ret || ' ' || coalesce(access, 'NULL') || ' ' || coalesce(errno, 'NULL')"
-		" FROM files", "4 real 1.5 NULL NULL");
+	text_is(store_db(s), "SELECT length(CAST(cwd AS BLOB)) FROM processes WHERE pid = 400",
+		"4");
+	/* `files` is a view: its values are the event's, by JSON type */
+	text_is(store_db(s), "SELECT path || ' ' || typeof(ret) || ' ' || ret || ' '"
+		" || coalesce(access, 'NULL') || ' ' || coalesce(errno, 'NULL') || ' '"
+		" || typeof(flags) || ' ' || flags FROM files", "/f real 1.5 NULL NULL integer 577");
 	/* the whole event, exactly as jansson writes it */
 	text_is(store_db(s), "SELECT data FROM events WHERE type = 'exec'",
 		"{\"type\":\"exec\",\"ts_ns\":1700000000000000001,\"session\":9,\"pid\":400,"
 		"\"tid\":400,\"start_ns\":888,\"comm\":\"x\",\"argv\":[\"a\",\"b \\\"c\\\"\"],"
-		"\"exe\":\"/bin/x\",\"argv_truncated\":true,\"extra\":{\"k\":[1]}}");
+		"\"exe\":\"/bin/x\",\"argv_truncated\":true,\"extra\":{\"k\":[1]},"
+		"\"cwd\":\"/a\\u0000b\"}");
+	/* bound by its length: no NUL is stored after it */
+	text_is(store_db(s), "SELECT length(CAST(data AS BLOB)) FROM events WHERE type = 'exec'",
+		"197");
 	assert_int_equal(store_close(s), 0);
 }
 
@@ -243,7 +252,9 @@ static void test_failure_at_close(void **state)
 {
 	struct fixture *f = *state;
 	struct store *s = open_rw(f->db);
-	char big[20000];   /* overflow pages: the file must grow */
+	/* overflow pages: the file must grow (a new file has a few free
+	 * pages, left by the migrations' drops) */
+	char big[60000];
 
 	fill_up(s, big, sizeof(big), 'y');
 	put_decref(s, open_event(1, big));
@@ -333,8 +344,8 @@ static void test_lost_count_exact(void **state)
 			 stored, batch, more, msg);
 }
 
-/* A version-2 database gains version 3 (no per-process indexes on events
- * and files) and keeps its rows. */
+/* A version-2 database gains versions 3 (no per-process indexes on events
+ * and files) and 4 (files a view over events), and keeps its rows. */
 static void test_migrate_v2(void **state)
 {
 	struct fixture *f = *state;
@@ -360,12 +371,66 @@ static void test_migrate_v2(void **state)
 	s = open_rw(f->db);
 	put_decref(s, open_event(5, "/etc/hosts"));
 	assert_int_equal(store_flush(s), 0);
-	text_is(store_db(s), "SELECT value FROM meta WHERE key = 'schema_version'", "3");
+	text_is(store_db(s), "SELECT value FROM meta WHERE key = 'schema_version'", "4");
 	text_is(store_db(s), "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master"
 		" WHERE type = 'index' AND tbl_name IN ('events', 'files') ORDER BY name)",
-		"events_session_ts,files_session_ts");
+		"events_session_ts");
 	text_is(store_db(s), "SELECT group_concat(type, ',') FROM (SELECT type FROM events"
 		" ORDER BY id)", "old,open");
+	text_is(store_db(s), "SELECT group_concat(op || ' ' || path, ',') FROM files",
+		"open /etc/hosts");
+	assert_int_equal(store_close(s), 0);
+}
+
+/* A version-3 database's `files` rows were copies of its events: after the
+ * migration the view shows the same rows (ids become the events' ids), and
+ * the old table is gone. */
+static void test_migrate_v3(void **state)
+{
+	static const char cols[] = "SELECT group_concat(event_id || '|' || session || '|' ||"
+		" ts_ns || '|' || pid || '|' || start_ns || '|' || op || '|' ||"
+		" coalesce(path, '-') || '|' || coalesce(arg_path, '-') || '|' ||"
+		" coalesce(new_path, '-') || '|' || coalesce(access, '-') || '|' ||"
+		" coalesce(flags, '-') || '|' || ret || '|' || coalesce(errno, '-'), ';')"
+		" FROM (SELECT * FROM files ORDER BY event_id)";
+	struct fixture *f = *state;
+	char before[1024];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	struct store *s;
+
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	for (int v = 0; v < 3; v++)
+		assert_int_equal(sqlite3_exec(db, store_migrations[v], NULL, NULL, NULL),
+				 SQLITE_OK);
+	/* rows as a version-3 writer left them: the event, then its copy */
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO meta VALUES('schema_version', 3);"
+		"INSERT INTO events(id, session, ts_ns, type, pid, tid, start_ns, data) VALUES"
+		" (1, 4, 10, 'open', 50, 50, 7, '{\"type\":\"open\",\"path\":\"/a\","
+		"\"arg_path\":\"a\",\"access\":\"write\",\"flags\":577,\"ret\":3,"
+		"\"errno\":null}'),"
+		" (2, 4, 11, 'exec', 50, 50, 7, '{\"type\":\"exec\"}'),"
+		" (3, 4, 12, 'rename', 50, 50, 7, '{\"type\":\"rename\",\"path\":\"/b\","
+		"\"arg_path\":\"b\",\"new_path\":\"/c\",\"flags\":0,\"ret\":-2,"
+		"\"errno\":\"ENOENT\"}');"
+		"INSERT INTO files(event_id, session, ts_ns, pid, start_ns, op, path, arg_path,"
+		" new_path, access, flags, ret, errno) VALUES"
+		" (1, 4, 10, 50, 7, 'open', '/a', 'a', NULL, 'write', 577, 3, NULL),"
+		" (3, 4, 12, 50, 7, 'rename', '/b', 'b', '/c', NULL, 0, -2, 'ENOENT');",
+		NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, cols, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	snprintf(before, sizeof(before), "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	assert_string_equal(before, "1|4|10|50|7|open|/a|a|-|write|577|3|-;"
+			    "3|4|12|50|7|rename|/b|b|/c|-|0|-2|ENOENT");
+
+	s = open_rw(f->db);
+	text_is(store_db(s), "SELECT value FROM meta WHERE key = 'schema_version'", "4");
+	text_is(store_db(s), "SELECT type FROM sqlite_master WHERE name = 'files'", "view");
+	text_is(store_db(s), cols, before);
+	text_is(store_db(s), "SELECT group_concat(id, ',') FROM files", "1,3");
 	assert_int_equal(store_close(s), 0);
 }
 
@@ -382,6 +447,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_event_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lost_count_exact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
