@@ -113,12 +113,22 @@ static __always_inline void count_drop(__u32 idx)
 		*n += 1;
 }
 
-static __always_inline struct at_proc *session_of(__u32 tgid)
+/* tgid's word of tracked_bits (NULL only for a tgid beyond the map) and
+ * its bit in it. */
+static __always_inline __u64 *tracked_word(__u32 tgid)
 {
 	__u32 word = tgid / 64;
-	__u64 *bits = bpf_map_lookup_elem(&tracked_bits, &word);
 
-	if (bits && !(*bits & (1ULL << (tgid & 63))))
+	return bpf_map_lookup_elem(&tracked_bits, &word);
+}
+
+#define TRACKED_BIT(tgid) (1ULL << ((tgid) & 63))
+
+static __always_inline struct at_proc *session_of(__u32 tgid)
+{
+	__u64 *bits = tracked_word(tgid);
+
+	if (bits && !(*bits & TRACKED_BIT(tgid)))
 		return NULL;
 	return bpf_map_lookup_elem(&tracked, &tgid);
 }
@@ -126,21 +136,19 @@ static __always_inline struct at_proc *session_of(__u32 tgid)
 /* Before tgid enters `tracked`. */
 static __always_inline void tracked_bit_set(__u32 tgid)
 {
-	__u32 word = tgid / 64;
-	__u64 *bits = bpf_map_lookup_elem(&tracked_bits, &word);
+	__u64 *bits = tracked_word(tgid);
 
 	if (bits)
-		__sync_fetch_and_or(bits, 1ULL << (tgid & 63));
+		__sync_fetch_and_or(bits, TRACKED_BIT(tgid));
 }
 
 /* After tgid has left `tracked`. */
 static __always_inline void tracked_bit_clear(__u32 tgid)
 {
-	__u32 word = tgid / 64;
-	__u64 *bits = bpf_map_lookup_elem(&tracked_bits, &word);
+	__u64 *bits = tracked_word(tgid);
 
 	if (bits)
-		__sync_fetch_and_and(bits, ~(1ULL << (tgid & 63)));
+		__sync_fetch_and_and(bits, ~TRACKED_BIT(tgid));
 }
 
 /* Fill the header for the current task. */

@@ -637,28 +637,42 @@ void loader_close_deferred(struct loader *l)
 	loader_close(l);
 }
 
+/* pid's word of the mapped bitmap, or NULL for a pid it cannot hold. */
+static uint64_t *tracked_word(const struct loader *l, pid_t pid)
+{
+	if (pid <= 0 || (size_t)pid / 64 >= l->tracked_bits_len / sizeof(uint64_t))
+		return NULL;
+	return &l->tracked_bits[(uint32_t)pid / 64];
+}
+
+static uint64_t tracked_bit(pid_t pid)
+{
+	return 1ULL << ((uint32_t)pid % 64);
+}
+
 int loader_track(struct loader *l, pid_t pid, uint64_t session)
 {
 	uint32_t key = (uint32_t)pid;
 	struct at_proc v = { .session = session, .start_ns = 0 };
+	uint64_t *word = tracked_word(l, pid);
 
-	if (pid <= 0 || (size_t)pid / 64 >= l->tracked_bits_len / sizeof(uint64_t)) {
+	if (!word) {
 		errno = EINVAL;
 		return -1;
 	}
-	__atomic_fetch_or(&l->tracked_bits[key / 64], 1ULL << (key % 64), __ATOMIC_SEQ_CST);
+	__atomic_fetch_or(word, tracked_bit(pid), __ATOMIC_SEQ_CST);
 	return bpf_map_update_elem(l->tracked_fd, &key, &v, BPF_NOEXIST) && errno != EEXIST ? -1 : 0;
 }
 
 int loader_untrack(struct loader *l, pid_t pid)
 {
 	uint32_t key = (uint32_t)pid;
+	uint64_t *word = tracked_word(l, pid);
 
 	if (bpf_map_delete_elem(l->tracked_fd, &key))
 		return -1;
-	if (pid > 0 && (size_t)pid / 64 < l->tracked_bits_len / sizeof(uint64_t))
-		__atomic_fetch_and(&l->tracked_bits[key / 64], ~(1ULL << (key % 64)),
-				   __ATOMIC_SEQ_CST);
+	if (word)
+		__atomic_fetch_and(word, ~tracked_bit(pid), __ATOMIC_SEQ_CST);
 	return 0;
 }
 
