@@ -16,7 +16,9 @@ const struct route store_routes[STORE_ROUTES] = {
 	{ "fork", ST_FORK, ST_NONE },
 	{ "exec", ST_EXEC, ST_NONE },
 	{ "exit", ST_EXIT, ST_NONE },
-	/* file events: `files` is a view over `events` (schema version 4) */
+	/* file events: `files` is a view over `events` (schema version 4), so
+	 * they route like ROUTE_OTHER; listed here, the commonest type is
+	 * found by the sixth strcmp instead of after all nineteen */
 	{ "open", ST_PROC_SEEN, ST_NONE },
 	{ "unlink", ST_PROC_SEEN, ST_NONE },
 	{ "rename", ST_PROC_SEEN, ST_NONE },

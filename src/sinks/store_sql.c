@@ -90,7 +90,7 @@ static const char schema_v3[] =
 /*
  * Schema version 4: `files` becomes a view over `events`. As a table it
  * took a second row and a second index entry for every file event, the
- * same values again: about 3 µs of every stored open, a third of the
+ * same values again: about 3 µs of every stored open, over 40% of the
  * store's time. The view gives the same columns (id is the event's id),
  * read from the event's JSON; queries by session use events(session,
  * ts_ns). The old table's rows are copies of what `events` holds.
