@@ -759,10 +759,6 @@ static void print_summary(struct recorder *r)
 		fprintf(stderr, "malformed records: %llu\n", (unsigned long long)r->malformed);
 	if (r->ld.missing[0])
 		fprintf(stderr, "tracepoints absent on this kernel: %s\n", r->ld.missing);
-	if (r->dbpath[0])
-		fprintf(stderr, "store writer: %s, raised %lu time%s\n",
-			r->store_idle_class ? "idle class" : "normal class (could not be raised again)",
-			r->store_raises, r->store_raises == 1 ? "" : "s");
 	{
 		double u, s;
 
@@ -927,10 +923,6 @@ static int run_loop(struct recorder *r, int sigfd)
 		int nready = epoll_wait(ep, out, 4, more ? 0 : 100);
 
 		more = rec_drain_some(r);
-		/* what the store held back goes to its writer now, not with
-		 * the next event, which may be long in coming */
-		if (r->store && !r->store_failed && store_tick(r->store))
-			store_gave_up(r);
 		for (int i = 0; r->fanning && i < nready; i++) {
 			if (out[i].data.fd == fan_wake_fd(&r->fan)) {
 				/* an exec decision waits for what happened before it */
@@ -1014,7 +1006,6 @@ static void finish(struct recorder *r)
 	if (r->store) {
 		if (!r->store_failed && store_flush(r->store))
 			store_gave_up(r);
-		store_writer_sched(r->store, &r->store_idle_class, &r->store_raises);
 		store_close(r->store);
 		r->store = NULL;
 	}

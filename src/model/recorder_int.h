@@ -54,8 +54,6 @@ struct recorder {
 	struct jsonl jl;
 	bool use_jsonl;
 	bool store_failed;
-	int store_idle_class;          /* the writer's scheduling, for --stats */
-	unsigned long store_raises;
 	struct pidset live;
 	struct session *sessions;
 	size_t nsessions;

@@ -151,19 +151,8 @@ static int new_store(const char *path, bool readonly, struct store **out,
 	return 0;
 }
 
-static void free_rows_list(struct row *r)
-{
-	while (r) {
-		struct row *next = r->next;
-
-		free(r);
-		r = next;
-	}
-}
-
 static void free_store(struct store *s)
 {
-	free_rows_list(s->held);
 	while (s->spare) {
 		struct row *r = s->spare;
 
@@ -354,8 +343,8 @@ static struct row *take_spare(struct store *s, size_t need)
 {
 	struct row *r;
 
-	/* a busy lock: the writer has it (and may be preempted with it) */
-	if (!s->mine && pthread_mutex_trylock(&s->mu) == 0) {
+	if (!s->mine) {
+		pthread_mutex_lock(&s->mu);
 		s->mine = s->spare;
 		s->spare = NULL;
 		s->spare_n = 0;
@@ -389,95 +378,11 @@ static struct row *new_row(struct store *s)
 	return r;
 }
 
-bool store_writer_behind(const struct store *s, uint64_t now_ms)
-{
-	return s->queued_bytes >= STORE_BOOST_BYTES ||
-	       (s->head && now_ms - s->head_ms >= STORE_BOOST_MS) ||
-	       (s->writing && now_ms - s->pass_ms >= STORE_BOOST_MS);
-}
-
-/* Under mu: a writer in the idle class that fell behind is raised. */
-static void keep_writer_up(struct store *s)
-{
-	if (s->writer_low && store_writer_behind(s, store_now_ms()))
-		store_writer_boost(s);
-}
-
-/* Under mu: the held rows onto the queue, waiting for room if it is full. */
-static int queue_held(struct store *s)
-{
-	/* a full queue holds the caller back: the kernel's buffer then
-	 * absorbs the burst, and counts what it cannot. The writer may be
-	 * asleep until its batch is due: it is woken first. */
-	while (!s->wfailed && s->queued_rows &&
-	       s->queued_bytes + s->held_bytes > STORE_QUEUE_BYTES) {
-		store_writer_boost(s);
-		pthread_cond_signal(&s->work);
-		pthread_cond_wait(&s->space, &s->mu);
-	}
-	if (s->wfailed) {
-		unsigned long lost = s->held_rows;
-
-		/* the last put's row is that put's failure; the others were
-		 * put before the writer failed and are counted as lost */
-		free_rows_list(s->held);
-		s->held = s->held_tail = NULL;
-		s->held_rows = 0;
-		s->held_bytes = 0;
-		writer_failure(s);
-		if (lost > 1) {
-			size_t used = strnlen(s->err, sizeof(s->err));
-
-			store_set_msg(s->err + used, sizeof(s->err) - used,
-				      "; %lu event(s) put since were not stored either", lost - 1);
-		}
-		return -1;
-	}
-	if (s->tail)
-		s->tail->next = s->held;
-	else {
-		s->head = s->held;
-		s->head_ms = store_now_ms();
-	}
-	s->tail = s->held_tail;
-	s->queued_bytes += s->held_bytes;
-	s->queued_rows += s->held_rows;
-	s->put_seq += s->held_rows;
-	s->held = s->held_tail = NULL;
-	s->held_rows = 0;
-	s->held_bytes = 0;
-	if (s->writer_idle || s->queued_rows >= STORE_WAKE_ROWS ||
-	    s->queued_bytes >= STORE_QUEUE_BYTES / 8)
-		pthread_cond_signal(&s->work);
-	keep_writer_up(s);
-	return 0;
-}
-
-/*
- * Queue the held rows. Unless must, a busy lock leaves them held for the
- * next call; too many held, and the writer (which has the lock) is raised
- * first, so that it lets go of it soon.
- */
-static int hand_over(struct store *s, bool must)
-{
-	int ret;
-
-	if (pthread_mutex_trylock(&s->mu) != 0) {
-		if (!must && s->held_rows <= STORE_HELD_ROWS)
-			return 0;
-		store_writer_raise(s);
-		pthread_mutex_lock(&s->mu);
-		store_writer_boost(s);   /* the flag follows (or it went down again) */
-	}
-	ret = s->held ? queue_held(s) : (s->wfailed && !s->fail_told ? writer_failure(s) : 0);
-	pthread_mutex_unlock(&s->mu);
-	return ret;
-}
-
 int store_put(struct store *s, json_t *ev)
 {
 	const char *type;
 	struct row *r;
+	int ret = 0;
 
 	if (!s)
 		return -1;
@@ -496,31 +401,33 @@ int store_put(struct store *s, json_t *ev)
 	r = new_row(s);
 	if (!r)
 		return -1;
-	r->next = NULL;
-	if (s->held_tail)
-		s->held_tail->next = r;
-	else
-		s->held = r;
-	s->held_tail = r;
-	s->held_rows++;
-	s->held_bytes += r->cap;
-	return hand_over(s, false);
-}
 
-int store_tick(struct store *s)
-{
-	int ret = 0;
-
-	if (!s || s->readonly)
-		return 0;
-	if (s->held)
-		return hand_over(s, false);
-	if (pthread_mutex_trylock(&s->mu) == 0) {
-		keep_writer_up(s);
-		if (s->wfailed && !s->fail_told)
-			ret = writer_failure(s);
-		pthread_mutex_unlock(&s->mu);
+	pthread_mutex_lock(&s->mu);
+	/* a full queue holds the caller back: the kernel's buffer then
+	 * absorbs the burst, and counts what it cannot. The writer may be
+	 * asleep until its batch is due: it is woken first. */
+	while (!s->wfailed && s->queued_rows && s->queued_bytes + r->cap > STORE_QUEUE_BYTES) {
+		pthread_cond_signal(&s->work);
+		pthread_cond_wait(&s->space, &s->mu);
 	}
+	if (s->wfailed) {
+		ret = writer_failure(s);
+	} else {
+		if (s->tail)
+			s->tail->next = r;
+		else
+			s->head = r;
+		s->tail = r;
+		s->queued_bytes += r->cap;
+		s->queued_rows++;
+		s->put_seq++;
+		if (s->writer_idle || s->queued_rows >= STORE_WAKE_ROWS ||
+		    s->queued_bytes >= STORE_QUEUE_BYTES / 8)
+			pthread_cond_signal(&s->work);
+		r = NULL;
+	}
+	pthread_mutex_unlock(&s->mu);
+	free(r);
 	return ret;
 }
 
@@ -533,13 +440,10 @@ int store_flush(struct store *s)
 		return -1;
 	if (s->readonly)
 		return 0;
-	if (s->held && hand_over(s, true) != 0)
-		return -1;
 	pthread_mutex_lock(&s->mu);
 	target = s->put_seq;
 	if (s->committed_seq < target && !s->wfailed) {
 		s->flush_req = true;
-		store_writer_boost(s);
 		pthread_cond_signal(&s->work);
 		while (s->committed_seq < target && !s->wfailed)
 			pthread_cond_wait(&s->done, &s->mu);
@@ -550,18 +454,6 @@ int store_flush(struct store *s)
 	return ret;
 }
 
-void store_writer_sched(struct store *s, int *idle_class, unsigned long *raises)
-{
-	*idle_class = 0;
-	*raises = 0;
-	if (!s || s->readonly)
-		return;
-	pthread_mutex_lock(&s->mu);
-	*idle_class = s->low_ok;
-	*raises = s->boosts;
-	pthread_mutex_unlock(&s->mu);
-}
-
 int store_close(struct store *s)
 {
 	int ret = 0;
@@ -569,10 +461,6 @@ int store_close(struct store *s)
 	if (!s)
 		return 0;
 	if (!s->readonly) {
-		/* held rows are queued first; a failure here is the writer's,
-		 * returned below like any other */
-		if (s->held && s->writer_started && hand_over(s, true) != 0)
-			ret = -1;
 		store_writer_stop(s);   /* commits what is queued */
 		/* a failure not returned yet is this close's failure */
 		if (s->wfailed && !s->fail_told) {

@@ -7,12 +7,10 @@
  * processes, files, connections, dns, http, llm_calls, tool_calls).
  *
  * A writable store has a writer thread: store_put() turns the event into a
- * row and queues it (waiting while STORE_QUEUE_BYTES are queued; holding
- * it for the next put() or store_tick() while the writer has the queue's
- * lock), the writer stores rows in batches, one transaction committed every
+ * row and queues it (waiting while STORE_QUEUE_BYTES are queued), the
+ * writer stores rows in batches, one transaction committed every
  * STORE_BATCH_EVENTS events, when the batch is STORE_BATCH_MS old, on
- * store_flush() and on store_close(). The writer runs in the idle
- * scheduling class and is raised when it falls behind (store_int.h). Once store_flush() returned 0,
+ * store_flush() and on store_close(). Once store_flush() returned 0,
  * everything put before it is on disk and survives the process being
  * killed. A store is used by one thread at a time (plus its writer);
  * store_db() of a writable store may be used only right after a
@@ -58,19 +56,8 @@ int store_open_readonly(const char *path, struct store **out, char *err, size_t 
  * lost); committed events never are.
  */
 int store_put(struct store *s, json_t *ev);
-/*
- * Hand over what put() held back, and raise the writer if it fell behind
- * (store_int.h): call it now and then while putting; the recorder does
- * after each pass over its ring buffer. Returns the writer's failure like
- * store_put().
- */
-int store_tick(struct store *s);
 /* Wait until everything put so far is committed. */
 int store_flush(struct store *s);
-/* How the writer shares the CPU: *idle_class if it runs in the idle class
- * (it may not where it could not be raised again), and the times it was
- * raised because it fell behind, for a flush or the stop. */
-void store_writer_sched(struct store *s, int *idle_class, unsigned long *raises);
 /* Commit what is queued, stop the writer, close. Safe on NULL. The store
  * is freed either way; -1 means the final commit or the close failed (or
  * an earlier failure of the writer was never returned). To learn why,

@@ -37,21 +37,6 @@
 #define STORE_SPARE_MAX (64u << 10) /* ... if no larger than this */
 #define STORE_SCRATCH_MAX (1u << 20) /* a larger scratch is freed after use */
 #define STORE_ROW_ALIGN 1024    /* rows are allocated in multiples of this */
-/*
- * The writer runs in the machine's idle time (SCHED_IDLE): storing an
- * event can wait a little, the recorded work should not wait for it. It is
- * raised to the normal class (SCHED_OTHER) when it falls behind: a queued
- * row older than STORE_BOOST_MS, STORE_BOOST_BYTES queued, a pass over a
- * list taking longer than STORE_BOOST_MS; and for a flush, the stop, and
- * while put() waits for room. It goes back once the queue is empty. Only
- * where the process may raise it again (CAP_SYS_NICE or RLIMIT_NICE).
- */
-#define STORE_BOOST_MS 1000
-#define STORE_BOOST_BYTES (16u << 20)
-/* Rows put() may hold back while the writer has the lock: a writer in the
- * idle class can be preempted holding it, and the recorder must not wait
- * for it. Past this many the caller raises the writer and waits. */
-#define STORE_HELD_ROWS 256
 
 /* Which statements an event type runs after the insert into `events`.
  * Process statements (all but the session ones) need pid and start_ns. */
@@ -135,9 +120,6 @@ struct store {
 	struct row_head draft;   /* ... and the rest of it */
 	struct cell cells[STORE_MAX_KEYS];
 	struct row *mine;        /* spares taken from the writer, for reuse */
-	struct row *held, *held_tail; /* put, not queued yet (the lock was busy) */
-	unsigned long held_rows;
-	size_t held_bytes;
 	bool fail_told;          /* the writer's failure was returned once */
 
 	/* shared, under mu */
@@ -155,12 +137,6 @@ struct store {
 	unsigned long queued_rows;
 	uint64_t put_seq;        /* rows queued since open */
 	uint64_t committed_seq;  /* rows committed (or lost to a failure) */
-	uint64_t head_ms;        /* when the row now at head was queued */
-	bool writing;            /* the writer is writing a list it took ... */
-	uint64_t pass_ms;        /* ... since then */
-	bool low_ok;             /* the writer may go down to SCHED_IDLE ... */
-	bool writer_low;         /* ... and is there now */
-	unsigned long boosts;    /* times it was raised to SCHED_OTHER */
 	char werr[1024];         /* the writer's failure; fixed once wfailed */
 	pthread_t writer;
 
@@ -184,17 +160,9 @@ int store_row_encode(struct store *s, const json_t *ev, int route);
 size_t store_row_size(const struct store *s);
 void store_row_fill(const struct store *s, struct row *r);
 
-/* store.c: under mu, has the writer fallen behind (store_int.h's rules)? */
-bool store_writer_behind(const struct store *s, uint64_t now_ms);
-
 /* store_write.c: the writer thread */
 int store_writer_start(struct store *s);
 void store_writer_stop(struct store *s);
-/* Under mu: raise the writer to SCHED_OTHER if it is in the idle class. */
-void store_writer_boost(struct store *s);
-/* Without mu (the writer holds it): raise it at once; the next
- * store_writer_boost() under mu sets the flag. */
-void store_writer_raise(struct store *s);
 uint64_t store_now_ms(void);
 
 #endif /* AGENTTRAIL_SINKS_STORE_INT_H */

@@ -11,17 +11,12 @@
 #include "sinks/store_schema.h"
 
 #include <errno.h>
-#include <linux/capability.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
 
 /* With rows coming, wait this long for more before sleeping for good: a
  * busy recorder then wakes the writer once per nap, not once per event. */
@@ -306,66 +301,6 @@ static struct row *keep_spares(struct store *s, struct row *done)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Scheduling class (store_int.h says why) */
-
-/*
- * Leaving SCHED_IDLE for SCHED_OTHER at nice 0 needs CAP_SYS_NICE or an
- * RLIMIT_NICE of 20 (sched_setscheduler(2)). Without either, a writer sent
- * to the idle class could never be raised again: it stays where it is.
- */
-static bool can_raise_again(void)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NICE, &rl) == 0 && (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= 20))
-		return true;
-	if (syscall(SYS_capget, &hdr, data) != 0)
-		return false;
-	return (data[CAP_TO_INDEX(CAP_SYS_NICE)].effective & CAP_TO_MASK(CAP_SYS_NICE)) != 0;
-}
-
-static int set_class(pthread_t t, int policy)
-{
-	struct sched_param sp = { .sched_priority = 0 };
-
-	return pthread_setschedparam(t, policy, &sp);
-}
-
-void store_writer_boost(struct store *s)
-{
-	if (!s->writer_low)
-		return;
-	if (set_class(s->writer, SCHED_OTHER) != 0) {
-		/* refused after all (a security module?): never lower it again;
-		 * in the idle class it still gets a small share of the CPU */
-		s->low_ok = false;
-		return;
-	}
-	s->writer_low = false;
-	s->boosts++;
-}
-
-void store_writer_raise(struct store *s)
-{
-	/* without mu, low_ok cannot be read; raising a writer that is in
-	 * the normal class already changes nothing */
-	(void)set_class(s->writer, SCHED_OTHER);
-}
-
-/* Under mu, on the writer: down to the idle class once nothing waits. */
-static void settle_low(struct store *s)
-{
-	if (!s->low_ok || s->writer_low || s->head || s->flush_req || s->stop)
-		return;
-	if (set_class(pthread_self(), SCHED_IDLE) == 0)
-		s->writer_low = true;
-	else
-		s->low_ok = false;
-}
-
-/* ------------------------------------------------------------------------ */
 /* The thread */
 
 static void deadline_in(struct timespec *ts, uint64_t ms)
@@ -435,8 +370,6 @@ static void *writer_main(void *arg)
 	bool worked = false;
 
 	pthread_mutex_lock(&s->mu);
-	s->low_ok = can_raise_again();
-	settle_low(s);
 	for (;;) {
 		struct row *list, *done = NULL;
 		uint64_t upto;
@@ -452,8 +385,6 @@ static void *writer_main(void *arg)
 		flush = s->flush_req;
 		stop = s->stop;
 		s->flush_req = false;
-		s->writing = true;
-		s->pass_ms = store_now_ms();
 		pthread_cond_broadcast(&s->space);
 		pthread_mutex_unlock(&s->mu);
 
@@ -475,14 +406,12 @@ static void *writer_main(void *arg)
 			free_rows(done);
 			pthread_mutex_lock(&s->mu);
 		}
-		s->writing = false;
 		if (!s->in_tx) {
 			s->committed_seq = upto;
 			pthread_cond_broadcast(&s->done);
 		}
 		if (stop && !s->head)
 			break;
-		settle_low(s);
 	}
 	pthread_mutex_unlock(&s->mu);
 	return NULL;
@@ -516,7 +445,6 @@ void store_writer_stop(struct store *s)
 		return;
 	pthread_mutex_lock(&s->mu);
 	s->stop = true;
-	store_writer_boost(s);
 	pthread_cond_signal(&s->work);
 	pthread_mutex_unlock(&s->mu);
 	(void)pthread_join(s->writer, NULL);   /* fails only for a bad handle */
