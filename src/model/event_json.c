@@ -158,9 +158,12 @@ static struct span take(struct cursor *c, size_t len)
 	return s;
 }
 
+/* Keys here, and the fixed words among the values, are ASCII literals:
+ * the _nocheck setters skip jansson's UTF-8 check of each on every event.
+ * Values from the kernel go through json_bytes_string(), which checks. */
 static void set_span(json_t *o, const char *key, struct span s)
 {
-	json_object_set_new(o, key, s.p ? json_bytes_string(s.p, s.len) : json_null());
+	json_object_set_new_nocheck(o, key, s.p ? json_bytes_string(s.p, s.len) : json_null());
 }
 
 /* ---- paths and flags ----------------------------------------------------- */
@@ -275,13 +278,13 @@ const char *open_access(uint32_t flags)
 
 static void set_result(json_t *o, int64_t ret)
 {
-	json_object_set_new(o, "ret", json_integer(ret));
+	json_object_set_new_nocheck(o, "ret", json_integer(ret));
 	if (ret < 0 && ret > -4096) {
 		const char *name = strerrorname_np((int)-ret);
 
-		json_object_set_new(o, "errno", name ? json_string(name) : json_integer(-ret));
+		json_object_set_new_nocheck(o, "errno", name ? json_string_nocheck(name) : json_integer(-ret));
 	} else {
-		json_object_set_new(o, "errno", json_null());
+		json_object_set_new_nocheck(o, "errno", json_null());
 	}
 }
 
@@ -293,15 +296,15 @@ json_t *event_common(struct ev_ctx *c, const struct at_hdr *h)
 
 	if (!o)
 		return NULL;
-	json_object_set_new(o, "type", json_string(event_kind_name(h->kind)));
-	json_object_set_new(o, "ts_ns", json_integer((json_int_t)(h->ts_ns + (uint64_t)c->mono_to_wall_ns)));
-	json_object_set_new(o, "session", json_integer((json_int_t)h->session));
-	json_object_set_new(o, "pid", json_integer(h->pid));
-	json_object_set_new(o, "tid", json_integer(h->tid));
-	json_object_set_new(o, "ppid", json_integer(h->ppid));
-	json_object_set_new(o, "start_ns", json_integer((json_int_t)h->start_ns));
-	json_object_set_new(o, "comm", json_bytes_string(h->comm, strnlen(h->comm, AT_COMM_LEN)));
-	json_object_set_new(o, "uid", json_integer(h->uid));
+	json_object_set_new_nocheck(o, "type", json_string_nocheck(event_kind_name(h->kind)));
+	json_object_set_new_nocheck(o, "ts_ns", json_integer((json_int_t)(h->ts_ns + (uint64_t)c->mono_to_wall_ns)));
+	json_object_set_new_nocheck(o, "session", json_integer((json_int_t)h->session));
+	json_object_set_new_nocheck(o, "pid", json_integer(h->pid));
+	json_object_set_new_nocheck(o, "tid", json_integer(h->tid));
+	json_object_set_new_nocheck(o, "ppid", json_integer(h->ppid));
+	json_object_set_new_nocheck(o, "start_ns", json_integer((json_int_t)h->start_ns));
+	json_object_set_new_nocheck(o, "comm", json_bytes_string(h->comm, strnlen(h->comm, AT_COMM_LEN)));
+	json_object_set_new_nocheck(o, "uid", json_integer(h->uid));
 	return o;
 }
 
@@ -339,32 +342,41 @@ static int decode_exec(struct ev_ctx *c, json_t *o, const struct at_exec *e, siz
 		json_decref(arr);
 		return -1;
 	}
-	json_object_set_new(o, "argv", arr);
-	json_object_set_new(o, "argv_truncated", json_boolean(e->h.flags & AT_F_ARGV_TRUNC));
+	json_object_set_new_nocheck(o, "argv", arr);
+	json_object_set_new_nocheck(o, "argv_truncated", json_boolean(e->h.flags & AT_F_ARGV_TRUNC));
 	if (e->h.flags & AT_F_PATH_TRUNC)
-		json_object_set_new(o, "path_truncated", json_true());
+		json_object_set_new_nocheck(o, "path_truncated", json_true());
 	set_span(o, "filename", filename);
 	set_span(o, "exe", exe);
 	set_span(o, "cwd", cwd);
-	json_object_set_new(o, "euid", json_integer(e->euid));
-	json_object_set_new(o, "gid", json_integer(e->gid));
-	json_object_set_new(o, "sid", json_integer(e->sid));
-	json_object_set_new(o, "parent_start_ns", json_integer((json_int_t)e->parent_start_ns));
-	json_object_set_new(o, "cgroup_id", json_integer((json_int_t)e->cgroup_id));
+	json_object_set_new_nocheck(o, "euid", json_integer(e->euid));
+	json_object_set_new_nocheck(o, "gid", json_integer(e->gid));
+	json_object_set_new_nocheck(o, "sid", json_integer(e->sid));
+	json_object_set_new_nocheck(o, "parent_start_ns", json_integer((json_int_t)e->parent_start_ns));
+	json_object_set_new_nocheck(o, "cgroup_id", json_integer((json_int_t)e->cgroup_id));
 	if (cg.p) {
 		set_span(o, "cgroup", cg);
 		snprintf(cgpath, sizeof(cgpath), "%.*s", (int)cg.len, cg.p);
 	} else if (c->cg && cgroup_name(c->cg, e->cgroup_id, cgpath, sizeof(cgpath)) == 0) {
-		json_object_set_new(o, "cgroup", json_string(cgpath));
+		json_object_set_new_nocheck(o, "cgroup", json_string(cgpath));
 	} else {
 		cgpath[0] = '\0';
-		json_object_set_new(o, "cgroup", json_null());
+		json_object_set_new_nocheck(o, "cgroup", json_null());
 	}
 	if (cgpath[0] && container_id_from_cgroup(cgpath, cid, sizeof(cid)))
-		json_object_set_new(o, "container_id", json_string(cid));
+		json_object_set_new_nocheck(o, "container_id", json_string(cid));
 	else
-		json_object_set_new(o, "container_id", json_null());
+		json_object_set_new_nocheck(o, "container_id", json_null());
 	return 0;
+}
+
+/* A span as a C string in buf, cut to fit: a copy, not snprintf. */
+static void span_cstr(char *buf, size_t size, struct span s)
+{
+	size_t n = s.len < size ? s.len : size - 1;
+
+	memcpy(buf, s.p, n);
+	buf[n] = '\0';
 }
 
 static void set_joined_path(json_t *o, const char *key, const char *src_key, uint16_t flags,
@@ -374,27 +386,27 @@ static void set_joined_path(json_t *o, const char *key, const char *src_key, uin
 
 	if (arg.p && arg.p[0] == '/') {
 		/* absolute argument: normalise lexically */
-		snprintf(argbuf, sizeof(argbuf), "%.*s", (int)arg.len, arg.p);
+		span_cstr(argbuf, sizeof(argbuf), arg);
 		if (path_join_lexical("/", argbuf, out, sizeof(out)) == 0) {
-			json_object_set_new(o, key, json_bytes_string(out, strlen(out)));
+			json_object_set_new_nocheck(o, key, json_bytes_string(out, strlen(out)));
 			if (src_key)
-				json_object_set_new(o, src_key, json_string("lexical"));
+				json_object_set_new_nocheck(o, src_key, json_string_nocheck("lexical"));
 			return;
 		}
 	}
 	if (dir.p && arg.p && (flags & AT_F_PATH_LEXICAL)) {
-		snprintf(dirbuf, sizeof(dirbuf), "%.*s", (int)dir.len, dir.p);
-		snprintf(argbuf, sizeof(argbuf), "%.*s", (int)arg.len, arg.p);
+		span_cstr(dirbuf, sizeof(dirbuf), dir);
+		span_cstr(argbuf, sizeof(argbuf), arg);
 		if (path_join_lexical(dirbuf, argbuf, out, sizeof(out)) == 0) {
-			json_object_set_new(o, key, json_bytes_string(out, strlen(out)));
+			json_object_set_new_nocheck(o, key, json_bytes_string(out, strlen(out)));
 			if (src_key)
-				json_object_set_new(o, src_key, json_string("lexical"));
+				json_object_set_new_nocheck(o, src_key, json_string_nocheck("lexical"));
 			return;
 		}
 	}
-	json_object_set_new(o, key, arg.p ? json_bytes_string(arg.p, arg.len) : json_null());
+	json_object_set_new_nocheck(o, key, arg.p ? json_bytes_string(arg.p, arg.len) : json_null());
 	if (src_key)
-		json_object_set_new(o, src_key, json_string("unresolved"));
+		json_object_set_new_nocheck(o, src_key, json_string_nocheck("unresolved"));
 }
 
 static int decode_file(json_t *o, const struct at_file *f, size_t size)
@@ -412,33 +424,33 @@ static int decode_file(json_t *o, const struct at_file *f, size_t size)
 		/* a pipe, socket or memfd reached through a path such as
 		 * /dev/stdin or /proc/self/fd/N: no place in the tree */
 		snprintf(fl, sizeof(fl), "pseudo:[%llu]", (unsigned long long)f->ino);
-		json_object_set_new(o, "path", json_string(fl));
-		json_object_set_new(o, "path_source", json_string("pseudo"));
+		json_object_set_new_nocheck(o, "path", json_string_nocheck(fl));
+		json_object_set_new_nocheck(o, "path_source", json_string_nocheck("pseudo"));
 	} else if (f->h.kind == AT_EV_OPEN && f->ret >= 0 && path.p && !(f->h.flags & AT_F_PATH_LEXICAL)) {
 		set_span(o, "path", path);
-		json_object_set_new(o, "path_source", json_string("kernel"));
+		json_object_set_new_nocheck(o, "path_source", json_string_nocheck("kernel"));
 	} else {
 		set_joined_path(o, "path", "path_source", f->h.flags, path, arg);
 	}
 	set_span(o, "arg_path", arg);
 	if (f->h.flags & AT_F_PATH_TRUNC)
-		json_object_set_new(o, "path_truncated", json_true());
+		json_object_set_new_nocheck(o, "path_truncated", json_true());
 	set_result(o, f->ret);
-	json_object_set_new(o, "flags", json_integer(f->flags));
+	json_object_set_new_nocheck(o, "flags", json_integer(f->flags));
 	switch (f->h.kind) {
 	case AT_EV_OPEN:
 		open_flags_str(f->flags, fl, sizeof(fl));
-		json_object_set_new(o, "flags_str", json_string(fl));
-		json_object_set_new(o, "access", json_string(open_access(f->flags)));
-		json_object_set_new(o, "create", json_boolean(f->flags & O_CREAT));
-		json_object_set_new(o, "truncate", json_boolean(f->flags & O_TRUNC));
-		json_object_set_new(o, "mode", json_integer(f->mode));
-		json_object_set_new(o, "ino", json_integer((json_int_t)f->ino));
-		json_object_set_new(o, "dev", json_integer(f->dev));
+		json_object_set_new_nocheck(o, "flags_str", json_string_nocheck(fl));
+		json_object_set_new_nocheck(o, "access", json_string_nocheck(open_access(f->flags)));
+		json_object_set_new_nocheck(o, "create", json_boolean(f->flags & O_CREAT));
+		json_object_set_new_nocheck(o, "truncate", json_boolean(f->flags & O_TRUNC));
+		json_object_set_new_nocheck(o, "mode", json_integer(f->mode));
+		json_object_set_new_nocheck(o, "ino", json_integer((json_int_t)f->ino));
+		json_object_set_new_nocheck(o, "dev", json_integer(f->dev));
 		break;
 	case AT_EV_MKDIR:
 	case AT_EV_CHMOD:
-		json_object_set_new(o, "mode", json_integer(f->mode));
+		json_object_set_new_nocheck(o, "mode", json_integer(f->mode));
 		break;
 	case AT_EV_RENAME:
 		set_joined_path(o, "new_path", NULL, f->h.flags, path2, arg2);
@@ -514,12 +526,12 @@ static void decode_net(struct ev_ctx *c, json_t *o, const struct at_net *n)
 	const char *st = sotype_name(n->sotype);
 	const char *domain = NULL;
 
-	json_object_set_new(o, "family", fam ? json_string(fam) : json_integer(n->family));
-	json_object_set_new(o, "sotype", st ? json_string(st) : json_null());
-	json_object_set_new(o, "saddr", addr_json(n->family, n->saddr));
-	json_object_set_new(o, "sport", json_integer(n->sport));
-	json_object_set_new(o, "daddr", addr_json(n->family, n->daddr));
-	json_object_set_new(o, "dport", json_integer(n->dport));
+	json_object_set_new_nocheck(o, "family", fam ? json_string(fam) : json_integer(n->family));
+	json_object_set_new_nocheck(o, "sotype", st ? json_string(st) : json_null());
+	json_object_set_new_nocheck(o, "saddr", addr_json(n->family, n->saddr));
+	json_object_set_new_nocheck(o, "sport", json_integer(n->sport));
+	json_object_set_new_nocheck(o, "daddr", addr_json(n->family, n->daddr));
+	json_object_set_new_nocheck(o, "dport", json_integer(n->dport));
 	if (n->family == AF_UNIX) {
 		size_t l = strnlen(n->unix_path, AT_UNIX_PATH_MAX);
 
@@ -530,26 +542,26 @@ static void decode_net(struct ev_ctx *c, json_t *o, const struct at_net *n)
 
 			ab[0] = '@';
 			memcpy(ab + 1, n->unix_path + 1, al);
-			json_object_set_new(o, "unix_path", json_bytes_string(ab, al + 1));
+			json_object_set_new_nocheck(o, "unix_path", json_bytes_string(ab, al + 1));
 		} else {
-			json_object_set_new(o, "unix_path", json_bytes_string(n->unix_path, l));
+			json_object_set_new_nocheck(o, "unix_path", json_bytes_string(n->unix_path, l));
 		}
 	} else {
-		json_object_set_new(o, "unix_path", json_null());
+		json_object_set_new_nocheck(o, "unix_path", json_null());
 	}
 	if (c->dns && (n->family == AF_INET || n->family == AF_INET6))
 		domain = dnscache_lookup(c->dns, n->h.session, n->family, n->daddr);
-	json_object_set_new(o, "domain", domain ? json_string(domain) : json_null());
-	json_object_set_new(o, "sock", json_integer((json_int_t)(mix64(n->sock ^ c->sock_key) >> 12)));
+	json_object_set_new_nocheck(o, "domain", domain ? json_string(domain) : json_null());
+	json_object_set_new_nocheck(o, "sock", json_integer((json_int_t)(mix64(n->sock ^ c->sock_key) >> 12)));
 	if (n->h.kind == AT_EV_SOCK_CLOSE) {
-		json_object_set_new(o, "bytes_sent", json_integer((json_int_t)n->bytes_sent));
-		json_object_set_new(o, "bytes_recv", json_integer((json_int_t)n->bytes_recv));
+		json_object_set_new_nocheck(o, "bytes_sent", json_integer((json_int_t)n->bytes_sent));
+		json_object_set_new_nocheck(o, "bytes_recv", json_integer((json_int_t)n->bytes_recv));
 	} else {
-		json_object_set_new(o, "fd", json_integer(n->fd));
+		json_object_set_new_nocheck(o, "fd", json_integer(n->fd));
 		set_result(o, n->ret);
 	}
 	if (n->h.kind == AT_EV_LISTEN)
-		json_object_set_new(o, "backlog", json_integer(n->backlog));
+		json_object_set_new_nocheck(o, "backlog", json_integer(n->backlog));
 }
 
 static void decode_dns(struct ev_ctx *c, json_t *o, const struct at_dns *d)
@@ -559,9 +571,9 @@ static void decode_dns(struct ev_ctx *c, json_t *o, const struct at_dns *d)
 	int rc = -EINVAL;
 	json_t *answers;
 
-	json_object_set_new(o, "server", addr_json(d->family, d->server));
-	json_object_set_new(o, "port", json_integer(d->port));
-	json_object_set_new(o, "truncated", json_boolean(d->h.flags & AT_F_DNS_TRUNC));
+	json_object_set_new_nocheck(o, "server", addr_json(d->family, d->server));
+	json_object_set_new_nocheck(o, "port", json_integer(d->port));
+	json_object_set_new_nocheck(o, "truncated", json_boolean(d->h.flags & AT_F_DNS_TRUNC));
 	if (!m)
 		return;
 	if (d->h.flags & AT_F_DNS_TCP)
@@ -569,16 +581,16 @@ static void decode_dns(struct ev_ctx *c, json_t *o, const struct at_dns *d)
 	if (rc)
 		rc = dns_parse(d->data, len, m);
 	if (rc) {
-		json_object_set_new(o, "error", json_string("malformed DNS message"));
-		json_object_set_new(o, "len", json_integer((json_int_t)len));
+		json_object_set_new_nocheck(o, "error", json_string("malformed DNS message"));
+		json_object_set_new_nocheck(o, "len", json_integer((json_int_t)len));
 		free(m);
 		return;
 	}
-	json_object_set_new(o, "id", json_integer(m->id));
-	json_object_set_new(o, "response", json_boolean(m->response));
-	json_object_set_new(o, "rcode", json_integer(m->rcode));
-	json_object_set_new(o, "qname", json_string(m->qname));
-	json_object_set_new(o, "qtype", dns_type_name(m->qtype) ? json_string(dns_type_name(m->qtype))
+	json_object_set_new_nocheck(o, "id", json_integer(m->id));
+	json_object_set_new_nocheck(o, "response", json_boolean(m->response));
+	json_object_set_new_nocheck(o, "rcode", json_integer(m->rcode));
+	json_object_set_new_nocheck(o, "qname", json_string(m->qname));
+	json_object_set_new_nocheck(o, "qtype", dns_type_name(m->qtype) ? json_string(dns_type_name(m->qtype))
 								 : json_integer(m->qtype));
 	answers = json_array();
 	for (size_t i = 0; i < m->n_answers; i++) {
@@ -594,7 +606,7 @@ static void decode_dns(struct ev_ctx *c, json_t *o, const struct at_dns *d)
 		json_object_set_new(a, "ttl", json_integer(rr->ttl));
 		json_array_append_new(answers, a);
 	}
-	json_object_set_new(o, "answers", answers);
+	json_object_set_new_nocheck(o, "answers", answers);
 	if (c->dns && m->response)
 		dnscache_add_msg(c->dns, d->h.session, m);
 	free(m);
@@ -624,10 +636,10 @@ json_t *event_to_json(struct ev_ctx *c, const void *data, size_t size, char *err
 
 		if ((bad = size < sizeof(*f)))
 			break;
-		json_object_set_new(o, "parent_start_ns", json_integer((json_int_t)f->parent_start_ns));
-		json_object_set_new(o, "thread", json_boolean(h->flags & AT_F_THREAD));
-		json_object_set_new(o, "child_tid", json_integer(f->child_tid));
-		json_object_set_new(o, "parent_tid", json_integer(f->parent_tid));
+		json_object_set_new_nocheck(o, "parent_start_ns", json_integer((json_int_t)f->parent_start_ns));
+		json_object_set_new_nocheck(o, "thread", json_boolean(h->flags & AT_F_THREAD));
+		json_object_set_new_nocheck(o, "child_tid", json_integer(f->child_tid));
+		json_object_set_new_nocheck(o, "parent_tid", json_integer(f->parent_tid));
 		break;
 	}
 	case AT_EV_EXIT: {
@@ -635,10 +647,10 @@ json_t *event_to_json(struct ev_ctx *c, const void *data, size_t size, char *err
 
 		if ((bad = size < sizeof(*x)))
 			break;
-		json_object_set_new(o, "code", x->signal ? json_null() : json_integer(x->code));
-		json_object_set_new(o, "signal", json_integer(x->signal));
-		json_object_set_new(o, "core_dumped", json_boolean(h->flags & AT_F_CORE_DUMP));
-		json_object_set_new(o, "duration_ns", json_integer((json_int_t)x->duration_ns));
+		json_object_set_new_nocheck(o, "code", x->signal ? json_null() : json_integer(x->code));
+		json_object_set_new_nocheck(o, "signal", json_integer(x->signal));
+		json_object_set_new_nocheck(o, "core_dumped", json_boolean(h->flags & AT_F_CORE_DUMP));
+		json_object_set_new_nocheck(o, "duration_ns", json_integer((json_int_t)x->duration_ns));
 		break;
 	}
 	case AT_EV_OPEN:
