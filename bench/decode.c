@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench/decode - the recorder's per-event work in user space, without the
+ * kernel: a record as the ring buffer delivers it, decoded into its JSON
+ * object (event_to_json) and written as the text every sink stores or
+ * streams (json_out), then freed. Three records of a recorded build: an
+ * open the kernel resolved, a failed open joined lexically (a compiler's
+ * include search), and an exec.
+ *
+ *   decode [N]        N rounds (default 200000) of each record
+ *
+ * Prints one line per record, "KIND ns_per_event=X", the best of five
+ * passes (the least disturbed), and checks that every pass produced the
+ * same text. Build it against two trees to compare a change (bench/README.md).
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "agenttrail/events.h"
+#include "model/event_json.h"
+#include "model/json_pool.h"
+#include "sinks/json_out.h"
+
+#define PASSES 5
+
+struct record {
+	const char *name;
+	unsigned char buf[2048];
+	size_t size;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void fill_hdr(struct at_hdr *h, uint16_t kind, uint32_t size)
+{
+	h->kind = kind;
+	h->size = size;
+	h->ts_ns = 1000000000ull;
+	h->session = 1795977462584308ull;
+	h->start_ns = 168712428813ull;
+	h->pid = 5923;
+	h->tid = 5923;
+	h->ppid = 5921;
+	h->uid = 0;
+	memcpy(h->comm, "cc1", 4);
+}
+
+/* strings after the fixed part, each with its NUL; returns the new end */
+static size_t put(unsigned char *buf, size_t off, const char *s, uint16_t *len)
+{
+	size_t n = strlen(s) + 1;
+
+	memcpy(buf + off, s, n);
+	*len = (uint16_t)n;
+	return off + n;
+}
+
+static void make_open(struct record *r, bool failed)
+{
+	struct at_file *f = (struct at_file *)r->buf;
+	size_t off = sizeof(*f);
+
+	memset(r->buf, 0, sizeof(r->buf));
+	f->flags = 0400 /* O_NOCTTY */;
+	if (failed) {
+		r->name = "open-enoent-lexical";
+		f->h.flags = AT_F_PATH_LEXICAL;
+		f->ret = -ENOENT;
+		off = put(r->buf, off, "/tmp/pb/src/include", &f->path_len);
+		off = put(r->buf, off, "asm-generic/../bits/types/locale_t.h", &f->arg_len);
+	} else {
+		r->name = "open-kernel-path";
+		f->ret = 4;
+		f->ino = 6905891;
+		f->dev = 266338304;
+		off = put(r->buf, off, "/usr/include/asm-generic/types.h", &f->path_len);
+		off = put(r->buf, off, "/usr/include/asm-generic/types.h", &f->arg_len);
+	}
+	fill_hdr(&f->h, AT_EV_OPEN, (uint32_t)off);
+	r->size = off;
+}
+
+static void make_exec(struct record *r)
+{
+	static const char argv[] = "cc1\0-quiet\0-I\0/tmp/pb/src/include\0-D_GNU_SOURCE\0"
+				   "src/model/event_json.c\0-O2\0-o\0/tmp/ccX.s";
+	struct at_exec *e = (struct at_exec *)r->buf;
+	size_t off = sizeof(*e);
+
+	memset(r->buf, 0, sizeof(r->buf));
+	r->name = "exec";
+	memcpy(r->buf + off, argv, sizeof(argv));
+	e->argv_len = sizeof(argv);
+	e->argc = 9;
+	off += sizeof(argv);
+	off = put(r->buf, off, "/usr/lib/gcc/x86_64-linux-gnu/12/cc1", &e->filename_len);
+	off = put(r->buf, off, "/usr/lib/gcc/x86_64-linux-gnu/12/cc1", &e->exe_len);
+	off = put(r->buf, off, "/tmp/pb/bld", &e->cwd_len);
+	off = put(r->buf, off, "/agenttrail/session-1", &e->cgroup_len);
+	e->cgroup_id = 4242;
+	e->parent_start_ns = 168711884428ull;
+	fill_hdr(&e->h, AT_EV_EXEC, (uint32_t)off);
+	r->size = off;
+}
+
+/* One pass of n decodes; the text of the last one stays in out. */
+static int pass(struct ev_ctx *c, const struct record *r, long n, struct jbuf *out,
+		double *ns)
+{
+	char err[128];
+	uint64_t t0 = now_ns();
+
+	for (long i = 0; i < n; i++) {
+		json_t *ev = event_to_json(c, r->buf, r->size, err, sizeof(err));
+
+		if (!ev) {
+			fprintf(stderr, "decode: %s: %s\n", r->name, err);
+			return -1;
+		}
+		jbuf_reset(out);
+		if (json_out(out, ev) != 0) {
+			fprintf(stderr, "decode: %s: json_out: %s\n", r->name, strerror(errno));
+			json_decref(ev);
+			return -1;
+		}
+		json_decref(ev);
+	}
+	*ns = (double)(now_ns() - t0) / (double)n;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct record recs[3];
+	struct ev_ctx c;
+	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 200000;
+
+	if (n <= 0) {
+		fprintf(stderr, "usage: decode [N]\n");
+		return 2;
+	}
+	json_pool_install();   /* as agenttrail's main() does */
+	ev_ctx_init(&c);
+	c.mono_to_wall_ns = 1795977467000000000ll;   /* fixed: same text every run */
+	make_open(&recs[0], false);
+	make_open(&recs[1], true);
+	make_exec(&recs[2]);
+	for (size_t k = 0; k < sizeof(recs) / sizeof(recs[0]); k++) {
+		struct jbuf out, first;
+		double best = 0, ns;
+
+		jbuf_init(&out);
+		jbuf_init(&first);
+		for (int p = 0; p < PASSES; p++) {
+			if (pass(&c, &recs[k], n, &out, &ns) != 0)
+				return 1;
+			if (p == 0 && jbuf_add(&first, out.p, out.len) != 0)
+				return 1;
+			if (out.len != first.len || memcmp(out.p, first.p, out.len) != 0) {
+				fprintf(stderr, "decode: %s: passes differ\n", recs[k].name);
+				return 1;
+			}
+			if (p == 0 || ns < best)
+				best = ns;
+		}
+		printf("%s ns_per_event=%.1f bytes=%zu\n", recs[k].name, best, first.len);
+		if (getenv("DECODE_SHOW"))
+			printf("  %s\n", first.p);
+		jbuf_free(&out);
+		jbuf_free(&first);
+	}
+	return 0;
+}
