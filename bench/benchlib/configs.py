@@ -4,10 +4,17 @@ how its observer is measured, as the JSON describes them ("configs",
 
 from .peers import AUDIT_BACKLOG, AUDIT_RULES, SNOOPS
 
-CONFIGS = ["bare", "in-session", "in-session-db", "enforce32", "enforce256", "outside",
-           "enforce256-outside", "execsnoop+opensnoop", "auditd"]
+CONFIGS = ["bare", "in-session", "in-session@base", "in-session-db", "in-session-db@base",
+           "enforce32", "enforce256", "outside", "enforce256-outside", "execsnoop+opensnoop",
+           "auditd"]
 # the workload runs in an agenttrail session (record, or run --policy)
-SESSION_CONFIGS = ("in-session", "in-session-db", "enforce32", "enforce256")
+SESSION_CONFIGS = ("in-session", "in-session@base", "in-session-db", "in-session-db@base",
+                   "enforce32", "enforce256")
+# --baseline DIR runs these configurations a second time, with the agenttrail
+# built in DIR, under these names: a change measured side by side with the
+# binary before it, in the same rounds. They run only with --baseline.
+BASELINE_OF = {"in-session": "in-session@base", "in-session-db": "in-session-db@base"}
+BASELINE_CONFIGS = tuple(BASELINE_OF.values())
 # the workload runs alone while an agenttrail runs in the background
 OUTSIDE_CONFIGS = ("outside", "enforce256-outside")
 # --quick runs these configurations with these workloads only (an enforcing
@@ -28,6 +35,8 @@ DESCRIPTIONS = {
     "bare": "WORKLOAD",
     "in-session": "agenttrail record --no-db --quiet --stats -- WORKLOAD",
     "in-session-db": "agenttrail record --db TMP.db --quiet --stats -- WORKLOAD",
+    "in-session@base": "BASELINE/agenttrail record --no-db --quiet --stats -- WORKLOAD",
+    "in-session-db@base": "BASELINE/agenttrail record --db TMP.db --quiet --stats -- WORKLOAD",
     "outside": "WORKLOAD while agenttrail record --no-db --quiet --comm %s runs"
                % NEVER_MATCHES,
     "enforce32": "HOME=TMP/policy/home agenttrail run --policy TMP/policy/policy-32.yaml "

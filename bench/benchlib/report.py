@@ -56,6 +56,10 @@ def report(doc):
              % (m["loadavg_at_start"], m.get("loadavg_at_end", "?")))
     a = doc["agenttrail"]
     L.append("- agenttrail: %s (git %s, sha256 %s)" % (a["binary"], a["git"], a["sha256"][:12]))
+    if doc.get("baseline"):
+        b = doc["baseline"]
+        L.append("- baseline (the `@base` configurations): %s (sha256 %s)"
+                 % (b["binary"], b["sha256"][:12]))
     peers = doc.get("peers", {})
     if peers:
         L.append("- peers: libbpf-tools %s, auditd %s"

@@ -8,7 +8,7 @@ import subprocess
 import time
 
 from .common import fail, log
-from .configs import OUTSIDE_CONFIGS, POLICY_RULES, SESSION_CONFIGS
+from .configs import BASELINE_CONFIGS, OUTSIDE_CONFIGS, POLICY_RULES, SESSION_CONFIGS
 from .policies import check_enforced
 from .procs import (MANAGED, PTRACE_CONT, PTRACE_EVENT_EXIT, PTRACE_EVENT_STOP,
                     PTRACE_O_TRACEEXIT, PTRACE_SEIZE, children_of, cpu_dict,
@@ -166,8 +166,10 @@ def run_recorded(cmd, tmpdir, ready_file, settle, env=None):
 
 
 def session_cmd(agenttrail, config, tmpdir, ready_file, workload):
+    """agenttrail record for in-session and in-session-db; agenttrail is the
+    baseline's binary for their @base twins."""
     cmd = [agenttrail, "record"]
-    if config == "in-session-db":
+    if config.startswith("in-session-db"):
         cmd += ["--db", os.path.join(tmpdir, "session.db")]
     else:
         cmd += ["--no-db"]
@@ -202,9 +204,10 @@ class Sampler:
     None when no configuration needs them."""
 
     def __init__(self, args, agenttrail, tmpdir, ready_file, workload_cmd, results,
-                 background, policies, snoops, auditd):
+                 background, policies, snoops, auditd, baseline=None):
         self.args = args
         self.agenttrail = agenttrail
+        self.baseline = baseline    # the --baseline binary, for the @base configurations
         self.tmpdir = tmpdir
         self.ready_file = ready_file
         self.workload_cmd = workload_cmd    # workload name -> its command
@@ -237,7 +240,8 @@ class Sampler:
                                         policies.prefix + cmd)
                 env = policies.env
             else:
-                full = session_cmd(self.agenttrail, config, tmpdir, ready_file, cmd)
+                binary = self.baseline if config in BASELINE_CONFIGS else self.agenttrail
+                full = session_cmd(binary, config, tmpdir, ready_file, cmd)
             stdout, stderr, wall, rec["observer"] = run_recorded(full, tmpdir, ready_file,
                                                                   args.settle, env)
             rec["ns_per_op"] = workload_output(full, 0, stdout, stderr)
@@ -248,7 +252,7 @@ class Sampler:
             if rec["stats"] is None:
                 log("bench/run: warning: no '... events recorded' line from agenttrail:\n"
                     + stderr[-1000:])
-            if config == "in-session-db":
+            if config.startswith("in-session-db"):
                 rec["db_bytes"] = remove_db(tmpdir)
         elif config == "execsnoop+opensnoop":
             try:

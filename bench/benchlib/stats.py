@@ -89,7 +89,7 @@ def summarise(results, rounds_of, n_of, configs):
             if config in PEER_CONFIGS:
                 c["peer_lost"] = [o.get("lost") for o in obs]
                 c["max_peer_lost"] = max((x for x in c["peer_lost"] if x is not None), default=None)
-            if config == "in-session-db":
+            if config.startswith("in-session-db"):
                 c["db_bytes"] = [s.get("db_bytes") for s in samples]
             if config in POLICY_RULES:
                 found = [s.get("enforce") or {} for s in samples]
