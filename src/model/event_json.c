@@ -166,6 +166,15 @@ static void set_span(json_t *o, const char *key, struct span s)
 	json_object_set_new_nocheck(o, key, s.p ? json_bytes_string(s.p, s.len) : json_null());
 }
 
+/* A span as a C string in buf, cut to fit: a copy, not snprintf. */
+static void span_cstr(char *buf, size_t size, struct span s)
+{
+	size_t n = s.len < size ? s.len : size - 1;
+
+	memcpy(buf, s.p, n);
+	buf[n] = '\0';
+}
+
 /* ---- paths and flags ----------------------------------------------------- */
 
 int path_join_lexical(const char *dir, const char *arg, char *out, size_t len)
@@ -174,14 +183,17 @@ int path_join_lexical(const char *dir, const char *arg, char *out, size_t len)
 	char *parts[sizeof(buf) / 2 + 1];   /* a component is at least 1 byte + '/' */
 	size_t n = 0, o = 0;
 	char *save = NULL, *tok;
-	int w;
+	size_t la = strlen(arg), ld = arg[0] == '/' ? 0 : strlen(dir) + 1;
 
-	if (arg[0] == '/')
-		w = snprintf(buf, sizeof(buf), "%s", arg);
-	else
-		w = snprintf(buf, sizeof(buf), "%s/%s", dir, arg);
-	if (w < 0 || (size_t)w >= sizeof(buf))
+	/* dir "/" arg, or arg alone: copies, not snprintf (a failed open of
+	 * a compiler's include search comes here) */
+	if (ld + la >= sizeof(buf))
 		return -1;
+	if (ld) {
+		memcpy(buf, dir, ld - 1);
+		buf[ld - 1] = '/';
+	}
+	memcpy(buf + ld, arg, la + 1);
 	for (tok = strtok_r(buf, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
 		if (strcmp(tok, ".") == 0)
 			continue;
@@ -356,7 +368,7 @@ static int decode_exec(struct ev_ctx *c, json_t *o, const struct at_exec *e, siz
 	json_object_set_new_nocheck(o, "cgroup_id", json_integer((json_int_t)e->cgroup_id));
 	if (cg.p) {
 		set_span(o, "cgroup", cg);
-		snprintf(cgpath, sizeof(cgpath), "%.*s", (int)cg.len, cg.p);
+		span_cstr(cgpath, sizeof(cgpath), cg);
 	} else if (c->cg && cgroup_name(c->cg, e->cgroup_id, cgpath, sizeof(cgpath)) == 0) {
 		json_object_set_new_nocheck(o, "cgroup", json_string(cgpath));
 	} else {
@@ -368,15 +380,6 @@ static int decode_exec(struct ev_ctx *c, json_t *o, const struct at_exec *e, siz
 	else
 		json_object_set_new_nocheck(o, "container_id", json_null());
 	return 0;
-}
-
-/* A span as a C string in buf, cut to fit: a copy, not snprintf. */
-static void span_cstr(char *buf, size_t size, struct span s)
-{
-	size_t n = s.len < size ? s.len : size - 1;
-
-	memcpy(buf, s.p, n);
-	buf[n] = '\0';
 }
 
 static void set_joined_path(json_t *o, const char *key, const char *src_key, uint16_t flags,

@@ -1803,6 +1803,24 @@ static void test_path_join_lexical_limits(void **state)
 	big[bign] = '\0';
 	assert_int_equal(path_join_lexical(big, "x", out2, bign + 2), -1);
 	assert_int_equal(path_join_lexical("/", big, out2, bign + 2), -1);
+
+	/* the join's own buffer holds 2 * AT_PATH_MAX + 1 bytes and a NUL,
+	 * to the byte: an absolute argument of that length, and dir "/" arg
+	 * of that length, fit; one byte more does not */
+	memset(big + 1, 'a', bign - 1);
+	big[2 * AT_PATH_MAX + 1] = '\0';
+	assert_int_equal(path_join_lexical("/d", big, out2, bign + 2), 0);
+	assert_int_equal(strlen(out2), 2 * AT_PATH_MAX + 1);
+	big[2 * AT_PATH_MAX + 1] = 'a';
+	big[2 * AT_PATH_MAX + 2] = '\0';
+	assert_int_equal(path_join_lexical("/d", big, out2, bign + 2), -1);
+	big[0] = 'a';
+	big[2 * AT_PATH_MAX - 2] = '\0';   /* "/d" "/" arg: 3 + 2 * AT_PATH_MAX - 2 */
+	assert_int_equal(path_join_lexical("/d", big, out2, bign + 2), 0);
+	assert_int_equal(strlen(out2), 2 * AT_PATH_MAX + 1);
+	big[2 * AT_PATH_MAX - 2] = 'a';
+	big[2 * AT_PATH_MAX - 1] = '\0';
+	assert_int_equal(path_join_lexical("/d", big, out2, bign + 2), -1);
 	free(big);
 	free(out2);
 }
