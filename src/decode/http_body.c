@@ -301,32 +301,54 @@ static int zstd_run(struct http_inflate *h, const uint8_t *in, size_t n, http_si
 	}
 }
 
+#define ZSTD_MAGIC_LEN 4
+#define ZSTD_SKIPPABLE_HEADER_LEN 8 /* magic, then the frame's size */
+
+_Static_assert(sizeof(((struct http_inflate *)0)->pre) >= 18, "the longest zstd frame header");
+
+static uint32_t zstd_magic_of(const uint8_t p[ZSTD_MAGIC_LEN])
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 /*
  * A zstd frame or a skippable frame starts with this little-endian magic.
  * libzstd may also know the legacy formats (v0.x), but RFC 8878 is v1
  * only, and the library treats their magic differently when it comes in
  * pieces: checking it here keeps the outcome independent of the cuts.
  */
-static bool zstd_frame_magic(const uint8_t p[4])
+static bool zstd_frame_magic(uint32_t m)
 {
-	uint32_t m = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-		     (uint32_t)p[3] << 24;
-
 	return m == ZSTD_MAGICNUMBER ||
 	       (m & ZSTD_MAGIC_SKIPPABLE_MASK) == ZSTD_MAGIC_SKIPPABLE_START;
 }
 
 /*
- * At the start of a frame: collects its first four bytes. Returns 1 when
- * they are a frame magic, now fed to the decoder: go on. Returns 0 to stop
- * here (more bytes are needed; or junk after a frame, ignored, h->done set;
- * or the sink asked to stop), or an error (junk instead of the first frame).
+ * The length of the frame header that starts with p[0..n), magic
+ * included (RFC 8878, 3.1.1.1), or 0 when its descriptor byte has not come
+ * yet. At most sizeof(((struct http_inflate *)0)->pre).
  */
-static int zstd_frame_start(struct http_inflate *h, const uint8_t **in, size_t *n,
-			    http_sink_fn sink, void *ctx)
+static size_t zstd_header_len(const uint8_t *p, size_t n)
 {
-	size_t take = sizeof(h->pre) - h->pre_len, used;
-	int rc;
+	static const uint8_t did_len[4] = { 0, 1, 2, 4 };
+	static const uint8_t fcs_len[4] = { 0, 2, 4, 8 };
+	uint8_t fhd;
+	bool single_segment;
+
+	if (zstd_magic_of(p) != ZSTD_MAGICNUMBER)
+		return ZSTD_SKIPPABLE_HEADER_LEN;
+	if (n <= ZSTD_MAGIC_LEN)
+		return 0;
+	fhd = p[ZSTD_MAGIC_LEN];
+	single_segment = fhd >> 5 & 1;
+	return ZSTD_MAGIC_LEN + 1 + !single_segment + did_len[fhd & 3] +
+	       (single_segment && fhd >> 6 == 0 ? 1 : fcs_len[fhd >> 6]);
+}
+
+/* Moves bytes of *in into h->pre until it holds want of them. */
+static bool zstd_pre_fill(struct http_inflate *h, const uint8_t **in, size_t *n, size_t want)
+{
+	size_t take = want > h->pre_len ? want - h->pre_len : 0;
 
 	if (take > *n)
 		take = *n;
@@ -334,22 +356,56 @@ static int zstd_frame_start(struct http_inflate *h, const uint8_t **in, size_t *
 	h->pre_len += take;
 	*in += take;
 	*n -= take;
-	if (h->pre_len < sizeof(h->pre))
+	return h->pre_len >= want;
+}
+
+/*
+ * At the start of a frame: collects its header, then hands all of it to
+ * libzstd in one call. Returns 1 when that is done: go on with the frame.
+ * Returns 0 to stop here (more bytes are needed; or junk after a frame,
+ * ignored, h->done set; or the sink asked to stop), or an error (junk
+ * instead of the first frame).
+ *
+ * Why whole: when a header reaches libzstd (1.5.4) split across calls and
+ * the frame declares its size, ZSTD_decompressStream() looks for a
+ * complete frame from the start of the *last* call's input, not from the
+ * magic, and decodes whatever it finds there in one pass: header bytes
+ * that happen to read as a skippable frame's magic end the frame with no
+ * output, so the result depended on where the body was cut.
+ */
+static int zstd_frame_start(struct http_inflate *h, const uint8_t **in, size_t *n,
+			    http_sink_fn sink, void *ctx)
+{
+	size_t want, used;
+	int rc;
+
+	if (h->pre_len < ZSTD_MAGIC_LEN) {
+		if (!zstd_pre_fill(h, in, n, ZSTD_MAGIC_LEN))
+			return 0;
+		if (!zstd_frame_magic(zstd_magic_of(h->pre))) {
+			h->pre_len = 0;
+			if (!h->finished) {
+				h->error = "invalid zstd data";
+				return -EBADMSG;
+			}
+			h->done = true;
+			return 0;
+		}
+		h->finished = false; /* a frame has begun */
+	}
+	want = zstd_header_len(h->pre, h->pre_len);
+	if (want == 0) {
+		if (!zstd_pre_fill(h, in, n, ZSTD_MAGIC_LEN + 1))
+			return 0;
+		want = zstd_header_len(h->pre, h->pre_len);
+	}
+	if (!zstd_pre_fill(h, in, n, want))
 		return 0;
 	h->pre_len = 0;
-	if (!zstd_frame_magic(h->pre)) {
-		if (!h->finished) {
-			h->error = "invalid zstd data";
-			return -EBADMSG;
-		}
-		h->done = true;
-		return 0;
-	}
-	h->finished = false;
 	h->zin_frame = true;
 	h->zhdr_len = 0;
 	h->zframe_out = 0;
-	rc = zstd_run(h, h->pre, sizeof(h->pre), sink, ctx, &used);
+	rc = zstd_run(h, h->pre, want, sink, ctx, &used);
 	if (rc < 0)
 		return rc;
 	return rc == 0 ? 1 : 0; /* 1 from zstd_run: the sink asked to stop */

@@ -72,14 +72,19 @@ struct http_inflate {
 	bool started;   /* the library's decoder is set up */
 	bool finished;  /* the compressed stream is complete (zstd: after a whole frame) */
 	bool done;      /* ignore any further input: bytes after the end */
-	uint8_t pre[4]; /* deflate: the first two bytes, to tell zlib from raw;
-			 * zstd: the first four of a frame, to tell a frame from junk */
+	/*
+	 * deflate: the first two bytes, to tell zlib from raw; zstd: a frame's
+	 * header (magic to tell a frame from junk, then the rest of the
+	 * header), handed to libzstd in one piece; at most 18 bytes
+	 * (ZSTD_FRAMEHEADERSIZE_MAX, which zstd.h keeps experimental).
+	 */
+	uint8_t pre[18];
 	size_t pre_len;
 	BrotliDecoderState *br;
 	ZSTD_DStream *zs;
 	/* zstd: inside a frame; its first bytes, and what it decoded to so far */
 	bool zin_frame;
-	uint8_t zhdr[18]; /* ZSTD_FRAMEHEADERSIZE_MAX, which zstd.h keeps experimental */
+	uint8_t zhdr[18]; /* as pre */
 	size_t zhdr_len;
 	uint64_t zframe_out;
 	const char *error; /* static text, NULL while fine */

@@ -657,6 +657,41 @@ static void test_zstd(void **state)
 	check_splits(&cv, false);
 }
 
+/*
+ * A frame whose header bytes after the magic read as a skippable frame's
+ * magic (descriptor 0x50, window 0x2a, content size 0x184d + 256), then
+ * two empty raw blocks (which read as that skippable frame's size, 0) and
+ * a last raw block with the content. libzstd 1.5.4, given the magic in one
+ * call and the rest in another, decoded the "skippable frame" it saw at
+ * the start of the second call and ended the frame there: the body failed
+ * whole and decoded byte by byte. Regression test for that.
+ */
+static void test_zstd_header_in_pieces(void **state)
+{
+	static const uint8_t head[] = { 0x28, 0xb5, 0x2f, 0xfd, 0x50, 0x2a, 0x4d, 0x18,
+					0, 0, 0, 0, 0, 0 };
+	const size_t len = 0x184d + 256;
+	uint8_t *z = malloc(sizeof(head) + 3 + len);
+	char *want = malloc(len + 1);
+	size_t i;
+
+	(void)state;
+	assert_non_null(z);
+	assert_non_null(want);
+	for (i = 0; i < len; i++)
+		want[i] = (char)('a' + i % 26);
+	want[len] = '\0';
+	memcpy(z, head, sizeof(head));
+	/* last block, raw, len bytes: (len << 3) | 1, little-endian in 3 bytes */
+	z[sizeof(head)] = (uint8_t)((len << 3 | 1) & 0xff);
+	z[sizeof(head) + 1] = (uint8_t)((len << 3) >> 8 & 0xff);
+	z[sizeof(head) + 2] = (uint8_t)((len << 3) >> 16 & 0xff);
+	memcpy(z + sizeof(head) + 3, want, len);
+	check_coded_quick("zstd", z, sizeof(head) + 3 + len, false, want);
+	free(want);
+	free(z);
+}
+
 static void test_coding_not_decoded(void **state)
 {
 	static const struct convo cv = CONVO(
@@ -1088,6 +1123,7 @@ int main(void)
 		cmocka_unit_test(test_deflate),
 		cmocka_unit_test(test_br),
 		cmocka_unit_test(test_zstd),
+		cmocka_unit_test(test_zstd_header_in_pieces),
 		cmocka_unit_test(test_coding_not_decoded),
 		cmocka_unit_test(test_coding_corrupt),
 		cmocka_unit_test(test_body_cap),
