@@ -223,11 +223,11 @@ static void set_attribution(json_t *ev, const struct cproc *p)
 
 /* ---- findings ------------------------------------------------------------------- */
 
-static void finding(struct correlator *c, json_t *out, const json_t *ev, const char *kind,
+static void finding(struct correlator *c, json_t **out, const json_t *ev, const char *kind,
 		    const char *severity, const struct ctool *t, json_t *evidence,
 		    const char *fmt, ...) __attribute__((format(printf, 8, 9)));
 
-static void finding(struct correlator *c, json_t *out, const json_t *ev, const char *kind,
+static void finding(struct correlator *c, json_t **out, const json_t *ev, const char *kind,
 		    const char *severity, const struct ctool *t, json_t *evidence,
 		    const char *fmt, ...)
 {
@@ -259,7 +259,13 @@ static void finding(struct correlator *c, json_t *out, const json_t *ev, const c
 	json_object_set_new(f, "llm_call", t && t->llm_call ? json_string(t->llm_call)
 							    : json_null());
 	json_object_set_new(f, "evidence", evidence ? evidence : json_array());
-	json_array_append_new(out, f);
+	/* the array is made for the first finding: most events have none */
+	if (!*out)
+		*out = json_array();
+	if (*out)
+		json_array_append_new(*out, f);
+	else
+		json_decref(f);
 }
 
 /* Raise each finding once per key. */
@@ -492,7 +498,7 @@ static void on_fork(struct correlator *c, const json_t *ev)
 	}
 }
 
-static void on_exec(struct correlator *c, struct csession *s, json_t *ev, json_t *out)
+static void on_exec(struct correlator *c, struct csession *s, json_t *ev, json_t **out)
 {
 	struct cproc *p = proc_get(c, s->id, (uint32_t)jint(ev, "pid"), true);
 	const json_t *argv = json_object_get(ev, "argv");
@@ -511,7 +517,7 @@ static void on_exec(struct correlator *c, struct csession *s, json_t *ev, json_t
 
 /* Credential reads, tainted files, persistence, writes outside the workspace. */
 static void on_file(struct correlator *c, struct csession *s, json_t *ev, struct cproc *p,
-		    struct ctool *t, json_t *out)
+		    struct ctool *t, json_t **out)
 {
 	const char *type = jstr(ev, "type"), *path = jstr(ev, "path"), *access = jstr(ev, "access");
 	const char *what = NULL;
@@ -564,7 +570,7 @@ static void on_file(struct correlator *c, struct csession *s, json_t *ev, struct
 }
 
 static void intent_mismatch(struct correlator *c, struct csession *s, struct ctool *t,
-			    const json_t *ev, json_int_t connect_eid, const char *dest, json_t *out)
+			    const json_t *ev, json_int_t connect_eid, const char *dest, json_t **out)
 {
 	bool unexplained_dest = dest && !detect_intent_mentions(t->intent, dest);
 	char reads[512] = "";
@@ -605,7 +611,7 @@ static void intent_mismatch(struct correlator *c, struct csession *s, struct cto
 }
 
 static void on_connect(struct correlator *c, struct csession *s, json_t *ev, struct cproc *p,
-		       json_t *out)
+		       json_t **out)
 {
 	const char *daddr = jstr(ev, "daddr"), *err = jstr(ev, "errno");
 	json_int_t dport = jint(ev, "dport"), eid = jint(ev, "eid");
@@ -647,13 +653,13 @@ json_t *correlate(struct correlator *c, json_t *ev)
 {
 	const char *type = jstr(ev, "type");
 	uint64_t session = (uint64_t)jint(ev, "session");
-	json_t *out = json_array();
+	json_t *out = NULL;
 	struct csession *s;
 	struct ctool *t;
 	struct cproc *p;
 
-	if (!out || !type)
-		return out;
+	if (!type)
+		return NULL;
 	s = session_get(c, session);
 	if (!s)
 		return out;
@@ -678,7 +684,7 @@ json_t *correlate(struct correlator *c, json_t *ev)
 		return out;
 	}
 	if (!strcmp(type, "exec"))
-		on_exec(c, s, ev, out);
+		on_exec(c, s, ev, &out);
 	p = proc_get(c, session, (uint32_t)jint(ev, "pid"), false);
 	t = p && !p->agent ? p->tool : NULL;
 	if (p && p->agent && jstr(ev, "path")) {
@@ -694,13 +700,13 @@ json_t *correlate(struct correlator *c, json_t *ev)
 	}
 	if (!strcmp(type, "open") || !strcmp(type, "rename") || !strcmp(type, "unlink") ||
 	    !strcmp(type, "mkdir") || !strcmp(type, "chmod"))
-		on_file(c, s, ev, p, t, out);
+		on_file(c, s, ev, p, t, &out);
 	else if (!strcmp(type, "connect"))
-		on_connect(c, s, ev, p, out);
+		on_connect(c, s, ev, p, &out);
 	else if (!strcmp(type, "dns") && json_is_false(json_object_get(ev, "response")) &&
 		 detect_metadata_name(jstr(ev, "qname")) &&
 		 first_time(s, "metadns/%s", jstr(ev, "qname")))
-		finding(c, out, ev, "cloud_metadata", "medium", t,
+		finding(c, &out, ev, "cloud_metadata", "medium", t,
 			eids(jint(ev, "eid"), 0), "DNS query for the cloud metadata service %s",
 			jstr(ev, "qname"));
 	else if (!strcmp(type, "exit") && p && !p->agent)
@@ -724,7 +730,7 @@ json_t *correlate_session_end(struct correlator *c, uint64_t session)
 			       (json_int_t)t->agent_pid, "start_ns", (json_int_t)0, "ts_ns",
 			       (json_int_t)0);
 		if (ev)
-			intent_mismatch(c, s, t, ev, 0, NULL, out);
+			intent_mismatch(c, s, t, ev, 0, NULL, &out);
 		json_decref(ev);
 	}
 	return out;

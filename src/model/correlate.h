@@ -43,7 +43,8 @@ void correlator_free(struct correlator *c);
 
 /*
  * Annotate ev (which must already carry its `eid`) and return the findings
- * it reveals, as a new array (possibly empty), or NULL when out of memory.
+ * it reveals as a new array, or NULL when there are none (most events; no
+ * array is made for them) or no memory for one.
  */
 json_t *correlate(struct correlator *c, json_t *ev);
 

@@ -99,11 +99,17 @@ static void store_gave_up(struct recorder *r)
 				"the recorded command keeps running\n");
 }
 
-/* Send one event to every sink. A failing sink is reported once and the
- * others keep going: losing the JSONL stream must not lose the store. */
+/* The event's number in the recording: set before anything reads it. */
+static void stamp_eid(struct recorder *r, json_t *ev)
+{
+	json_object_set_new_nocheck(ev, "eid", json_integer((json_int_t)++r->next_eid));
+}
+
+/* Send one stamped event to every sink. A failing sink is reported once
+ * and the others keep going: losing the JSONL stream must not lose the
+ * store. */
 static void write_event(struct recorder *r, json_t *ev)
 {
-	json_object_set_new(ev, "eid", json_integer((json_int_t)++r->next_eid));
 	if (r->store && !r->store_failed && store_put(r->store, ev)) {
 		if (store_usable(r->store))   /* this event only */
 			fprintf(stderr, "agenttrail: %s\n", store_last_error(r->store));
@@ -127,6 +133,7 @@ static void write_findings(struct recorder *r, json_t *findings)
 	json_t *f;
 
 	json_array_foreach(findings, i, f) {
+		stamp_eid(r, f);
 		write_event(r, f);
 		r->findings++;
 		if (!r->o->quiet)
@@ -144,7 +151,7 @@ void rec_emit(struct recorder *r, json_t *ev)
 {
 	json_t *findings;
 
-	json_object_set_new(ev, "eid", json_integer((json_int_t)r->next_eid + 1));
+	stamp_eid(r, ev);
 	findings = r->corr ? correlate(r->corr, ev) : NULL;
 	write_event(r, ev);
 	if (findings)

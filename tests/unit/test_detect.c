@@ -179,10 +179,15 @@ static json_t *ev(const char *fmt, ...)
 	return o;
 }
 
+/* correlate()'s findings; an empty array when it found none (NULL). */
 static json_t *feed(struct correlator *c, json_t *e)
 {
 	json_t *f = correlate(c, e);
 
+	if (!f)
+		f = json_array();
+	else
+		assert_true(json_array_size(f) > 0); /* no empty arrays */
 	assert_non_null(f);
 	return f;
 }
