@@ -53,7 +53,18 @@ int store_usable(const struct store *s)
 
 sqlite3 *store_db(struct store *s)
 {
-	return s ? s->db : NULL;
+	if (!s)
+		return NULL;
+	if (!s->readonly && s->writer_started) {
+		/* the writer's own checkpoints use the connection too: wait for
+		 * one under way, and hold the next off until the next put */
+		pthread_mutex_lock(&s->mu);
+		while (s->ckpt_running)
+			pthread_cond_wait(&s->done, &s->mu);
+		s->db_lent = true;
+		pthread_mutex_unlock(&s->mu);
+	}
+	return s->db;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -146,6 +157,9 @@ static int new_store(const char *path, bool readonly, struct store **out,
 	}
 	memcpy(s->path, path, n + 1);
 	s->readonly = readonly;
+	s->ckpt_quiet_ms = STORE_CKPT_QUIET_MS;
+	s->ckpt_min_frames = STORE_CKPT_MIN_FRAMES;
+	s->ckpt_max_frames = STORE_CKPT_MAX_FRAMES;
 	jbuf_init(&s->scratch);
 	*out = s;
 	return 0;
@@ -264,8 +278,11 @@ int store_open(const char *path, struct store **out, char *err, size_t errlen)
 	    store_exec_sql(s->db, path, "PRAGMA synchronous = NORMAL",
 		     "setting synchronous", err, errlen) != 0 ||
 	    store_exec_sql(s->db, path, "PRAGMA cache_size = -16384",
-		     "sizing the page cache", err, errlen) != 0 ||
-	    store_migrate(s->db, path, err, errlen) != 0)
+		     "sizing the page cache", err, errlen) != 0)
+		goto fail;
+	/* replaces SQLite's automatic checkpoints: the writer times them */
+	(void)sqlite3_wal_hook(s->db, store_wal_hook, s);
+	if (store_migrate(s->db, path, err, errlen) != 0)
 		goto fail;
 	for (int i = 0; i < ST__MAX; i++) {
 		int rc = sqlite3_prepare_v3(s->db, store_stmt_sql[i], -1,
@@ -403,6 +420,7 @@ int store_put(struct store *s, json_t *ev)
 		return -1;
 
 	pthread_mutex_lock(&s->mu);
+	s->db_lent = false;
 	/* a full queue holds the caller back: the kernel's buffer then
 	 * absorbs the burst, and counts what it cannot. The writer may be
 	 * asleep until its batch is due: it is woken first. */
@@ -452,6 +470,31 @@ int store_flush(struct store *s)
 		ret = writer_failure(s);
 	pthread_mutex_unlock(&s->mu);
 	return ret;
+}
+
+void store_set_checkpoints(struct store *s, unsigned quiet_ms, unsigned min_frames,
+			   unsigned max_frames)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->ckpt_quiet_ms = quiet_ms;
+	s->ckpt_min_frames = min_frames;
+	s->ckpt_max_frames = max_frames;
+	pthread_cond_signal(&s->work);   /* a writer asleep on the old policy */
+	pthread_mutex_unlock(&s->mu);
+}
+
+unsigned long store_checkpoints(struct store *s)
+{
+	unsigned long n;
+
+	if (!s)
+		return 0;
+	pthread_mutex_lock(&s->mu);
+	n = s->checkpoints;
+	pthread_mutex_unlock(&s->mu);
+	return n;
 }
 
 int store_close(struct store *s)

@@ -34,6 +34,18 @@
 #define STORE_BATCH_EVENTS 1024  /* commit after this many events */
 #define STORE_BATCH_MS 200       /* ... or when the batch is this old */
 
+/*
+ * Checkpoints (copying the WAL into the database file) are the writer's
+ * to time, not SQLite's: they wait until no event has come for
+ * STORE_CKPT_QUIET_MS and at least STORE_CKPT_MIN_FRAMES pages wait in the
+ * WAL, so that a busy session does not pay for them while it is busy;
+ * only a WAL of STORE_CKPT_MAX_FRAMES pages (64 MiB of 4 KiB pages) is
+ * checkpointed at once. Readers see every commit either way.
+ */
+#define STORE_CKPT_QUIET_MS 250
+#define STORE_CKPT_MIN_FRAMES 1000   /* SQLite's own automatic threshold */
+#define STORE_CKPT_MAX_FRAMES 16384
+
 struct store;
 
 /*
@@ -63,6 +75,17 @@ int store_flush(struct store *s);
  * an earlier failure of the writer was never returned). To learn why,
  * call store_flush() first and read store_last_error(). */
 int store_close(struct store *s);
+/*
+ * Change the checkpoint policy above (tests; a recorder keeps the
+ * defaults). quiet_ms 0 never checkpoints when quiet, max_frames 0 never
+ * when large; the close checkpoints either way.
+ */
+void store_set_checkpoints(struct store *s, unsigned quiet_ms, unsigned min_frames,
+			   unsigned max_frames);
+
+/* Checkpoints the writer has run so far (not counting the close's). */
+unsigned long store_checkpoints(struct store *s);
+
 /* The underlying connection (for queries; do not close it). */
 sqlite3 *store_db(struct store *s);
 

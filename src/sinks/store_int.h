@@ -139,6 +139,11 @@ struct store {
 	uint64_t committed_seq;  /* rows committed (or lost to a failure) */
 	char werr[1024];         /* the writer's failure; fixed once wfailed */
 	pthread_t writer;
+	unsigned ckpt_quiet_ms, ckpt_min_frames, ckpt_max_frames; /* store.h */
+	unsigned long checkpoints;  /* run by the writer */
+	bool ckpt_running;       /* the writer is checkpointing (done: it ended) */
+	bool db_lent;            /* store_db() handed the connection out until
+				  * the next put: no checkpoint when quiet */
 
 	/* the writer's own */
 	bool in_tx;
@@ -149,6 +154,10 @@ struct store {
 	 * transaction, so that most events skip the "process seen" upsert.
 	 * Direct-mapped: a miss only costs the upsert. Cleared on rollback. */
 	struct { int64_t session, pid, start_ns; } seen[PROC_SEEN_SLOTS];
+	/* The WAL, from SQLite's WAL hook: its pages after the last commit,
+	 * and how many of them the last checkpoint copied (0 once the WAL
+	 * starts over). Set on whichever thread holds the connection. */
+	unsigned wal_frames, wal_copied;
 };
 
 /* store_row.c: the caller's side */
@@ -164,5 +173,6 @@ void store_row_fill(const struct store *s, struct row *r);
 int store_writer_start(struct store *s);
 void store_writer_stop(struct store *s);
 uint64_t store_now_ms(void);
+int store_wal_hook(void *arg, sqlite3 *db, const char *name, int frames);
 
 #endif /* AGENTTRAIL_SINKS_STORE_INT_H */

@@ -6,6 +6,9 @@
  *
  * Batches: one transaction per STORE_BATCH_EVENTS rows, committed early
  * when it is STORE_BATCH_MS old, when a flush asks, and at the stop.
+ * Checkpoints: when the session is quiet, when the WAL is large, and at
+ * the stop (store.h, STORE_CKPT_*); never SQLite's automatic ones, which
+ * copy pages into the file while the session is busiest.
  */
 #include "sinks/store_int.h"
 #include "sinks/store_schema.h"
@@ -300,9 +303,6 @@ static struct row *keep_spares(struct store *s, struct row *done)
 	return rest;
 }
 
-/* ------------------------------------------------------------------------ */
-/* The thread */
-
 static void deadline_in(struct timespec *ts, uint64_t ms)
 {
 	(void)clock_gettime(CLOCK_MONOTONIC, ts);
@@ -314,24 +314,95 @@ static void deadline_in(struct timespec *ts, uint64_t ms)
 	}
 }
 
-/* Under mu: sleep until there is something to do. A nap after work (rows
- * tend to keep coming), else until the batch is due, else until woken. */
-static void wait_for_work(struct store *s, bool napping)
+/* ------------------------------------------------------------------------ */
+/* Checkpoints (store.h says when) */
+
+/* SQLite's WAL hook: called after every commit with the WAL's size. */
+int store_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct store *s = arg;
+
+	(void)db;
+	(void)name;
+	s->wal_frames = frames > 0 ? (unsigned)frames : 0;
+	if (s->wal_frames < s->wal_copied)
+		s->wal_copied = 0;   /* the WAL started over */
+	return SQLITE_OK;
+}
+
+/* Pages in the WAL that no checkpoint has copied yet. */
+static unsigned wal_waiting(const struct store *s)
+{
+	return s->wal_frames - s->wal_copied;
+}
+
+/*
+ * Copy the WAL into the database file, without waiting for readers (what
+ * one still reads is copied next time). A failure loses nothing: the
+ * pages stay in the WAL, readers still find them there, and the next
+ * checkpoint takes them once more have come.
+ */
+static void checkpoint(struct store *s)
+{
+	int log = 0, copied = 0;
+	int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+
+	if (rc == SQLITE_OK && copied >= 0)
+		s->wal_copied = (unsigned)copied;
+	else
+		s->wal_copied = s->wal_frames;
+}
+
+/* Under mu: time for a checkpoint once the session has been quiet? */
+static bool quiet_checkpoint_due(const struct store *s)
+{
+	unsigned min = s->ckpt_min_frames ? s->ckpt_min_frames : 1;
+
+	return s->ckpt_quiet_ms && !s->db_lent && !s->in_tx && wal_waiting(s) >= min;
+}
+
+/* Under mu, which it drops while the checkpoint runs: store_db() waits. */
+static void checkpoint_unlocked(struct store *s)
+{
+	s->ckpt_running = true;
+	pthread_mutex_unlock(&s->mu);
+	checkpoint(s);
+	pthread_mutex_lock(&s->mu);
+	s->ckpt_running = false;
+	s->checkpoints++;
+	pthread_cond_broadcast(&s->done);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The thread */
+
+/*
+ * Under mu: sleep until there is something to do. A nap after work (rows
+ * tend to keep coming), else until the batch is due, else, with pages
+ * waiting in the WAL, until the session has been quiet long enough to
+ * checkpoint (returns true then), else until woken.
+ */
+static bool wait_for_work(struct store *s, bool napping)
 {
 	struct timespec ts;
 
 	while (!s->head && !s->stop && !s->flush_req) {
 		uint64_t due = 0;
+		bool quiet = false;
 
 		if (s->in_tx) {
 			uint64_t now = store_now_ms();
 
 			if (now - s->batch_start_ms >= STORE_BATCH_MS)
-				return;
+				return false;
 			due = s->batch_start_ms + STORE_BATCH_MS - now;
 		}
 		if (napping && (!due || due > NAP_MS))
 			due = NAP_MS;
+		if (!due && quiet_checkpoint_due(s)) {
+			due = s->ckpt_quiet_ms;
+			quiet = true;
+		}
 		if (!due) {
 			s->writer_idle = true;
 			(void)pthread_cond_wait(&s->work, &s->mu);
@@ -339,9 +410,19 @@ static void wait_for_work(struct store *s, bool napping)
 			continue;
 		}
 		deadline_in(&ts, due);
-		if (pthread_cond_timedwait(&s->work, &s->mu, &ts) == ETIMEDOUT && napping)
+		/* quiet: any event is worth waking for, as when idle */
+		s->writer_idle = quiet;
+		if (pthread_cond_timedwait(&s->work, &s->mu, &ts) == ETIMEDOUT) {
 			napping = false;   /* nothing came: sleep for good next */
+			if (quiet && !s->head && !s->stop && !s->flush_req &&
+			    quiet_checkpoint_due(s)) {
+				s->writer_idle = false;
+				return true;
+			}
+		}
+		s->writer_idle = false;
 	}
+	return false;
 }
 
 /* Record the failure for the caller's side; drop what is queued. */
@@ -373,10 +454,15 @@ static void *writer_main(void *arg)
 	for (;;) {
 		struct row *list, *done = NULL;
 		uint64_t upto;
+		unsigned max_frames;
 		bool flush, stop;
 		int rc;
 
-		wait_for_work(s, worked);
+		if (wait_for_work(s, worked)) {
+			checkpoint_unlocked(s);
+			worked = false;
+			continue;
+		}
 		list = s->head;
 		s->head = s->tail = NULL;
 		s->queued_bytes = 0;
@@ -384,6 +470,7 @@ static void *writer_main(void *arg)
 		upto = s->put_seq;
 		flush = s->flush_req;
 		stop = s->stop;
+		max_frames = s->ckpt_max_frames;
 		s->flush_req = false;
 		pthread_cond_broadcast(&s->space);
 		pthread_mutex_unlock(&s->mu);
@@ -398,6 +485,14 @@ static void *writer_main(void *arg)
 			failed(s);
 			return NULL;
 		}
+		/* a WAL this large is copied now, before a flush returns (which
+		 * lends the connection out) */
+		if (!s->in_tx && max_frames && wal_waiting(s) >= max_frames) {
+			checkpoint(s);
+			pthread_mutex_lock(&s->mu);
+			s->checkpoints++;
+			pthread_mutex_unlock(&s->mu);
+		}
 
 		pthread_mutex_lock(&s->mu);
 		done = keep_spares(s, done);
@@ -410,8 +505,13 @@ static void *writer_main(void *arg)
 			s->committed_seq = upto;
 			pthread_cond_broadcast(&s->done);
 		}
-		if (stop && !s->head)
+		if (stop && !s->head) {
+			/* what waits in the WAL goes into the file now, also when
+			 * other connections keep the WAL from ending with ours */
+			if (!s->in_tx && wal_waiting(s) > 0)
+				checkpoint_unlocked(s);
 			break;
+		}
 	}
 	pthread_mutex_unlock(&s->mu);
 	return NULL;

@@ -2,8 +2,9 @@
 /*
  * The store's writer thread and its rows: values of every kind reach their
  * columns, a full queue holds the caller back without losing anything, a
- * batch is committed by the writer's clock, a failure is told, and
- * version-2 and version-3 databases are migrated.
+ * batch is committed by the writer's clock, checkpoints wait for a quiet
+ * moment (or a large WAL), a failure is told, and version-2 and version-3
+ * databases are migrated.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -195,6 +197,111 @@ static void test_commit_by_clock(void **state)
 	}
 	assert_int_equal(seen, 1);
 	assert_int_equal(store_close(s), 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Checkpoints */
+
+static long long file_size(const char *db, const char *suffix)
+{
+	char p[160];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s%s", db, suffix);
+	return stat(p, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* n events with a path of 4000 bytes: about a page each. */
+static void put_pages(struct store *s, long long first, long long n)
+{
+	char path[4001];
+
+	memset(path, 'p', sizeof(path) - 1);
+	path[0] = '/';
+	path[sizeof(path) - 1] = '\0';
+	for (long long i = first; i < first + n; i++)
+		put_decref(s, open_event(i, path));
+}
+
+/* Wait for the condition (at most about 10 s), never for a time. */
+static unsigned long wait_checkpoints(struct store *s, unsigned long more_than)
+{
+	struct timespec nap = { 0, 20 * 1000 * 1000 };
+	unsigned long n = store_checkpoints(s);
+
+	for (int i = 0; i < 500 && n <= more_than; i++) {
+		nanosleep(&nap, NULL);
+		n = store_checkpoints(s);
+	}
+	return n;
+}
+
+/* While events keep coming, nothing is copied from the WAL into the file,
+ * not even past SQLite's own threshold of 1000 pages; the close copies
+ * everything, and the events are all there. */
+static void test_no_checkpoint_while_busy(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s = open_rw(f->db);
+	long long before = file_size(f->db, "");
+
+	store_set_checkpoints(s, 0, 1, 0);   /* never quiet, never large */
+	put_pages(s, 0, 1500);
+	assert_int_equal(store_flush(s), 0);
+	assert_int_equal(store_checkpoints(s), 0);
+	/* the WAL holds the pages; the file did not grow by them */
+	assert_true(file_size(f->db, "-wal") > 1500LL * 4096);
+	assert_true(file_size(f->db, "") < before + 100LL * 4096);
+	assert_int_equal(count_other(f->db, "SELECT count(*) FROM events"), 1500);
+	assert_int_equal(store_close(s), 0);
+	assert_true(file_size(f->db, "") > 1500LL * 4096);
+	assert_int_equal(count_other(f->db, "SELECT count(*) FROM events"), 1500);
+}
+
+/* A WAL past the largest size is copied before the flush returns. */
+static void test_checkpoint_when_large(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s = open_rw(f->db);
+
+	store_set_checkpoints(s, 0, 1, 200);
+	put_pages(s, 0, 300);
+	assert_int_equal(store_flush(s), 0);
+	assert_true(store_checkpoints(s) >= 1);
+	assert_true(file_size(f->db, "") > 200LL * 4096);
+	assert_int_equal(store_close(s), 0);
+}
+
+/* Once no event came for the quiet time, the WAL is copied; never while
+ * the connection is lent out by store_db(), which the next put ends. */
+static void test_checkpoint_when_quiet(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s = open_rw(f->db);
+	struct timespec nap = { 0, 100 * 1000 * 1000 };
+	unsigned long n;
+	sqlite3 *db;
+
+	store_set_checkpoints(s, 5, 1, 0);
+	put_pages(s, 0, 50);
+	assert_int_equal(store_flush(s), 0);
+	n = wait_checkpoints(s, 0);
+	assert_true(n >= 1);
+	assert_true(file_size(f->db, "") > 50LL * 4096);
+
+	put_pages(s, 50, 50);
+	assert_int_equal(store_flush(s), 0);
+	db = store_db(s);
+	n = store_checkpoints(s);   /* the flushed pages may be copied already */
+	nanosleep(&nap, NULL);      /* twenty quiet periods */
+	text_is(db, "SELECT count(*) FROM events", "100");
+	assert_int_equal(store_checkpoints(s), n);
+
+	put_pages(s, 100, 50);      /* the connection is the writer's again */
+	assert_int_equal(store_flush(s), 0);
+	assert_true(wait_checkpoints(s, n) > n);
+	assert_int_equal(store_close(s), 0);
+	assert_int_equal(count_other(f->db, "SELECT count(*) FROM events"), 150);
 }
 
 /* One event stored, then no room for the file to grow: the next writes
@@ -441,6 +548,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_full_queue_waits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flush_makes_visible, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_by_clock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_checkpoint_while_busy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_when_large, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_when_quiet, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_is_told, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_at_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_schema_change_while_open, setup, teardown),
