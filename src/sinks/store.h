@@ -83,10 +83,12 @@ int store_close(struct store *s);
 void store_set_checkpoints(struct store *s, unsigned quiet_ms, unsigned min_frames,
 			   unsigned max_frames);
 
-/* Checkpoints the writer has run so far (not counting the close's). */
+/* Checkpoints the writer has run so far. */
 unsigned long store_checkpoints(struct store *s);
 
-/* The underlying connection (for queries; do not close it). */
+/* The underlying connection (for queries; do not close it). For a
+ * writable store, the writer's own checkpoints stay off it until the
+ * next store_put(). */
 sqlite3 *store_db(struct store *s);
 
 /* After a -1 from store_put(): 1 if only that event was refused (it could
