@@ -454,7 +454,6 @@ static void *writer_main(void *arg)
 	for (;;) {
 		struct row *list, *done = NULL;
 		uint64_t upto;
-		unsigned max_frames;
 		bool flush, stop;
 		int rc;
 
@@ -470,7 +469,6 @@ static void *writer_main(void *arg)
 		upto = s->put_seq;
 		flush = s->flush_req;
 		stop = s->stop;
-		max_frames = s->ckpt_max_frames;
 		s->flush_req = false;
 		pthread_cond_broadcast(&s->space);
 		pthread_mutex_unlock(&s->mu);
@@ -485,16 +483,12 @@ static void *writer_main(void *arg)
 			failed(s);
 			return NULL;
 		}
-		/* a WAL this large is copied now, before a flush returns (which
-		 * lends the connection out) */
-		if (!s->in_tx && max_frames && wal_waiting(s) >= max_frames) {
-			checkpoint(s);
-			pthread_mutex_lock(&s->mu);
-			s->checkpoints++;
-			pthread_mutex_unlock(&s->mu);
-		}
 
 		pthread_mutex_lock(&s->mu);
+		/* a WAL this large is copied now, before a flush returns (which
+		 * lends the connection out) */
+		if (!s->in_tx && s->ckpt_max_frames && wal_waiting(s) >= s->ckpt_max_frames)
+			checkpoint_unlocked(s);
 		done = keep_spares(s, done);
 		if (done) {
 			pthread_mutex_unlock(&s->mu);
