@@ -240,17 +240,6 @@ static int zstd_error(struct http_inflate *h, size_t rc)
 	}
 }
 
-/* Keeps the first bytes of the frame being decoded: its header. */
-static void zstd_note_header(struct http_inflate *h, const uint8_t *p, size_t n)
-{
-	size_t take = sizeof(h->zhdr) - h->zhdr_len;
-
-	if (take > n)
-		take = n;
-	memcpy(h->zhdr + h->zhdr_len, p, take);
-	h->zhdr_len += take;
-}
-
 /*
  * At the end of a frame: the size it decoded to must be the one its header
  * declares. libzstd checks that when it decodes a whole frame in one call,
@@ -281,13 +270,11 @@ static int zstd_run(struct http_inflate *h, const uint8_t *in, size_t n, http_si
 
 	for (;;) {
 		ZSTD_outBuffer ob = { out, sizeof(out), 0 };
-		size_t before = ib.pos;
 		size_t rc = ZSTD_decompressStream(h->zs, &ob, &ib);
 
 		*used = ib.pos;
 		if (ZSTD_isError(rc))
 			return zstd_error(h, rc);
-		zstd_note_header(h, in + before, ib.pos - before);
 		h->zframe_out += ob.pos;
 		if (ob.pos > 0 && !sink(ctx, out, ob.pos))
 			return 1;
@@ -403,7 +390,8 @@ static int zstd_frame_start(struct http_inflate *h, const uint8_t **in, size_t *
 		return 0;
 	h->pre_len = 0;
 	h->zin_frame = true;
-	h->zhdr_len = 0;
+	memcpy(h->zhdr, h->pre, want); /* for zstd_check_frame() */
+	h->zhdr_len = want;
 	h->zframe_out = 0;
 	rc = zstd_run(h, h->pre, want, sink, ctx, &used);
 	if (rc < 0)

@@ -82,7 +82,7 @@ struct http_inflate {
 	size_t pre_len;
 	BrotliDecoderState *br;
 	ZSTD_DStream *zs;
-	/* zstd: inside a frame; its first bytes, and what it decoded to so far */
+	/* zstd: inside a frame; its header, and what it decoded to so far */
 	bool zin_frame;
 	uint8_t zhdr[18]; /* as pre */
 	size_t zhdr_len;
