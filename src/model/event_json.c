@@ -54,81 +54,6 @@ void ev_ctx_init(struct ev_ctx *c)
 
 /* ---- strings ------------------------------------------------------------- */
 
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t need;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		need = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		need = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		need = 4;
-	else
-		return 0;
-	if (need > n)
-		return 0;
-	for (size_t i = 1; i < need; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	/* overlongs and surrogates */
-	if (c == 0xe0 && s[1] < 0xa0)
-		return 0;
-	if (c == 0xed && s[1] >= 0xa0)
-		return 0;
-	if (c == 0xf0 && s[1] < 0x90)
-		return 0;
-	if (c == 0xf4 && s[1] >= 0x90)
-		return 0;
-	return need;
-}
-
-/*
- * The text is checked here (invalid bytes become U+FFFD), so jansson's own
- * check, a second pass over every string of every event, is skipped.
- * Plain ASCII, most paths and names, is taken as it is.
- */
-json_t *json_bytes_string(const char *s, size_t len)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	char stackbuf[512];
-	char *out = stackbuf;
-	size_t cap = sizeof(stackbuf), o = 0, ascii = 0;
-	json_t *j;
-
-	while (ascii < len && u[ascii] < 0x80)
-		ascii++;
-	if (ascii == len)
-		return json_stringn_nocheck(s, len);
-	if (len * 3 + 1 > cap) {
-		cap = len * 3 + 1;
-		out = calloc(1, cap);
-		if (!out)
-			return NULL;
-	}
-	for (size_t i = 0; i < len;) {
-		size_t k = utf8_seq_len(u + i, len - i);
-
-		if (k == 0) {
-			out[o++] = (char)0xef; /* U+FFFD */
-			out[o++] = (char)0xbf;
-			out[o++] = (char)0xbd;
-			i++;
-			continue;
-		}
-		memcpy(out + o, u + i, k);
-		o += k;
-		i += k;
-	}
-	j = json_stringn_nocheck(out, o);
-	if (out != stackbuf)
-		free(out);
-	return j;
-}
-
 /* A packed string: [p, p+len) with len counting the NUL; NULL if absent. */
 struct span {
 	const char *p;
@@ -164,6 +89,15 @@ static struct span take(struct cursor *c, size_t len)
 static void set_span(json_t *o, const char *key, struct span s)
 {
 	json_object_set_new_nocheck(o, key, s.p ? json_bytes_string(s.p, s.len) : json_null());
+}
+
+/* The same through an ev_out; the string as stored, or NULL. */
+static const char *out_span(struct ev_out *w, const char *key, struct span s)
+{
+	if (s.p)
+		return evo_bytes(w, key, s.p, s.len);
+	evo_null(w, key);
+	return NULL;
 }
 
 /* A span as a C string in buf, cut to fit: a copy, not snprintf. */
@@ -288,35 +222,53 @@ const char *open_access(uint32_t flags)
 	}
 }
 
-static void set_result(json_t *o, int64_t ret)
+static void set_result(struct ev_out *w, int64_t ret)
 {
-	json_object_set_new_nocheck(o, "ret", json_integer(ret));
+	evo_int(w, "ret", ret);
 	if (ret < 0 && ret > -4096) {
 		const char *name = strerrorname_np((int)-ret);
 
-		json_object_set_new_nocheck(o, "errno", name ? json_string_nocheck(name) : json_integer(-ret));
+		if (name)
+			evo_word(w, "errno", name);
+		else
+			evo_int(w, "errno", -ret);
 	} else {
-		json_object_set_new_nocheck(o, "errno", json_null());
+		evo_null(w, "errno");
 	}
 }
 
 /* ---- per kind ------------------------------------------------------------ */
 
+/* The members every event has; comm as stored. */
+static const char *common_members(struct ev_ctx *c, struct ev_out *w, const struct at_hdr *h)
+{
+	const char *comm;
+
+	evo_word(w, "type", event_kind_name(h->kind));
+	evo_int(w, "ts_ns", (long long)(h->ts_ns + (uint64_t)c->mono_to_wall_ns));
+	evo_int(w, "session", (long long)h->session);
+	evo_int(w, "pid", h->pid);
+	evo_int(w, "tid", h->tid);
+	evo_int(w, "ppid", h->ppid);
+	evo_int(w, "start_ns", (long long)h->start_ns);
+	comm = evo_bytes(w, "comm", h->comm, strnlen(h->comm, AT_COMM_LEN));
+	evo_int(w, "uid", h->uid);
+	return comm;
+}
+
 json_t *event_common(struct ev_ctx *c, const struct at_hdr *h)
 {
 	json_t *o = json_object();
+	struct ev_out w;
 
 	if (!o)
 		return NULL;
-	json_object_set_new_nocheck(o, "type", json_string_nocheck(event_kind_name(h->kind)));
-	json_object_set_new_nocheck(o, "ts_ns", json_integer((json_int_t)(h->ts_ns + (uint64_t)c->mono_to_wall_ns)));
-	json_object_set_new_nocheck(o, "session", json_integer((json_int_t)h->session));
-	json_object_set_new_nocheck(o, "pid", json_integer(h->pid));
-	json_object_set_new_nocheck(o, "tid", json_integer(h->tid));
-	json_object_set_new_nocheck(o, "ppid", json_integer(h->ppid));
-	json_object_set_new_nocheck(o, "start_ns", json_integer((json_int_t)h->start_ns));
-	json_object_set_new_nocheck(o, "comm", json_bytes_string(h->comm, strnlen(h->comm, AT_COMM_LEN)));
-	json_object_set_new_nocheck(o, "uid", json_integer(h->uid));
+	evo_object(&w, o);
+	common_members(c, &w, h);
+	if (w.failed) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 
@@ -382,37 +334,49 @@ static int decode_exec(struct ev_ctx *c, json_t *o, const struct at_exec *e, siz
 	return 0;
 }
 
-static void set_joined_path(json_t *o, const char *key, const char *src_key, uint16_t flags,
-			    struct span dir, struct span arg)
+/* The path an event names, joined to its directory where the kernel gave
+ * none; the string as stored. */
+static const char *joined_path(struct ev_out *w, const char *key, const char *src_key,
+			       uint16_t flags, struct span dir, struct span arg)
 {
 	char dirbuf[AT_PATH_MAX + 1], argbuf[AT_PATH_MAX + 1], out[2 * AT_PATH_MAX + 2];
+	const char *p;
 
 	if (arg.p && arg.p[0] == '/') {
 		/* absolute argument: normalise lexically */
 		span_cstr(argbuf, sizeof(argbuf), arg);
 		if (path_join_lexical("/", argbuf, out, sizeof(out)) == 0) {
-			json_object_set_new_nocheck(o, key, json_bytes_string(out, strlen(out)));
+			p = evo_bytes(w, key, out, strlen(out));
 			if (src_key)
-				json_object_set_new_nocheck(o, src_key, json_string_nocheck("lexical"));
-			return;
+				evo_word(w, src_key, "lexical");
+			return p;
 		}
 	}
 	if (dir.p && arg.p && (flags & AT_F_PATH_LEXICAL)) {
 		span_cstr(dirbuf, sizeof(dirbuf), dir);
 		span_cstr(argbuf, sizeof(argbuf), arg);
 		if (path_join_lexical(dirbuf, argbuf, out, sizeof(out)) == 0) {
-			json_object_set_new_nocheck(o, key, json_bytes_string(out, strlen(out)));
+			p = evo_bytes(w, key, out, strlen(out));
 			if (src_key)
-				json_object_set_new_nocheck(o, src_key, json_string_nocheck("lexical"));
-			return;
+				evo_word(w, src_key, "lexical");
+			return p;
 		}
 	}
-	json_object_set_new_nocheck(o, key, arg.p ? json_bytes_string(arg.p, arg.len) : json_null());
+	p = out_span(w, key, arg);
 	if (src_key)
-		json_object_set_new_nocheck(o, src_key, json_string_nocheck("unresolved"));
+		evo_word(w, src_key, "unresolved");
+	return p;
 }
 
-static int decode_file(json_t *o, const struct at_file *f, size_t size)
+bool event_is_file(unsigned kind)
+{
+	return kind == AT_EV_OPEN || kind == AT_EV_UNLINK || kind == AT_EV_RENAME ||
+	       kind == AT_EV_MKDIR || kind == AT_EV_CHMOD;
+}
+
+/* The members after the common ones; what the event says goes to *v. */
+static int file_members(struct ev_out *w, const struct at_file *f, size_t size,
+			struct ev_file *v)
 {
 	struct cursor cur = { f->data, size - sizeof(*f), 0 };
 	struct span path = take(&cur, f->path_len);
@@ -427,41 +391,90 @@ static int decode_file(json_t *o, const struct at_file *f, size_t size)
 		/* a pipe, socket or memfd reached through a path such as
 		 * /dev/stdin or /proc/self/fd/N: no place in the tree */
 		snprintf(fl, sizeof(fl), "pseudo:[%llu]", (unsigned long long)f->ino);
-		json_object_set_new_nocheck(o, "path", json_string_nocheck(fl));
-		json_object_set_new_nocheck(o, "path_source", json_string_nocheck("pseudo"));
+		v->path = evo_bytes(w, "path", fl, strlen(fl));
+		evo_word(w, "path_source", "pseudo");
 	} else if (f->h.kind == AT_EV_OPEN && f->ret >= 0 && path.p && !(f->h.flags & AT_F_PATH_LEXICAL)) {
-		set_span(o, "path", path);
-		json_object_set_new_nocheck(o, "path_source", json_string_nocheck("kernel"));
+		v->path = out_span(w, "path", path);
+		evo_word(w, "path_source", "kernel");
 	} else {
-		set_joined_path(o, "path", "path_source", f->h.flags, path, arg);
+		v->path = joined_path(w, "path", "path_source", f->h.flags, path, arg);
 	}
-	set_span(o, "arg_path", arg);
+	out_span(w, "arg_path", arg);
 	if (f->h.flags & AT_F_PATH_TRUNC)
-		json_object_set_new_nocheck(o, "path_truncated", json_true());
-	set_result(o, f->ret);
-	json_object_set_new_nocheck(o, "flags", json_integer(f->flags));
+		evo_bool(w, "path_truncated", true);
+	set_result(w, f->ret);
+	v->ok = f->ret >= 0;
+	evo_int(w, "flags", f->flags);
 	switch (f->h.kind) {
 	case AT_EV_OPEN:
 		open_flags_str(f->flags, fl, sizeof(fl));
-		json_object_set_new_nocheck(o, "flags_str", json_string_nocheck(fl));
-		json_object_set_new_nocheck(o, "access", json_string_nocheck(open_access(f->flags)));
-		json_object_set_new_nocheck(o, "create", json_boolean(f->flags & O_CREAT));
-		json_object_set_new_nocheck(o, "truncate", json_boolean(f->flags & O_TRUNC));
-		json_object_set_new_nocheck(o, "mode", json_integer(f->mode));
-		json_object_set_new_nocheck(o, "ino", json_integer((json_int_t)f->ino));
-		json_object_set_new_nocheck(o, "dev", json_integer(f->dev));
+		v->access = open_access(f->flags);
+		evo_word(w, "flags_str", fl);
+		evo_word(w, "access", v->access);
+		evo_bool(w, "create", f->flags & O_CREAT);
+		evo_bool(w, "truncate", f->flags & O_TRUNC);
+		evo_int(w, "mode", f->mode);
+		evo_int(w, "ino", (long long)f->ino);
+		evo_int(w, "dev", f->dev);
 		break;
 	case AT_EV_MKDIR:
 	case AT_EV_CHMOD:
-		json_object_set_new_nocheck(o, "mode", json_integer(f->mode));
+		evo_int(w, "mode", f->mode);
 		break;
 	case AT_EV_RENAME:
-		set_joined_path(o, "new_path", NULL, f->h.flags, path2, arg2);
-		set_span(o, "new_arg_path", arg2);
+		v->new_path = joined_path(w, "new_path", NULL, f->h.flags, path2, arg2);
+		out_span(w, "new_arg_path", arg2);
 		break;
 	default:
 		break;
 	}
+	return 0;
+}
+
+static int decode_file(json_t *o, const struct at_file *f, size_t size)
+{
+	struct ev_out w;
+	struct ev_file v = { 0 };
+
+	evo_object(&w, o);
+	return file_members(&w, f, size, &v);
+}
+
+int event_file_text(struct ev_ctx *c, const void *data, size_t size, int64_t eid,
+		    struct jbuf *out, struct jbuf *strs, struct ev_file *v, char *err,
+		    size_t errlen)
+{
+	const struct at_file *f = data;
+	struct ev_out w;
+
+	memset(v, 0, sizeof(*v));
+	if (size < sizeof(*f) || f->h.size > size || !event_is_file(f->h.kind)) {
+		snprintf(err, errlen, "malformed record (size %zu)", size);
+		return -1;
+	}
+	/* every string evo_bytes() keeps comes from the record, but for a
+	 * joined path (at most its two parts and a '/') and a pseudo path */
+	if (evo_text(&w, out, strs, EVO_STR_ROOM(2 * size + 64)) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	v->comm = common_members(c, &w, &f->h);
+	if (file_members(&w, f, size, v) != 0) {
+		snprintf(err, errlen, "malformed %s record (size %zu)", event_kind_name(f->h.kind),
+			 size);
+		return -1;
+	}
+	evo_int(&w, "eid", eid);
+	if (evo_close(&w) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	v->type = event_kind_name(f->h.kind);
+	v->ts_ns = (int64_t)(f->h.ts_ns + (uint64_t)c->mono_to_wall_ns);
+	v->session = (int64_t)f->h.session;
+	v->pid = f->h.pid;
+	v->start_ns = (int64_t)f->h.start_ns;
+	v->eid = eid;
 	return 0;
 }
 
@@ -560,8 +573,11 @@ static void decode_net(struct ev_ctx *c, json_t *o, const struct at_net *n)
 		json_object_set_new_nocheck(o, "bytes_sent", json_integer((json_int_t)n->bytes_sent));
 		json_object_set_new_nocheck(o, "bytes_recv", json_integer((json_int_t)n->bytes_recv));
 	} else {
+		struct ev_out w;
+
 		json_object_set_new_nocheck(o, "fd", json_integer(n->fd));
-		set_result(o, n->ret);
+		evo_object(&w, o);
+		set_result(&w, n->ret);
 	}
 	if (n->h.kind == AT_EV_LISTEN)
 		json_object_set_new_nocheck(o, "backlog", json_integer(n->backlog));

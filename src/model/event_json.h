@@ -6,8 +6,11 @@
 #define AT_MODEL_EVENT_JSON_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "model/event_out.h"
 
 struct dnscache;
 struct at_hdr;
@@ -29,6 +32,35 @@ void ev_ctx_init(struct ev_ctx *c);
  */
 json_t *event_to_json(struct ev_ctx *c, const void *data, size_t size, char *err, size_t errlen);
 
+/*
+ * What a file event (open, unlink, rename, mkdir, chmod) says, as C values:
+ * the attribution and the detectors read it instead of the object.
+ * Strings as the event stores them; NULL when the event has none.
+ */
+struct ev_file {
+	const char *type;
+	int64_t ts_ns, session, start_ns, eid;
+	uint32_t pid;
+	const char *comm;
+	const char *path, *new_path;
+	const char *access;          /* open only: "read", "write", ... */
+	bool ok;                     /* the call succeeded (ret >= 0) */
+};
+
+/* Whether event_file_text() writes records of this kind. */
+bool event_is_file(unsigned kind);
+
+/*
+ * A file record written straight to JSON text in out (emptied first), "eid"
+ * its last member: the bytes json_out() gives for event_to_json()'s object
+ * with "eid" set, without building the object. *v gets what the event says;
+ * its strings live in strs until strs is reused. 0, or -1 for a malformed
+ * record or no memory (err says which).
+ */
+int event_file_text(struct ev_ctx *c, const void *data, size_t size, int64_t eid,
+		    struct jbuf *out, struct jbuf *strs, struct ev_file *v, char *err,
+		    size_t errlen);
+
 /* The fields every event has (type from h->kind, times, process); a new
  * object or NULL when out of memory. */
 json_t *event_common(struct ev_ctx *c, const struct at_hdr *h);
@@ -41,8 +73,5 @@ void open_flags_str(uint32_t flags, char *buf, size_t len);
 const char *open_access(uint32_t flags);
 /* Join dir and a relative arg and normalise "." / ".." lexically. */
 int path_join_lexical(const char *dir, const char *arg, char *out, size_t len);
-/* A JSON string from bytes that may not be UTF-8 (invalid bytes become
- * U+FFFD). */
-json_t *json_bytes_string(const char *s, size_t len);
 
 #endif

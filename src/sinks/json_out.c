@@ -583,6 +583,45 @@ static __attribute__((noinline)) int put_container(struct jbuf *b, const json_t 
 	return json_is_object(v) ? put_object(b, v, depth) : put_array(b, v, depth);
 }
 
+/* ---- pieces -------------------------------------------------------------- */
+
+/* A long string's escaping may have moved b->len before it failed: put
+ * back, as json_out() does. */
+static int piece_done(struct jbuf *b, size_t start, int rc)
+{
+	if (rc)
+		b->len = start;
+	if (b->p)
+		b->p[b->len] = '\0';
+	return rc ? -1 : 0;
+}
+
+int jbuf_member(struct jbuf *b, char sep, const char *key, size_t n)
+{
+	size_t start = b->len;
+
+	return piece_done(b, start, put_str(b, sep, key, n, ':'));
+}
+
+int jbuf_string(struct jbuf *b, const char *s, size_t n)
+{
+	size_t start = b->len;
+
+	return piece_done(b, start, put_str(b, 0, s, n, 0));
+}
+
+int jbuf_int(struct jbuf *b, long long v)
+{
+	size_t start = b->len;
+
+	return piece_done(b, start, put_int(b, (json_int_t)v));
+}
+
+int jbuf_reserve(struct jbuf *b, size_t n)
+{
+	return reserve(b, n);
+}
+
 int json_out(struct jbuf *b, const json_t *v)
 {
 	size_t start = b->len;

@@ -38,4 +38,17 @@ int jbuf_add(struct jbuf *b, const void *src, size_t n);
  */
 int json_out(struct jbuf *b, const json_t *v);
 
+/*
+ * The pieces of json_out()'s text, for encoders that write an object
+ * straight from C values (model/event_out.c) and must give the same bytes.
+ * Each appends, returns 0, or -1 with errno (ENOMEM; EILSEQ for a key or
+ * string that is not valid UTF-8) and b's length unchanged.
+ */
+/* sep (the object's '{' or ',' between members), then "key": */
+int jbuf_member(struct jbuf *b, char sep, const char *key, size_t n);
+int jbuf_string(struct jbuf *b, const char *s, size_t n);   /* "s", escaped */
+int jbuf_int(struct jbuf *b, long long v);
+/* Make sure n more bytes fit without moving the buffer: 0, or -1 (ENOMEM). */
+int jbuf_reserve(struct jbuf *b, size_t n);
+
 #endif

@@ -23,7 +23,8 @@
  *
  * Besides the sanitizers the target checks the decoder's promises and
  * aborts when one is broken: NULL comes with a message, an event carries
- * every common field and the fields of its kind, and serialises.
+ * every common field and the fields of its kind, and serialises; a file
+ * record written straight to text gives the object's bytes.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -35,6 +36,7 @@
 #include "agenttrail/events.h"
 #include "model/dnscache.h"
 #include "model/event_json.h"
+#include "sinks/json_out.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -197,6 +199,41 @@ static void check_event(json_t *o, const struct at_hdr *h)
 	free(dump);
 }
 
+/*
+ * A file record the recorder writes straight to text (event_file_text):
+ * accepted exactly when the object is, and then the object's bytes with
+ * "eid" set, and what the object says.
+ */
+static void check_text_path(struct ev_ctx *ctx, const uint8_t *buf, size_t given, json_t *o)
+{
+	struct jbuf text, strs, want;
+	struct ev_file v;
+	char err[128];
+	int rc;
+
+	jbuf_init(&text);
+	jbuf_init(&strs);
+	jbuf_init(&want);
+	rc = event_file_text(ctx, buf, given, 99, &text, &strs, &v, err, sizeof(err));
+	CHECK((rc == 0) == (o != NULL));
+	if (o) {
+		const char *path = json_string_value(json_object_get(o, "path"));
+		const char *to = json_string_value(json_object_get(o, "new_path"));
+
+		json_object_set_new(o, "eid", json_integer(99));
+		CHECK(json_out(&want, o) == 0);
+		json_object_del(o, "eid");
+		CHECK(text.len == want.len && memcmp(text.p, want.p, want.len) == 0);
+		CHECK(!path == !v.path && (!path || strcmp(path, v.path) == 0));
+		CHECK(!to == !v.new_path && (!to || strcmp(to, v.new_path) == 0));
+		CHECK(strcmp(v.comm, json_string_value(json_object_get(o, "comm"))) == 0);
+		CHECK(v.ok == (json_integer_value(json_object_get(o, "ret")) >= 0));
+	}
+	jbuf_free(&text);
+	jbuf_free(&strs);
+	jbuf_free(&want);
+}
+
 static void decode_chunk(struct ev_ctx *ctx, unsigned ctrl, const uint8_t *p, size_t len)
 {
 	size_t rec = len, given;
@@ -231,6 +268,8 @@ static void decode_chunk(struct ev_ctx *ctx, unsigned ctrl, const uint8_t *p, si
 
 	err[0] = '\0';
 	o = event_to_json(ctx, buf, given, err, sizeof(err));
+	if (given >= sizeof(struct at_hdr) && event_is_file(((const struct at_hdr *)buf)->kind))
+		check_text_path(ctx, buf, given, o);
 	if (o) {
 		struct at_hdr h;
 

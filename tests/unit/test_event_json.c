@@ -356,6 +356,81 @@ static void wire_aaaa(struct wire *w)
 
 /* ---- decoding and JSON assertions ---------------------------------------- */
 
+/*
+ * A file record also goes the recorder's other way, straight to text: it
+ * must give the bytes of the object with "eid" set, and say what the
+ * object says. Every test that decodes a file record checks this.
+ */
+#define TEXT_EID 77
+
+static const char *ostr(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static void same_str(const char *what, const char *got, const char *want)
+{
+	if (!got != !want || (got && strcmp(got, want)))
+		fail_msg("text path: %s is \"%s\", the object's \"%s\"", what,
+			 got ? got : "(null)", want ? want : "(null)");
+}
+
+static void check_text_path(struct fx *f, const void *copy, size_t size, json_t *o)
+{
+	struct jbuf text, strs, want;
+	struct ev_file v;
+	char err[128];
+
+	jbuf_init(&text);
+	jbuf_init(&strs);
+	jbuf_init(&want);
+	if (event_file_text(&f->ctx, copy, size, TEXT_EID, &text, &strs, &v, err, sizeof(err)))
+		fail_msg("event_file_text failed where event_to_json did not: %s", err);
+	json_object_set_new(o, "eid", json_integer(TEXT_EID));
+	assert_int_equal(json_out(&want, o), 0);
+	json_object_del(o, "eid");
+	if (text.len != want.len || memcmp(text.p, want.p, want.len))
+		fail_msg("text path:\n  %s\nobject:\n  %s", text.p, want.p);
+	same_str("type", v.type, ostr(o, "type"));
+	same_str("comm", v.comm, ostr(o, "comm"));
+	same_str("path", v.path, ostr(o, "path"));
+	same_str("new_path", v.new_path, ostr(o, "new_path"));
+	same_str("access", v.access, ostr(o, "access"));
+	assert_int_equal(v.ts_ns, json_integer_value(json_object_get(o, "ts_ns")));
+	assert_int_equal(v.session, json_integer_value(json_object_get(o, "session")));
+	assert_int_equal(v.pid, json_integer_value(json_object_get(o, "pid")));
+	assert_int_equal(v.start_ns, json_integer_value(json_object_get(o, "start_ns")));
+	assert_int_equal(v.eid, TEXT_EID);
+	assert_int_equal(v.ok, json_integer_value(json_object_get(o, "ret")) >= 0);
+	jbuf_free(&text);
+	jbuf_free(&strs);
+	jbuf_free(&want);
+}
+
+/* The text path must refuse what the object's refuses. */
+static void check_text_path_bad(struct fx *f, const void *copy, size_t size, const char *what)
+{
+	struct jbuf text, strs;
+	struct ev_file v;
+	char err[128] = "(untouched)";
+
+	jbuf_init(&text);
+	jbuf_init(&strs);
+	if (!event_file_text(&f->ctx, copy, size, TEXT_EID, &text, &strs, &v, err, sizeof(err)))
+		fail_msg("%s: the text path accepted a malformed record: %s", what, text.p);
+	if (!strstr(err, "malformed"))
+		fail_msg("%s: text path: no error message (err = \"%s\")", what, err);
+	jbuf_free(&text);
+	jbuf_free(&strs);
+}
+
+static bool is_file_record(const void *r, size_t size)
+{
+	const struct at_hdr *h = r;
+
+	return size >= sizeof(*h) && event_is_file(h->kind);
+}
+
 /* Decodes an exact heap copy of r[0..size); fails the test on NULL. */
 static json_t *decode(struct fx *f, const void *r, size_t size)
 {
@@ -364,9 +439,13 @@ static json_t *decode(struct fx *f, const void *r, size_t size)
 
 	f->err[0] = '\0';
 	o = event_to_json(&f->ctx, copy, size, f->err, sizeof(f->err));
-	free(copy);
-	if (!o)
+	if (!o) {
+		free(copy);
 		fail_msg("event_to_json returned NULL: %s", f->err);
+	}
+	if (is_file_record(copy, size))
+		check_text_path(f, copy, size, o);
+	free(copy);
 	return o;
 }
 
@@ -378,14 +457,19 @@ static void decode_bad(struct fx *f, const void *r, size_t size, const char *wha
 
 	strcpy(f->err, "(untouched)");
 	o = event_to_json(&f->ctx, copy, size, f->err, sizeof(f->err));
-	free(copy);
 	if (o) {
 		char *s = json_dumps(o, JSON_SORT_KEYS);
 
+		free(copy);
 		fail_msg("%s: malformed record accepted: %s", what, s ? s : "?");
 	}
-	if (strstr(f->err, "malformed") == NULL)
+	if (strstr(f->err, "malformed") == NULL) {
+		free(copy);
 		fail_msg("%s: no error message (err = \"%s\")", what, f->err);
+	}
+	if (is_file_record(copy, size))
+		check_text_path_bad(f, copy, size, what);
+	free(copy);
 }
 
 static json_t *get(json_t *o, const char *key)
@@ -1603,6 +1687,55 @@ static void test_bad_file_string_lengths(void **state)
 	free(r);
 }
 
+/*
+ * The text path on what the tests above do not reach: pseudo paths, errno
+ * values without a name, 64-bit inodes, characters JSON escapes, long
+ * non-ASCII paths. decode() compares the text with the object's.
+ */
+static void test_text_path_edges(void **state)
+{
+	struct fx *f = *state;
+	static char long_utf8[3 * 1200 + 8], long_bad[1500];
+	const struct file_spec specs[] = {
+		{ .kind = AT_EV_OPEN, .flags = AT_F_PATH_PSEUDO, .ret = 0, .path = "/dev/stdin",
+		  .arg = "/dev/stdin" },
+		{ .kind = AT_EV_OPEN, .ret = -4000, .oflags = 0101 | 01000000, .path = NULL,
+		  .arg = "rel/x" },
+		{ .kind = AT_EV_OPEN, .ret = -13, .oflags = 02, .arg = "/a/\"q\"\\b\x01\x1f\x7f" },
+		{ .kind = AT_EV_OPEN, .flags = AT_F_PATH_TRUNC, .ret = 5, .path = "/deep/path",
+		  .arg = "path" },
+		{ .kind = AT_EV_OPEN, .ret = 3, .oflags = 010000000, .path = long_utf8, .arg = "x" },
+		{ .kind = AT_EV_OPEN, .flags = AT_F_PATH_LEXICAL, .ret = -2, .path = "/cwd",
+		  .arg = long_bad },
+		{ .kind = AT_EV_OPEN, .ret = 3, .path = "", .arg = "" },
+		{ .kind = AT_EV_RENAME, .ret = 0, .path = "/a", .arg = "a", .path2 = NULL,
+		  .arg2 = NULL },
+		{ .kind = AT_EV_RENAME, .flags = AT_F_PATH_LEXICAL, .ret = -18, .path = "/w",
+		  .arg = "../x", .path2 = "/w", .arg2 = "y/./z" },
+		{ .kind = AT_EV_MKDIR, .ret = -17, .mode = 0755, .arg = "/tmp/d" },
+		{ .kind = AT_EV_CHMOD, .ret = 0, .mode = 04755, .arg = "/tmp/f" },
+		{ .kind = AT_EV_UNLINK, .ret = -21, .oflags = 0x200, .arg = "/tmp/dir" },
+	};
+
+	for (size_t i = 0; i + 3 < sizeof(long_utf8) - 8; i += 3)
+		memcpy(long_utf8 + i, "\xe2\x82\xac", 3);   /* U+20AC, valid */
+	long_utf8[0] = '/';
+	memset(long_bad, '\xfe', sizeof(long_bad) - 1);
+	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+		size_t size;
+		struct at_file *r = mk_file(&specs[i], &size);
+		json_t *o;
+
+		if (i == 4)
+			r->ino = 0x8000000000000001ull;  /* printed as a negative json_int_t */
+		if (i == 2)
+			memcpy(r->h.comm, "c\"o\\m\x02m\xff", 8);
+		o = decode(f, r, size);   /* checks the text path */
+		json_decref(o);
+		free(r);
+	}
+}
+
 /* A record whose h.size is smaller than the buffer is decoded from its own
  * bytes only (the buffer may hold more). */
 static void test_record_in_larger_buffer(void **state)
@@ -2020,6 +2153,7 @@ int main(void)
 		T(test_bad_exec_string_lengths),
 		T(test_bad_file_string_lengths),
 		T(test_record_in_larger_buffer),
+		T(test_text_path_edges),
 		T(test_no_leak_on_malformed),
 		T(test_path_join_lexical),
 		T(test_path_join_lexical_limits),
