@@ -223,11 +223,22 @@ static void set_attribution(json_t *ev, const struct cproc *p)
 
 /* ---- findings ------------------------------------------------------------------- */
 
-static void finding(struct correlator *c, json_t **out, const json_t *ev, const char *kind,
+/* The event a finding is about: where it points in the recording. */
+struct subject {
+	json_int_t session, ts_ns, pid, start_ns;
+};
+
+static struct subject subject_of(const json_t *ev)
+{
+	return (struct subject){ jint(ev, "session"), jint(ev, "ts_ns"), jint(ev, "pid"),
+				 jint(ev, "start_ns") };
+}
+
+static void finding(struct correlator *c, json_t **out, struct subject ev, const char *kind,
 		    const char *severity, const struct ctool *t, json_t *evidence,
 		    const char *fmt, ...) __attribute__((format(printf, 8, 9)));
 
-static void finding(struct correlator *c, json_t **out, const json_t *ev, const char *kind,
+static void finding(struct correlator *c, json_t **out, struct subject ev, const char *kind,
 		    const char *severity, const struct ctool *t, json_t *evidence,
 		    const char *fmt, ...)
 {
@@ -242,14 +253,14 @@ static void finding(struct correlator *c, json_t **out, const json_t *ev, const 
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	snprintf(id, sizeof(id), "finding-%lld-%llu", (long long)jint(ev, "session"),
+	snprintf(id, sizeof(id), "finding-%lld-%llu", (long long)ev.session,
 		 (unsigned long long)(c->o.next_id ? ++*c->o.next_id : 0));
 	json_object_set_new(f, "type", json_string("finding"));
 	json_object_set_new(f, "id", json_string(id));
-	json_object_set_new(f, "ts_ns", json_integer(jint(ev, "ts_ns")));
-	json_object_set_new(f, "session", json_integer(jint(ev, "session")));
-	json_object_set_new(f, "pid", json_integer(jint(ev, "pid")));
-	json_object_set_new(f, "start_ns", json_integer(jint(ev, "start_ns")));
+	json_object_set_new(f, "ts_ns", json_integer(ev.ts_ns));
+	json_object_set_new(f, "session", json_integer(ev.session));
+	json_object_set_new(f, "pid", json_integer(ev.pid));
+	json_object_set_new(f, "start_ns", json_integer(ev.start_ns));
 	json_object_set_new(f, "kind", json_string(kind));
 	json_object_set_new(f, "severity", json_string(severity));
 	json_object_set_new(f, "explanation", json_string(text));
@@ -511,22 +522,42 @@ static void on_exec(struct correlator *c, struct csession *s, json_t *ev, json_t
 		attribute_exec(c, p, argv);
 	if (detect_destructive(argv, c->home[0] ? c->home : NULL, s->cwd, why, sizeof(why)) &&
 	    first_time(s, "destructive/%lld", (long long)jint(ev, "eid")))
-		finding(c, out, ev, "destructive_command", "high", p->tool,
+		finding(c, out, subject_of(ev), "destructive_command", "high", p->tool,
 			eids(jint(ev, "eid"), 0), "%s", why);
 }
 
 /* Credential reads, tainted files, persistence, writes outside the workspace. */
-static void on_file(struct correlator *c, struct csession *s, json_t *ev, struct cproc *p,
-		    struct ctool *t, json_t **out)
+/* What a file event says, from its object (the text path gives it as is). */
+static void file_of(const json_t *ev, struct ev_file *f)
 {
-	const char *type = jstr(ev, "type"), *path = jstr(ev, "path"), *access = jstr(ev, "access");
+	memset(f, 0, sizeof(*f));
+	f->type = jstr(ev, "type");
+	f->session = jint(ev, "session");
+	f->ts_ns = jint(ev, "ts_ns");
+	f->pid = (uint32_t)jint(ev, "pid");
+	f->start_ns = jint(ev, "start_ns");
+	f->eid = jint(ev, "eid");
+	f->path = jstr(ev, "path");
+	f->new_path = jstr(ev, "new_path");
+	f->access = jstr(ev, "access");
+	f->ok = jint(ev, "ret") >= 0 && json_is_null(json_object_get(ev, "errno"));
+}
+
+static struct subject file_subject(const struct ev_file *f)
+{
+	return (struct subject){ f->session, f->ts_ns, f->pid, f->start_ns };
+}
+
+static void on_file(struct correlator *c, struct csession *s, const struct ev_file *f,
+		    struct cproc *p, struct ctool *t, json_t **out)
+{
+	const char *type = f->type, *path = f->path, *access = f->access;
 	const char *what = NULL;
-	json_int_t eid = jint(ev, "eid");
-	bool ok = jint(ev, "ret") >= 0 && json_is_null(json_object_get(ev, "errno"));
+	json_int_t eid = f->eid;
 	bool reads = access && strstr(access, "read");
 	bool writes = access && strstr(access, "write");
 
-	if (!ok || !path || !strcmp(type, "chmod"))
+	if (!f->ok || !path || !strcmp(type, "chmod"))
 		return;
 	if (!strcmp(type, "open") && reads && detect_credential(path, c->o.credentials,
 								 c->o.ncredentials, &what)) {
@@ -540,9 +571,9 @@ static void on_file(struct correlator *c, struct csession *s, json_t *ev, struct
 			json_array_append_new(t->cred_paths, json_string(path));
 		}
 		if (first_time(s, "cred/%s/%s", t ? t->id : "-", path))
-			finding(c, out, ev, "credential_access", "medium", t, eids(eid, 0),
-				"read of %s (%s)%s%s", path, what, t ? " by tool call " : "",
-				t ? t->id : "");
+			finding(c, out, file_subject(f), "credential_access", "medium", t,
+				eids(eid, 0), "read of %s (%s)%s%s", path, what,
+				t ? " by tool call " : "", t ? t->id : "");
 	} else if (!strcmp(type, "open") && reads && json_object_get(s->tainted, path) && p &&
 		   !p->secret_eid) {
 		/* a file written by a process that had read a credential */
@@ -550,22 +581,22 @@ static void on_file(struct correlator *c, struct csession *s, json_t *ev, struct
 		p->secret_path = strdup(path);
 	}
 	if (p && p->secret_eid && (writes || !strcmp(type, "rename")))
-		json_object_set_new(s->tainted, strcmp(type, "rename") ? path : jstr(ev, "new_path")
-					? jstr(ev, "new_path") : path, json_integer(p->secret_eid));
+		json_object_set_new(s->tainted, strcmp(type, "rename") ? path : f->new_path
+					? f->new_path : path, json_integer(p->secret_eid));
 	if (writes || !strcmp(type, "rename") || !strcmp(type, "unlink")) {
-		const char *target = !strcmp(type, "rename") && jstr(ev, "new_path")
-					     ? jstr(ev, "new_path") : path;
+		const char *target = !strcmp(type, "rename") && f->new_path ? f->new_path : path;
 
 		if (!strcmp(type, "unlink"))
 			return;
 		if (detect_persistence(target, &what) && first_time(s, "persist/%s", target))
-			finding(c, out, ev, "persistence", "high", t, eids(eid, 0),
+			finding(c, out, file_subject(f), "persistence", "high", t, eids(eid, 0),
 				"write to %s (%s)", target, what);
 		else if (t && s->cwd && strncmp(target, s->cwd, strlen(s->cwd)) &&
 			 !detect_scratch_path(target, c->home[0] ? c->home : NULL) &&
 			 first_time(s, "outside/%s/%s", t->id, target))
-			finding(c, out, ev, "write_outside_workspace", "low", t, eids(eid, 0),
-				"write to %s, outside the workspace %s", target, s->cwd);
+			finding(c, out, file_subject(f), "write_outside_workspace", "low", t,
+				eids(eid, 0), "write to %s, outside the workspace %s", target,
+				s->cwd);
 	}
 }
 
@@ -599,12 +630,12 @@ static void intent_mismatch(struct correlator *c, struct csession *s, struct cto
 	t->mismatch_reported = true;
 	(void)s;
 	if (unexplained_reads && unexplained_dest)
-		finding(c, out, ev, "intent_mismatch", "high", t, evidence,
+		finding(c, out, subject_of(ev), "intent_mismatch", "high", t, evidence,
 			"tool call %s (%s) was described as \"%s\", but it read %s and opened a "
 			"connection to %s, which that description does not account for",
 			t->id, t->name ? t->name : "?", t->intent, reads, dest);
 	else
-		finding(c, out, ev, "intent_mismatch", "medium", t, evidence,
+		finding(c, out, subject_of(ev), "intent_mismatch", "medium", t, evidence,
 			"tool call %s (%s) was described as \"%s\", but it read %s, which that "
 			"description does not account for",
 			t->id, t->name ? t->name : "?", t->intent, reads);
@@ -625,12 +656,12 @@ static void on_connect(struct correlator *c, struct csession *s, json_t *ev, str
 	snprintf(sock, sizeof(sock), "%lld", (long long)jint(ev, "sock"));
 	json_object_set_new(s->socks, sock, json_string(dest));
 	if (detect_metadata_addr(daddr) && first_time(s, "meta/%lld", (long long)eid))
-		finding(c, out, ev, "cloud_metadata", "high", t, eids(eid, 0),
+		finding(c, out, subject_of(ev), "cloud_metadata", "high", t, eids(eid, 0),
 			"connection to the cloud metadata service %s", dest);
 	if (dport == 53 || json_object_get(s->llm, dest) || (p && p->agent))
 		return;
 	if (p && p->secret_eid && first_time(s, "exfil/%u/%s", p->pid, dest))
-		finding(c, out, ev, "exfiltration", "high", t, eids(p->secret_eid, eid),
+		finding(c, out, subject_of(ev), "exfiltration", "high", t, eids(p->secret_eid, eid),
 			"a process that read %s (or data derived from it) connected to %s, "
 			"which is not the session's LLM endpoint",
 			p->secret_path ? p->secret_path : "a credential", dest);
@@ -640,7 +671,7 @@ static void on_connect(struct correlator *c, struct csession *s, json_t *ev, str
 
 		if (ev_ids)
 			json_array_append_new(ev_ids, json_integer(eid));
-		finding(c, out, ev, "exfiltration", "high", t, ev_ids,
+		finding(c, out, subject_of(ev), "exfiltration", "high", t, ev_ids,
 			"tool call %s read %s and a process of it connected to %s, which is "
 			"not the session's LLM endpoint", t->id,
 			json_string_value(json_array_get(t->cred_paths, 0)), dest);
@@ -699,18 +730,38 @@ json_t *correlate(struct correlator *c, json_t *ev)
 		set_attribution(ev, p);
 	}
 	if (!strcmp(type, "open") || !strcmp(type, "rename") || !strcmp(type, "unlink") ||
-	    !strcmp(type, "mkdir") || !strcmp(type, "chmod"))
-		on_file(c, s, ev, p, t, &out);
-	else if (!strcmp(type, "connect"))
+	    !strcmp(type, "mkdir") || !strcmp(type, "chmod")) {
+		struct ev_file f;
+
+		file_of(ev, &f);
+		on_file(c, s, &f, p, t, &out);
+	} else if (!strcmp(type, "connect"))
 		on_connect(c, s, ev, p, &out);
 	else if (!strcmp(type, "dns") && json_is_false(json_object_get(ev, "response")) &&
 		 detect_metadata_name(jstr(ev, "qname")) &&
 		 first_time(s, "metadns/%s", jstr(ev, "qname")))
-		finding(c, &out, ev, "cloud_metadata", "medium", t,
+		finding(c, &out, subject_of(ev), "cloud_metadata", "medium", t,
 			eids(jint(ev, "eid"), 0), "DNS query for the cloud metadata service %s",
 			jstr(ev, "qname"));
 	else if (!strcmp(type, "exit") && p && !p->agent)
 		proc_drop(c, session, p->pid);
+	return out;
+}
+
+bool correlate_plain(struct correlator *c, uint64_t session, uint32_t pid)
+{
+	struct cproc *p = proc_get(c, session, pid, false);
+
+	return !p || (!p->agent && !p->tool);
+}
+
+json_t *correlate_file(struct correlator *c, const struct ev_file *f)
+{
+	struct csession *s = session_get(c, (uint64_t)f->session);
+	json_t *out = NULL;
+
+	if (s)
+		on_file(c, s, f, proc_get(c, (uint64_t)f->session, f->pid, false), NULL, &out);
 	return out;
 }
 

@@ -25,10 +25,13 @@
 #ifndef AT_MODEL_CORRELATE_H
 #define AT_MODEL_CORRELATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
+
+#include "model/event_json.h"
 
 struct corr_opts {
 	const char *const *credentials;  /* extra credential globs */
@@ -47,6 +50,16 @@ void correlator_free(struct correlator *c);
  * array is made for them) or no memory for one.
  */
 json_t *correlate(struct correlator *c, json_t *ev);
+
+/*
+ * A file event of this process would gain nothing from correlate(): the
+ * process is not the agent and no tool call is attributed to it. Its file
+ * events may then go through correlate_file() as C values instead.
+ */
+bool correlate_plain(struct correlator *c, uint64_t session, uint32_t pid);
+/* correlate() of a file event of a plain process (above), from what the
+ * event says: the same state and findings, with nothing to annotate. */
+json_t *correlate_file(struct correlator *c, const struct ev_file *f);
 
 /* The session ended: findings that wait for the end (a credential read by
  * a tool call whose intent does not mention it), as a new array. */

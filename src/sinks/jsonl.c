@@ -43,6 +43,15 @@ int jsonl_write(struct jsonl *j, json_t *ev)
 	return 0;
 }
 
+int jsonl_write_text(struct jsonl *j, const char *json, size_t len)
+{
+	if (!j->f || j->failed)
+		return j->failed ? -1 : 0;
+	if (fwrite(json, 1, len, j->f) != len || fputc('\n', j->f) == EOF)
+		return fail(j);
+	return 0;
+}
+
 int jsonl_flush(struct jsonl *j)
 {
 	if (!j->f || j->failed)

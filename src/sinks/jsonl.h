@@ -21,6 +21,8 @@ int jsonl_open(struct jsonl *j, const char *path);
  * failed (later writes are skipped), else this event could not be written
  * as JSON and the stream goes on. */
 int jsonl_write(struct jsonl *j, json_t *ev);
+/* The same for an event already written as compact JSON text. */
+int jsonl_write_text(struct jsonl *j, const char *json, size_t len);
 int jsonl_flush(struct jsonl *j);
 int jsonl_close(struct jsonl *j);
 

@@ -395,30 +395,14 @@ static struct row *new_row(struct store *s)
 	return r;
 }
 
-int store_put(struct store *s, json_t *ev)
+/* The encoded draft (store_row.c) as a row at the queue's end. */
+static int enqueue(struct store *s)
 {
-	const char *type;
-	struct row *r;
+	struct row *r = new_row(s);
 	int ret = 0;
 
-	if (!s)
-		return -1;
-	s->err[0] = '\0';
-	if (s->readonly)
-		return fail(s, "opened read-only");
-	if (!json_is_object(ev))
-		return fail(s, "an event must be a JSON object");
-	type = json_string_value(json_object_get(ev, "type"));
-	if (!type)
-		return fail(s, "event without a string \"type\"");
-	if (!json_is_integer(json_object_get(ev, "session")))
-		return fail(s, "%s event without an integer \"session\"", type);
-	if (store_row_encode(s, ev, store_route_of(type)) != 0)
-		return -1;
-	r = new_row(s);
 	if (!r)
 		return -1;
-
 	pthread_mutex_lock(&s->mu);
 	s->db_lent = false;
 	/* a full queue holds the caller back: the kernel's buffer then
@@ -447,6 +431,41 @@ int store_put(struct store *s, json_t *ev)
 	pthread_mutex_unlock(&s->mu);
 	free(r);
 	return ret;
+}
+
+int store_put(struct store *s, json_t *ev)
+{
+	const char *type;
+
+	if (!s)
+		return -1;
+	s->err[0] = '\0';
+	if (s->readonly)
+		return fail(s, "opened read-only");
+	if (!json_is_object(ev))
+		return fail(s, "an event must be a JSON object");
+	type = json_string_value(json_object_get(ev, "type"));
+	if (!type)
+		return fail(s, "event without a string \"type\"");
+	if (!json_is_integer(json_object_get(ev, "session")))
+		return fail(s, "%s event without an integer \"session\"", type);
+	if (store_row_encode(s, ev, store_route_of(type)) != 0)
+		return -1;
+	return enqueue(s);
+}
+
+int store_put_text(struct store *s, const struct store_head *h, const char *json, size_t len)
+{
+	if (!s)
+		return -1;
+	s->err[0] = '\0';
+	if (s->readonly)
+		return fail(s, "opened read-only");
+	if (!h || !h->type || !json)
+		return fail(s, "an event's text needs its type");
+	if (store_row_encode_text(s, h, json, len, store_route_of(h->type)) != 0)
+		return -1;
+	return enqueue(s);
 }
 
 int store_flush(struct store *s)

@@ -68,6 +68,22 @@ int store_open_readonly(const char *path, struct store **out, char *err, size_t 
  * lost); committed events never are.
  */
 int store_put(struct store *s, json_t *ev);
+
+/* The members every event has (docs/events.md), for store_put_text(). */
+struct store_head {
+	const char *type;
+	int64_t ts_ns, session, pid, tid, ppid, start_ns, uid;
+	const char *comm;       /* valid UTF-8, NUL-terminated; NULL: null */
+};
+
+/*
+ * Store an event given as its compact JSON text (len bytes, valid UTF-8)
+ * whose common members are *h, without its object: the row store_put()
+ * makes of the object that text is of. Only for types whose statements
+ * read nothing but those members (the file events); another is refused
+ * with -1, as is a text too long for SQLite. Otherwise as store_put().
+ */
+int store_put_text(struct store *s, const struct store_head *h, const char *json, size_t len);
 /* Wait until everything put so far is committed. */
 int store_flush(struct store *s);
 /* Commit what is queued, stop the writer, close. Safe on NULL. The store

@@ -66,6 +66,16 @@ struct store_plan {
 	int nslots[STORE_ROUTES];
 	int16_t slot_key[STORE_ROUTES][STORE_MAX_KEYS];
 	int16_t key_slot[STORE_ROUTES][STORE_MAX_KEYS]; /* -1: not carried */
+	/* for store_put_text(): the member of struct store_head each slot
+	 * takes, or HEAD_NONE; text_ok: every slot of the route has one */
+	int8_t slot_head[STORE_ROUTES][STORE_MAX_KEYS];
+	bool text_ok[STORE_ROUTES];
+};
+
+/* The members of struct store_head, as slot_head gives them. */
+enum head_member {
+	HEAD_NONE = -1, HEAD_TYPE, HEAD_TS, HEAD_SESSION, HEAD_PID, HEAD_TID,
+	HEAD_PPID, HEAD_START, HEAD_UID, HEAD_COMM, HEAD__MAX
 };
 
 enum cell_kind { CELL_NULL, CELL_INT, CELL_REAL, CELL_TEXT };
@@ -166,6 +176,9 @@ int store_route_of(const char *type);
 /* ev into s->draft, s->cells and s->scratch; then the bytes its row needs,
  * and copying it into a row of at least that many. */
 int store_row_encode(struct store *s, const json_t *ev, int route);
+/* The same for an event given as text and its common members. */
+int store_row_encode_text(struct store *s, const struct store_head *h, const char *json,
+			  size_t len, int route);
 size_t store_row_size(const struct store *s);
 void store_row_fill(const struct store *s, struct row *r);
 

@@ -113,6 +113,28 @@ static void carry_keys(struct store_plan *p, int r, enum stmt_id id)
 	}
 }
 
+static const char *const head_names[HEAD__MAX] = {
+	[HEAD_TYPE] = "type", [HEAD_TS] = "ts_ns", [HEAD_SESSION] = "session",
+	[HEAD_PID] = "pid", [HEAD_TID] = "tid", [HEAD_PPID] = "ppid",
+	[HEAD_START] = "start_ns", [HEAD_UID] = "uid", [HEAD_COMM] = "comm",
+};
+
+/* Which member of a store_head each slot of route r takes, if all have one. */
+static void plan_head(struct store_plan *p, int r)
+{
+	p->text_ok[r] = true;
+	for (int i = 0; i < p->nslots[r]; i++) {
+		const char *key = p->keys[p->slot_key[r][i]];
+
+		p->slot_head[r][i] = HEAD_NONE;
+		for (int m = 0; m < HEAD__MAX; m++)
+			if (strcmp(key, head_names[m]) == 0)
+				p->slot_head[r][i] = (int8_t)m;
+		if (p->slot_head[r][i] == HEAD_NONE)
+			p->text_ok[r] = false;
+	}
+}
+
 /* A route carries the keys of the insert into `events`, of its own
  * statements, and of the process row (a thread's fork falls back to it). */
 int store_plan_build(struct store *s)
@@ -129,6 +151,7 @@ int store_plan_build(struct store *s)
 		carry_keys(p, r, ST_PROC_SEEN);
 		carry_keys(p, r, store_routes[r].first);
 		carry_keys(p, r, store_routes[r].second);
+		plan_head(p, r);
 	}
 	return 0;
 }
@@ -222,6 +245,83 @@ int store_row_encode(struct store *s, const json_t *ev, int route)
 	h->session = json_integer_value(json_object_get(ev, "session"));
 	h->pid = json_integer_value(json_object_get(ev, "pid"));
 	h->start_ns = json_integer_value(json_object_get(ev, "start_ns"));
+	return 0;
+}
+
+static void int_cell(struct cell *c, int64_t v)
+{
+	memset(c, 0, sizeof(*c));
+	c->kind = CELL_INT;
+	c->v.i = v;
+}
+
+/* A string member after the text: NULL stays a NULL cell. */
+static int text_cell(struct jbuf *b, const char *v, struct cell *c)
+{
+	size_t off = b->len, n;
+
+	memset(c, 0, sizeof(*c));
+	c->kind = CELL_NULL;
+	if (!v)
+		return 0;
+	n = strlen(v);
+	if (jbuf_add(b, v, n) != 0)
+		return -1;
+	c->kind = CELL_TEXT;
+	c->v.off = off;
+	c->len = (uint32_t)n;
+	return 0;
+}
+
+int store_row_encode_text(struct store *s, const struct store_head *h, const char *json,
+			  size_t len, int route)
+{
+	const struct store_plan *p = &s->plan;
+	struct row_head *d = &s->draft;
+	struct jbuf *b = &s->scratch;
+	const int64_t ints[HEAD__MAX] = {
+		[HEAD_TS] = h->ts_ns, [HEAD_SESSION] = h->session, [HEAD_PID] = h->pid,
+		[HEAD_TID] = h->tid, [HEAD_PPID] = h->ppid, [HEAD_START] = h->start_ns,
+		[HEAD_UID] = h->uid,
+	};
+
+	if (!p->text_ok[route]) {
+		store_set_msg(s->err, sizeof(s->err), "store %s: internal: a %s event needs"
+			      " more than its common members", s->path, h->type);
+		return -1;
+	}
+	if (b->cap > STORE_SCRATCH_MAX)
+		jbuf_free(b);
+	jbuf_reset(b);
+	/* the text and its NUL first, as store_row_encode() lays it out */
+	if (len > (size_t)s->max_len || jbuf_add(b, json, len) != 0 || jbuf_add(b, "", 1) != 0) {
+		store_set_msg(s->err, sizeof(s->err), "store %s: cannot store a %s event"
+			      " (larger than SQLite's limit of %d bytes, or out of memory)",
+			      s->path, h->type, s->max_len);
+		return -1;
+	}
+	d->json_len = len;
+	for (int i = 0; i < p->nslots[route]; i++) {
+		int m = p->slot_head[route][i], rc = 0;
+
+		if (m == HEAD_TYPE)
+			rc = text_cell(b, h->type, &s->cells[i]);
+		else if (m == HEAD_COMM)
+			rc = text_cell(b, h->comm, &s->cells[i]);
+		else
+			int_cell(&s->cells[i], ints[m]);
+		if (rc != 0) {
+			store_set_msg(s->err, sizeof(s->err), "store %s: out of memory", s->path);
+			return -1;
+		}
+	}
+	d->text_len = b->len;
+	d->route = route;
+	d->identity = true;
+	d->thread = false;
+	d->session = h->session;
+	d->pid = h->pid;
+	d->start_ns = h->start_ns;
 	return 0;
 }
 

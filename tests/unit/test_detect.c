@@ -359,6 +359,113 @@ static void test_correlate_other_findings(void **state)
 	correlator_free(c);
 }
 
+/* ---- file events as C values (the recorder's text path) -------------------- */
+
+/* Findings as text ("" for none), for comparing two correlators. */
+static char *dump_findings(json_t *f)
+{
+	char *s = f ? json_dumps(f, JSON_COMPACT) : strdup("");
+
+	assert_non_null(s);
+	json_decref(f);
+	return s;
+}
+
+/*
+ * One event to two correlators: `a` always gets the object; `b` gets a
+ * file event of a plain process as C values, as the recorder does. Both
+ * must find the same.
+ */
+static void both(struct correlator *a, struct correlator *b, json_t *e, bool expect_plain)
+{
+	const char *type = json_string_value(json_object_get(e, "type"));
+	uint64_t session = (uint64_t)json_integer_value(json_object_get(e, "session"));
+	uint32_t pid = (uint32_t)json_integer_value(json_object_get(e, "pid"));
+	bool file = !strcmp(type, "open") || !strcmp(type, "rename") || !strcmp(type, "unlink");
+	char *fa, *fb;
+
+	if (file)
+		assert_int_equal(correlate_plain(b, session, pid), expect_plain);
+	if (file && expect_plain) {
+		struct ev_file v = {
+			.type = type,
+			.session = (int64_t)session,
+			.ts_ns = json_integer_value(json_object_get(e, "ts_ns")),
+			.pid = pid,
+			.start_ns = json_integer_value(json_object_get(e, "start_ns")),
+			.eid = json_integer_value(json_object_get(e, "eid")),
+			.path = json_string_value(json_object_get(e, "path")),
+			.new_path = json_string_value(json_object_get(e, "new_path")),
+			.access = json_string_value(json_object_get(e, "access")),
+			.ok = json_integer_value(json_object_get(e, "ret")) >= 0,
+		};
+
+		fb = dump_findings(correlate_file(b, &v));
+	} else {
+		json_t *copy = json_deep_copy(e);
+
+		fb = dump_findings(correlate(b, copy));
+		json_decref(copy);
+	}
+	fa = dump_findings(correlate(a, e));
+	assert_string_equal(fb, fa);
+	free(fa);
+	free(fb);
+	json_decref(e);
+}
+
+#define FILE_EV(type, pid, path, access, eid)                                                   \
+	ev("{s:s, s:i, s:i, s:i, s:i, s:s, s:s, s:i, s:n, s:i}", "type", type, "session", 4,  \
+	   "ts_ns", 1000 + (eid), "pid", pid, "start_ns", 7 * (pid), "path", path, "access",  \
+	   access, "ret", 3, "errno", "eid", eid)
+
+static void test_correlate_file_values(void **state)
+{
+	uint64_t na = 0, nb = 0;
+	struct corr_opts oa = { .next_id = &na }, ob = { .next_id = &nb };
+	struct correlator *a = correlator_new(&oa), *b = correlator_new(&ob);
+
+	(void)state;
+	assert_non_null(a);
+	assert_non_null(b);
+	both(a, b, ev("{s:s, s:i, s:i, s:s, s:i}", "type", "session_start", "session", 4, "pid",
+		      40, "cwd", "/w", "eid", 1), true);
+	for (int pid = 41; pid <= 43; pid++)
+		both(a, b, ev("{s:s, s:i, s:i, s:i, s:i}", "type", "fork", "session", 4, "pid",
+			      pid, "ppid", 40, "eid", 0), true);
+	/* a plain process reads a credential, copies it; another reads the
+	 * copy and connects out: the findings and the labels are the same */
+	both(a, b, FILE_EV("open", 41, "/root/.ssh/id_rsa", "read", 2), true);
+	both(a, b, FILE_EV("open", 41, "/tmp/copy", "write", 3), true);
+	both(a, b, ev("{s:s, s:i, s:i, s:s, s:s, s:n, s:i, s:i}", "type", "rename",
+		      "session", 4, "pid", 41, "path", "/tmp/copy", "new_path", "/tmp/moved",
+		      "errno", "ret", 0, "eid", 4), true);
+	both(a, b, FILE_EV("open", 42, "/tmp/moved", "read", 5), true);
+	both(a, b, ev("{s:s, s:i, s:i, s:s, s:i, s:i, s:i}", "type", "connect", "session", 4,
+		      "pid", 42, "daddr", "10.1.2.3", "dport", 443, "sock", 9, "eid", 6), true);
+	both(a, b, FILE_EV("open", 41, "/root/.bashrc", "read-write", 7), true);
+	both(a, b, ev("{s:s, s:i, s:i, s:s, s:i, s:s, s:i}", "type", "open", "session", 4,
+		      "pid", 43, "path", "/root/.aws/credentials", "ret", -2, "errno", "ENOENT",
+		      "eid", 8), true);
+	/* the agent (it made an LLM call) and a tool call's process are not
+	 * plain: their file events keep the object, for the annotation */
+	both(a, b, ev("{s:s, s:i, s:i, s:s, s:{s:[]}}", "type", "llm_call", "session", 4, "pid",
+		      40, "id", "L", "request", "messages"), true);
+	both(a, b, ev("{s:s, s:i, s:i, s:s, s:s, s:s, s:{s:s}}", "type", "tool_call", "session",
+		      4, "pid", 40, "id", "T", "llm_call", "L", "name", "Bash", "input", "command",
+		      "make"), true);
+	both(a, b, ev("{s:s, s:i, s:i, s:i, s:[s], s:i}", "type", "exec", "session", 4, "pid", 44,
+		      "ppid", 40, "argv", "make", "eid", 9), true);
+	both(a, b, FILE_EV("open", 40, "/w/notes", "write", 10), false);
+	both(a, b, FILE_EV("open", 44, "/root/.netrc", "read", 11), false);
+	assert_int_equal(na, nb);
+	/* id_rsa, exfiltration through the renamed copy, .bashrc, and .netrc
+	 * by the tool call (through the object) */
+	assert_int_equal(na, 4);
+	correlator_free(a);
+	correlator_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -372,6 +479,7 @@ int main(void)
 		cmocka_unit_test(test_correlate_exfiltration),
 		cmocka_unit_test(test_correlate_parallel_argv),
 		cmocka_unit_test(test_correlate_other_findings),
+		cmocka_unit_test(test_correlate_file_values),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

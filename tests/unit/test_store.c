@@ -18,6 +18,7 @@
 
 #include "cli/report.h"
 #include "cli/report_fmt.h"
+#include "sinks/json_out.h"
 #include "sinks/store.h"
 #include "store_fixture.h"
 
@@ -431,6 +432,93 @@ static void test_bad_events(void **state)
 	assert_int_equal(store_close(s), 0);
 }
 
+/* What a store holds, as text, for comparing two stores. */
+static char *everything(sqlite3 *db)
+{
+	static const char *const q[] = {
+		"SELECT id, session, ts_ns, type, pid, tid, start_ns, data FROM events",
+		"SELECT * FROM processes ORDER BY session, pid, start_ns",
+		"SELECT * FROM files",
+	};
+	char *all = strdup("");
+
+	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		char *rows = rows_of(db, q[i]), *joined = NULL;
+
+		assert_true(asprintf(&joined, "%s\n--\n%s", all, rows) > 0);
+		free(all);
+		free(rows);
+		all = joined;
+	}
+	return all;
+}
+
+/* store_put_text() makes the rows store_put() makes of the same event. */
+static void test_put_text_same_rows(void **state)
+{
+	struct fixture *f = *state;
+	char err[512], other[160];
+	struct store *a = NULL, *b = NULL;
+	json_t *evs[] = {
+		mk("open", 1, 50, 500, 1, "cc1", "{s:s, s:s, s:i, s:n, s:s, s:I}", "path",
+		   "/usr/include/stdio.h", "access", "read", "ret", 3, "errno", "arg_path",
+		   "stdio.h", "eid", (json_int_t)1),
+		mk("open", 2, 50, 500, 1, "cc1", "{s:s, s:i, s:s}", "path", "/x/\"q\"",
+		   "ret", -2, "errno", "ENOENT"),
+		mk("rename", 3, 51, 510, 50, "mv \xc3\xa9", "{s:s, s:s}", "path", "/a",
+		   "new_path", "/b"),
+		mk("unlink", 4, 52, 520, 50, "rm", NULL),
+	};
+	char *want, *got;
+
+	snprintf(other, sizeof(other), "%s/text.db", f->dir);
+	if (store_open(f->db, &a, err, sizeof(err)) || store_open(other, &b, err, sizeof(err)))
+		fail_msg("store_open: %s", err);
+	json_object_set_new(evs[3], "comm", json_null());
+	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
+		json_t *e = evs[i];
+		struct store_head h = {
+			.type = json_string_value(json_object_get(e, "type")),
+			.ts_ns = json_integer_value(json_object_get(e, "ts_ns")),
+			.session = json_integer_value(json_object_get(e, "session")),
+			.pid = json_integer_value(json_object_get(e, "pid")),
+			.tid = json_integer_value(json_object_get(e, "tid")),
+			.ppid = json_integer_value(json_object_get(e, "ppid")),
+			.start_ns = json_integer_value(json_object_get(e, "start_ns")),
+			.uid = json_integer_value(json_object_get(e, "uid")),
+			.comm = json_string_value(json_object_get(e, "comm")),
+		};
+		struct jbuf text;
+
+		jbuf_init(&text);
+		assert_int_equal(json_out(&text, e), 0);
+		assert_int_equal(store_put(a, e), 0);
+		assert_int_equal(store_put_text(b, &h, text.p, text.len), 0);
+		jbuf_free(&text);
+		json_decref(e);
+	}
+	assert_int_equal(store_flush(a), 0);
+	assert_int_equal(store_flush(b), 0);
+	want = everything(store_db(a));
+	got = everything(store_db(b));
+	assert_string_equal(got, want);
+	assert_non_null(strstr(want, "/usr/include/stdio.h"));
+	free(want);
+	free(got);
+
+	/* a type whose statements need more than the common members */
+	{
+		struct store_head h = { .type = "connect", .session = SID, .pid = 1 };
+
+		assert_int_equal(store_put_text(b, &h, "{}", 2), -1);
+		assert_non_null(strstr(store_last_error(b), "more than its common members"));
+		assert_int_equal(store_usable(b), 1);
+	}
+	assert_int_equal(store_close(a), 0);
+	assert_int_equal(store_close(b), 0);
+	unlink(other);   /* the fixture removes only its own database */
+}
+
 static void test_disk_full(void **state)
 {
 	struct fixture *f = *state;
@@ -775,6 +863,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_agenttrail_or_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_events, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_put_text_same_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
 		cmocka_unit_test(test_default_path),
 		cmocka_unit_test_setup_teardown(test_report_tree, setup, teardown),
