@@ -999,7 +999,13 @@ static int run_loop(struct recorder *r, int sigfd)
 		struct signalfd_siginfo si;
 		uint64_t now;
 
-		int nready = epoll_wait(ep, out, 4, more ? 0 : 100);
+		int nready;
+
+		/* what the last turn put goes to the store's writer before we
+		 * wait: one hand-over per turn, not one per event */
+		if (r->store && !r->store_failed)
+			store_said(r, store_push(r->store));
+		nready = epoll_wait(ep, out, 4, more ? 0 : 100);
 
 		more = rec_drain_some(r);
 		for (int i = 0; r->fanning && i < nready; i++) {

@@ -58,6 +58,7 @@ sqlite3 *store_db(struct store *s)
 	if (!s->readonly && s->writer_started) {
 		/* the writer's own checkpoints use the connection too: wait for
 		 * one under way, and hold the next off until the next put */
+		(void)store_push(s);   /* a failure is the next call's to return */
 		pthread_mutex_lock(&s->mu);
 		while (s->ckpt_running)
 			pthread_cond_wait(&s->done, &s->mu);
@@ -165,6 +166,20 @@ static int new_store(const char *path, bool readonly, struct store **out,
 	return 0;
 }
 
+static unsigned long free_list(struct row *r)
+{
+	unsigned long n = 0;
+
+	while (r) {
+		struct row *next = r->next;
+
+		free(r);
+		r = next;
+		n++;
+	}
+	return n;
+}
+
 static void free_store(struct store *s)
 {
 	while (s->spare) {
@@ -173,12 +188,8 @@ static void free_store(struct store *s)
 		s->spare = r->next;
 		free(r);
 	}
-	while (s->mine) {
-		struct row *r = s->mine;
-
-		s->mine = r->next;
-		free(r);
-	}
+	free_list(s->mine);
+	free_list(s->held_head);   /* only when the writer never started */
 	jbuf_free(&s->scratch);
 	pthread_cond_destroy(&s->done);
 	pthread_cond_destroy(&s->space);
@@ -342,7 +353,8 @@ fail:
 /* ------------------------------------------------------------------------ */
 /* Writing: the caller's side of the queue */
 
-/* Under mu: the writer failed; say so once through a return of -1. */
+/* Under mu, or once fail_told: the writer failed; say so through a
+ * return of -1. */
 static int writer_failure(struct store *s)
 {
 	memcpy(s->err, s->werr, sizeof(s->err));
@@ -395,42 +407,85 @@ static struct row *new_row(struct store *s)
 	return r;
 }
 
-/* The encoded draft (store_row.c) as a row at the queue's end. */
-static int enqueue(struct store *s)
+/* Under mu: the held rows to the queue's end. */
+static int hand_over(struct store *s)
 {
-	struct row *r = new_row(s);
-	int ret = 0;
-
-	if (!r)
-		return -1;
-	pthread_mutex_lock(&s->mu);
 	s->db_lent = false;
 	/* a full queue holds the caller back: the kernel's buffer then
 	 * absorbs the burst, and counts what it cannot. The writer may be
 	 * asleep until its batch is due: it is woken first. */
-	while (!s->wfailed && s->queued_rows && s->queued_bytes + r->cap > STORE_QUEUE_BYTES) {
+	while (!s->wfailed && s->queued_rows &&
+	       s->queued_bytes + s->held_bytes > STORE_QUEUE_BYTES) {
 		pthread_cond_signal(&s->work);
 		pthread_cond_wait(&s->space, &s->mu);
 	}
 	if (s->wfailed) {
-		ret = writer_failure(s);
-	} else {
-		if (s->tail)
-			s->tail->next = r;
-		else
-			s->head = r;
-		s->tail = r;
-		s->queued_bytes += r->cap;
-		s->queued_rows++;
-		s->put_seq++;
-		if (s->writer_idle || s->queued_rows >= STORE_WAKE_ROWS ||
-		    s->queued_bytes >= STORE_QUEUE_BYTES / 8)
-			pthread_cond_signal(&s->work);
-		r = NULL;
+		unsigned long n = free_list(s->held_head);
+		size_t len;
+
+		s->held_head = s->held_tail = NULL;
+		s->held_n = 0;
+		s->held_bytes = 0;
+		writer_failure(s);
+		len = strlen(s->err);
+		if (n && len < sizeof(s->err))
+			snprintf(s->err + len, sizeof(s->err) - len,
+				 "; %lu more event(s) put since were not stored", n);
+		return -1;
 	}
+	if (s->tail)
+		s->tail->next = s->held_head;
+	else
+		s->head = s->held_head;
+	s->tail = s->held_tail;
+	s->queued_bytes += s->held_bytes;
+	s->queued_rows += s->held_n;
+	s->put_seq += s->held_n;
+	s->held_head = s->held_tail = NULL;
+	s->held_n = 0;
+	s->held_bytes = 0;
+	if (s->writer_idle || s->queued_rows >= STORE_WAKE_ROWS ||
+	    s->queued_bytes >= STORE_QUEUE_BYTES / 8)
+		pthread_cond_signal(&s->work);
+	return 0;
+}
+
+int store_push(struct store *s)
+{
+	int ret;
+
+	if (!s || s->readonly || !s->held_n)
+		return 0;
+	s->err[0] = '\0';
+	pthread_mutex_lock(&s->mu);
+	ret = hand_over(s);
 	pthread_mutex_unlock(&s->mu);
-	free(r);
 	return ret;
+}
+
+/* The encoded draft (store_row.c) as a row, held for the writer. */
+static int enqueue(struct store *s)
+{
+	struct row *r;
+
+	/* once told, a failure is final: refused without the lock (werr is
+	 * fixed from the moment wfailed was seen under it) */
+	if (s->fail_told)
+		return writer_failure(s);
+	r = new_row(s);
+	if (!r)
+		return -1;
+	r->next = NULL;
+	if (s->held_tail)
+		s->held_tail->next = r;
+	else
+		s->held_head = r;
+	s->held_tail = r;
+	s->held_n++;
+	s->held_bytes += r->cap;
+	if (s->held_n < STORE_PUSH_ROWS)
+		return 0;
+	return store_push(s);
 }
 
 int store_put(struct store *s, json_t *ev)
@@ -477,6 +532,8 @@ int store_flush(struct store *s)
 		return -1;
 	if (s->readonly)
 		return 0;
+	if (store_push(s) != 0)
+		return -1;
 	pthread_mutex_lock(&s->mu);
 	target = s->put_seq;
 	if (s->committed_seq < target && !s->wfailed) {
@@ -523,6 +580,8 @@ int store_close(struct store *s)
 	if (!s)
 		return 0;
 	if (!s->readonly) {
+		if (store_push(s) != 0)
+			ret = -1;   /* the writer failed; told now */
 		store_writer_stop(s);   /* commits what is queued */
 		/* a failure not returned yet is this close's failure */
 		if (s->wfailed && !s->fail_told) {

@@ -7,8 +7,8 @@
  * processes, files, connections, dns, http, llm_calls, tool_calls).
  *
  * A writable store has a writer thread: store_put() turns the event into a
- * row and queues it (waiting while STORE_QUEUE_BYTES are queued), the
- * writer stores rows in batches, one transaction committed every
+ * row and queues it, STORE_PUSH_ROWS rows at a time or on store_push()
+ * (waiting while STORE_QUEUE_BYTES are queued), the writer stores rows in batches, one transaction committed every
  * STORE_BATCH_EVENTS events, when the batch is STORE_BATCH_MS old, on
  * store_flush() and on store_close(). Once store_flush() returned 0,
  * everything put before it is on disk and survives the process being
@@ -17,8 +17,9 @@
  * store_flush(), before the next put.
  *
  * The writer's failures (a full disk) are returned by the next
- * store_put() or store_flush(), or by store_close() if no other call
- * returned them; from then on every put fails with the same message.
+ * store_put() that hands rows over, store_push() or store_flush(), or by
+ * store_close() if no other call returned them; from then on every hand
+ * over fails with the same message.
  *
  * All functions return 0 on success and -1 on error; the error message is
  * then available from store_last_error(). Nothing here aborts or exits.
@@ -33,6 +34,7 @@
 #define STORE_SCHEMA_VERSION 4   /* meta.schema_version written by this build */
 #define STORE_BATCH_EVENTS 1024  /* commit after this many events */
 #define STORE_BATCH_MS 200       /* ... or when the batch is this old */
+#define STORE_PUSH_ROWS 64       /* puts held before they go to the writer */
 
 /*
  * Checkpoints (copying the WAL into the database file) are the writer's
@@ -68,6 +70,14 @@ int store_open_readonly(const char *path, struct store **out, char *err, size_t 
  * lost); committed events never are.
  */
 int store_put(struct store *s, json_t *ev);
+/*
+ * Events put are handed to the writer a handful at a time (one lock for
+ * them all); this hands over the ones held now. A caller that puts in
+ * bursts calls it when a burst ends, before it waits for more: until
+ * then, held events are not written. store_flush() and store_close() hand
+ * over first. -1 when the writer failed (as store_put()).
+ */
+int store_push(struct store *s);
 
 /* The members every event has (docs/events.md), for store_put_text(). */
 struct store_head {

@@ -130,6 +130,11 @@ struct store {
 	struct row_head draft;   /* ... and the rest of it */
 	struct cell cells[STORE_MAX_KEYS];
 	struct row *mine;        /* spares taken from the writer, for reuse */
+	/* rows put but not handed over yet: the queue's lock once for a
+	 * handful, not once per event (store_push) */
+	struct row *held_head, *held_tail;
+	unsigned held_n;
+	size_t held_bytes;
 	bool fail_told;          /* the writer's failure was returned once */
 
 	/* shared, under mu */

@@ -180,6 +180,43 @@ static void test_flush_makes_visible(void **state)
 	assert_int_equal(store_close(s), 0);
 }
 
+/*
+ * Puts are handed to the writer STORE_PUSH_ROWS at a time, or by
+ * store_push(): fewer stay with the caller (never written, however long
+ * one waits), a full handful goes without a push.
+ */
+static void test_held_until_pushed(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s = open_rw(f->db);
+	struct timespec nap = { 0, 50 * 1000 * 1000 };
+	long long seen = 0;
+
+	for (int i = 1; i < STORE_PUSH_ROWS; i++)
+		put_decref(s, open_event(i, "/etc/hosts"));
+	/* three batch periods: a handed-over batch would be committed */
+	for (int i = 0; i < 3 * STORE_BATCH_MS / 50; i++)
+		nanosleep(&nap, NULL);
+	assert_int_equal(count_other(f->db, "SELECT count(*) FROM events"), 0);
+	put_decref(s, open_event(STORE_PUSH_ROWS, "/etc/hosts"));   /* the handful */
+	for (int i = 0; i < 100 * STORE_BATCH_MS / 50 && seen < STORE_PUSH_ROWS; i++) {
+		seen = count_other(f->db, "SELECT count(*) FROM events");
+		if (seen < STORE_PUSH_ROWS)
+			nanosleep(&nap, NULL);
+	}
+	assert_int_equal(seen, STORE_PUSH_ROWS);
+	assert_int_equal(store_push(s), 0);   /* nothing held: nothing to do */
+	put_decref(s, open_event(STORE_PUSH_ROWS + 1, "/etc/hosts"));
+	assert_int_equal(store_push(s), 0);
+	for (int i = 0; i < 100 * STORE_BATCH_MS / 50 && seen <= STORE_PUSH_ROWS; i++) {
+		seen = count_other(f->db, "SELECT count(*) FROM events");
+		if (seen <= STORE_PUSH_ROWS)
+			nanosleep(&nap, NULL);
+	}
+	assert_int_equal(seen, STORE_PUSH_ROWS + 1);
+	assert_int_equal(store_close(s), 0);
+}
+
 /* Without a flush, the writer commits a batch once it is STORE_BATCH_MS old. */
 static void test_commit_by_clock(void **state)
 {
@@ -189,6 +226,7 @@ static void test_commit_by_clock(void **state)
 	long long seen = 0;
 
 	put_decref(s, open_event(1, "/etc/hosts"));
+	assert_int_equal(store_push(s), 0);   /* the burst ends: handed over */
 	/* wait for the condition (at most 100 batch periods), never a time */
 	for (int i = 0; i < 100 * STORE_BATCH_MS / 50 && seen == 0; i++) {
 		seen = count_other(f->db, "SELECT count(*) FROM events");
@@ -548,6 +586,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_full_queue_waits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flush_makes_visible, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_by_clock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_held_until_pushed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_checkpoint_while_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_when_large, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_when_quiet, setup, teardown),
