@@ -1,7 +1,8 @@
 /*
- * The recorder's state, shared by its two halves: recording (recorder.c)
- * and enforcing (recorder_guard.c: the policy, its violations, reloads
- * and the control socket the agents' hooks ask).
+ * The recorder's state, shared by its parts: the recording's lifecycle
+ * (recorder.c), records to events and events to the sinks
+ * (recorder_events.c), and enforcing (recorder_guard.c: the policy, its
+ * violations, reloads and the control socket the agents' hooks ask).
  */
 #ifndef AT_MODEL_RECORDER_INT_H
 #define AT_MODEL_RECORDER_INT_H
@@ -12,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "agenttrail/events.h"
 #include "capture/loader.h"
@@ -95,9 +97,25 @@ struct recorder {
 	char workspace[PATH_MAX];
 };
 
-/* recorder.c */
+/* recorder.c: the recording's lifecycle */
+struct session *rec_find_session(struct recorder *r, uint64_t id);
+struct session *rec_add_session(struct recorder *r, uint64_t id, pid_t root, const char *mode);
+/* The session_start record (argv and cwd of the recorded command, or NULL). */
+void rec_session_start(struct recorder *r, struct session *s, char **argv, const char *cwd);
+
+/* recorder_events.c: records to events, events to the sinks */
 /* An event to every sink, annotated with its tool call and findings. */
 void rec_emit(struct recorder *r, json_t *ev);
+/* Findings (an array, or NULL) to every sink, after the event they follow. */
+void rec_write_findings(struct recorder *r, json_t *findings);
+/* Credentials in an event's argv redacted, when redaction is on. */
+void rec_redact_argv(struct recorder *r, json_t *ev);
+/* A sink's answer: rc of a store call (reported once; a failed store is
+ * given up, the others keep going). */
+void rec_store_said(struct recorder *r, int rc);
+void rec_store_gave_up(struct recorder *r);
+/* The ring buffer's callback: one record (ctx is the recorder). */
+int rec_on_record(void *ctx, void *data, size_t size);
 /* Consume what the ring holds, at most one budget; true if more waits. */
 bool rec_drain_some(struct recorder *r);
 /* Consume what the kernel produced up to now (not what comes after). */
@@ -105,6 +123,14 @@ void rec_drain_all(struct recorder *r);
 /* The same, for at most budget_ns (0: no limit); true if it stopped for
  * the budget with records from before the start still in the ring. */
 bool rec_drain_until(struct recorder *r, uint64_t budget_ns);
+
+static inline uint64_t rec_now_ns(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
 
 /* recorder_guard.c */
 /* Load and check the policy of --policy (NULL, 0 when none; -1 printed). */

@@ -1,0 +1,369 @@
+/*
+ * From the ring buffer to the sinks: each kernel record decoded (to an
+ * object, or for plain file events straight to text), annotated with its
+ * tool call, checked by the detectors and written to the store and the
+ * JSONL stream. The recording's lifecycle (the command, sessions, the
+ * loop) is recorder.c's.
+ */
+#include "model/recorder_int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agenttrail/events.h"
+#include "decode/redact.h"
+#include "guard/fan.h"
+#include "guard/guard.h"
+#include "model/correlate.h"
+#include "model/event_json.h"
+#include "model/flows.h"
+#include "model/pidset.h"
+#include "sinks/jsonl.h"
+#include "sinks/store.h"
+
+/* Records handled per ring_buffer__consume() call: a steady flood must not
+ * keep the loop from signals, flushing and session bookkeeping. */
+#define CONSUME_BUDGET 8192
+#define BUDGET_SPENT (-EAGAIN)
+
+/* The store failed (full disk, I/O error): say so once, with where the
+ * events go from now on, and stop writing to it. */
+void rec_store_gave_up(struct recorder *r)
+{
+	if (r->store_failed)
+		return;
+	r->store_failed = true;
+	fprintf(stderr, "agenttrail: %s\n", store_last_error(r->store));
+	if (r->use_jsonl)
+		fprintf(stderr, "agenttrail: events from now on go only to %s\n",
+			strcmp(r->o->jsonl, "-") ? r->o->jsonl : "standard output");
+	else
+		fprintf(stderr, "agenttrail: events from now on are not kept (no --jsonl); "
+				"the recorded command keeps running\n");
+}
+
+/* The event's number in the recording: set before anything reads it. */
+static void stamp_eid(struct recorder *r, json_t *ev)
+{
+	json_object_set_new_nocheck(ev, "eid", json_integer((json_int_t)++r->next_eid));
+}
+
+/* A sink's answer to one event: a failing sink is reported once and the
+ * others keep going (losing the JSONL stream must not lose the store). */
+void rec_store_said(struct recorder *r, int rc)
+{
+	if (!rc)
+		return;
+	if (store_usable(r->store))   /* this event only */
+		fprintf(stderr, "agenttrail: %s\n", store_last_error(r->store));
+	else
+		rec_store_gave_up(r);
+}
+
+static void jsonl_said(struct recorder *r, int rc)
+{
+	if (!rc)
+		return;
+	if (r->jl.failed == 1) {
+		fprintf(stderr, "agenttrail: %s\n", r->jl.err);
+		r->jl.failed = 2;  /* reported */
+	} else if (!r->jl.failed) {
+		fprintf(stderr, "agenttrail: %s\n", r->jl.err);
+	}
+}
+
+/* Send one stamped event to every sink. */
+static void write_event(struct recorder *r, json_t *ev)
+{
+	if (r->store && !r->store_failed)
+		rec_store_said(r, store_put(r->store, ev));
+	if (r->use_jsonl)
+		jsonl_said(r, jsonl_write(&r->jl, ev));
+	r->total++;
+}
+
+/* The same for a file event written as text (r->text). */
+static void write_text(struct recorder *r, const struct at_hdr *h, const struct ev_file *v)
+{
+	const struct store_head head = {
+		.type = v->type, .ts_ns = v->ts_ns, .session = v->session, .pid = h->pid,
+		.tid = h->tid, .ppid = h->ppid, .start_ns = v->start_ns, .uid = h->uid,
+		.comm = v->comm,
+	};
+
+	if (r->store && !r->store_failed)
+		rec_store_said(r, store_put_text(r->store, &head, r->text.p, r->text.len));
+	if (r->use_jsonl)
+		jsonl_said(r, jsonl_write_text(&r->jl, r->text.p, r->text.len));
+	r->total++;
+}
+
+void rec_write_findings(struct recorder *r, json_t *findings)
+{
+	size_t i;
+	json_t *f;
+
+	json_array_foreach(findings, i, f) {
+		stamp_eid(r, f);
+		write_event(r, f);
+		r->findings++;
+		if (!r->o->quiet)
+			fprintf(stderr, "agenttrail: finding [%s] %s: %s\n",
+				json_string_value(json_object_get(f, "severity")),
+				json_string_value(json_object_get(f, "kind")),
+				json_string_value(json_object_get(f, "explanation")));
+	}
+	json_decref(findings);
+}
+
+/* An event, annotated with the tool call it belongs to, then what the
+ * detectors found in it. */
+void rec_emit(struct recorder *r, json_t *ev)
+{
+	json_t *findings;
+
+	stamp_eid(r, ev);
+	findings = r->corr ? correlate(r->corr, ev) : NULL;
+	write_event(r, ev);
+	if (findings)
+		rec_write_findings(r, findings);
+}
+
+/*
+ * Command lines carry credentials too (curl -H "x-api-key: ...", tokens in
+ * flags): with redaction on, each argv string goes through the same
+ * redaction as captured traffic, so the same secret gets the same tag.
+ */
+void rec_redact_argv(struct recorder *r, json_t *ev)
+{
+	json_t *argv = json_object_get(ev, "argv"), *a;
+	size_t i;
+
+	if (!r->redact || !json_is_array(argv))
+		return;
+	json_array_foreach(argv, i, a) {
+		const char *s = json_string_value(a);
+		uint8_t *out = NULL;
+		size_t n = 0, count = 0;
+
+		if (!s || redact_bytes(r->redact, (const uint8_t *)s, json_string_length(a), &out,
+				       &n, &count) != 0)
+			continue;
+		if (count)
+			json_array_set_new(argv, i, json_bytes_string((const char *)out, n));
+		free(out);
+	}
+}
+
+/* Keep the live-process set in step with the event stream. */
+static void track_liveness(struct recorder *r, const struct at_hdr *h, struct session *s)
+{
+	switch (h->kind) {
+	case AT_EV_FORK:
+		if (!(h->flags & AT_F_THREAD))
+			pidset_put(&r->live, h->pid, h->session);
+		break;
+	case AT_EV_EXEC:
+		pidset_put(&r->live, h->pid, h->session);
+		break;
+	case AT_EV_EXIT:
+		pidset_del(&r->live, h->pid);
+		if (s && h->pid == (uint32_t)s->root && strcmp(s->mode, "command") != 0) {
+			const struct at_exit *x = (const struct at_exit *)h;
+
+			s->root_gone = true;
+			s->exit_code = x->signal ? -1 : x->code;
+			s->exit_signal = x->signal;
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static int handle_record(struct recorder *r, void *data, size_t size);
+
+/* libbpf advances past a record whose callback returns an error, so
+ * returning BUDGET_SPENT after handling it ends the call without loss. */
+int rec_on_record(void *ctx, void *data, size_t size)
+{
+	struct recorder *r = ctx;
+
+	handle_record(r, data, size);
+	if (r->drain_cutoff_ns && size >= sizeof(struct at_hdr) &&
+	    ((const struct at_hdr *)data)->ts_ns > r->drain_cutoff_ns)
+		r->past_cutoff = true;
+	return ++r->batch >= CONSUME_BUDGET ? BUDGET_SPENT : 0;
+}
+
+/* Consume what is ready, at most one budget. Returns true if more may be
+ * waiting. */
+bool rec_drain_some(struct recorder *r)
+{
+	int n;
+
+	r->batch = 0;
+	n = ring_buffer__consume(r->rb);
+	if (n == BUDGET_SPENT)
+		return true;
+	if (n < 0 && n != -EINTR)
+		fprintf(stderr, "agenttrail: ring buffer: %s\n", strerror(-n));
+	return false;
+}
+
+/*
+ * Consume everything the kernel produced up to now: until a consume call
+ * finds the ring empty, or until a record made after this moment shows up
+ * (producers that keep going cannot hold the drain forever, and what they
+ * make after now comes after the stop anyway). The ring is ordered by
+ * reservation, so every record from before now has been handled then.
+ */
+void rec_drain_all(struct recorder *r)
+{
+	rec_drain_until(r, 0);
+}
+
+bool rec_drain_until(struct recorder *r, uint64_t budget_ns)
+{
+	uint64_t start = rec_now_ns(CLOCK_MONOTONIC);
+	bool more;
+
+	r->drain_cutoff_ns = start;
+	r->past_cutoff = false;
+	while ((more = rec_drain_some(r)) && !r->past_cutoff)
+		if (budget_ns && rec_now_ns(CLOCK_MONOTONIC) - start > budget_ns)
+			break;
+	r->drain_cutoff_ns = 0;
+	return more && !r->past_cutoff;
+}
+
+/* What the traffic capture learns from ordinary events: new executables
+ * to look at for TLS, sockets and processes whose connections ended. */
+static void follow_payload(struct recorder *r, const struct at_hdr *h, size_t size, json_t *ev)
+{
+	if (h->kind == AT_EV_EXEC)
+		tls_mgr_consider(&r->tls, json_string_value(json_object_get(ev, "exe")));
+	if (!r->flows)
+		return;
+	if (h->kind == AT_EV_SOCK_CLOSE && size >= sizeof(struct at_net))
+		flows_sock_closed(r->flows, ((const struct at_net *)h)->sock, h->ts_ns);
+	else if (h->kind == AT_EV_EXIT)
+		flows_proc_exit(r->flows, h->pid);
+}
+
+/*
+ * A file event that correlate() would not annotate and the guard does not
+ * read (a build's compilers; most of any session's opens): written straight
+ * from the record to its text, what the detectors need given as C values.
+ * The object, and its cost (about three times the text's), only for the
+ * rest.
+ */
+static bool plain_file(struct recorder *r, const struct at_hdr *h)
+{
+	return event_is_file(h->kind) && !r->fanning &&
+	       (!r->corr || correlate_plain(r->corr, h->session, h->pid));
+}
+
+static int handle_file_text(struct recorder *r, const struct at_hdr *h, const void *data,
+			    size_t size, struct session *s)
+{
+	struct ev_file v;
+	json_t *findings;
+	char err[128];
+
+	if (event_file_text(&r->ev, data, size, (int64_t)(r->next_eid + 1), &r->text, &r->strs,
+			    &v, err, sizeof(err)) != 0) {
+		r->malformed++;
+		if (r->o->verbose)
+			fprintf(stderr, "agenttrail: %s\n", err);
+		return 0;
+	}
+	r->next_eid++;
+	r->as_text++;
+	r->counts[h->kind]++;
+	if (s)
+		s->events++;
+	track_liveness(r, h, s);
+	findings = r->corr ? correlate_file(r->corr, &v) : NULL;
+	write_text(r, h, &v);
+	if (findings)
+		rec_write_findings(r, findings);
+	return 0;
+}
+
+static int handle_record(struct recorder *r, void *data, size_t size)
+{
+	const struct at_hdr *h = data;
+	struct session *s;
+	char err[128];
+	json_t *ev;
+
+	if (size < sizeof(*h)) {
+		r->malformed++;
+		return 0;
+	}
+	s = rec_find_session(r, h->session);
+	if (h->kind == AT_EV_SESSION) {
+		if (!s) {
+			s = rec_add_session(r, h->session, (pid_t)h->pid, "comm");
+			if (s) {
+				pidset_put(&r->live, h->pid, h->session);
+				rec_session_start(r, s, NULL, NULL);
+			}
+		}
+		return 0;
+	}
+	if (h->kind == AT_EV_DATA) {
+		if (r->flows)
+			flows_data(r->flows, data, size);
+		r->counts[AT_EV_DATA]++;
+		return 0;
+	}
+	if (h->kind == AT_EV_EXEC_MAP) {
+		const struct at_exec_map *m = data;
+
+		if (size >= sizeof(*m) + m->path_len && m->path_len && !m->data[m->path_len - 1])
+			tls_mgr_consider(&r->tls, m->data);
+		r->counts[AT_EV_EXEC_MAP]++;
+		return 0;
+	}
+	if (h->kind == AT_EV_VIOLATION) {
+		rec_on_violation(r, data, size);
+		return 0;
+	}
+	/* names bound to addresses before anything else reads the answer */
+	if (h->kind == AT_EV_DNS && r->guarding)
+		guard_dns_record(&r->guard, data, size);
+	/* DNS over TCP read in two calls: the 2-byte length prefix alone
+	 * carries nothing; the message that follows is decoded by itself. */
+	if (h->kind == AT_EV_DNS && (h->flags & AT_F_DNS_TCP) && size >= sizeof(struct at_dns) &&
+	    ((const struct at_dns *)data)->len == 2)
+		return 0;
+	if (plain_file(r, h))
+		return handle_file_text(r, h, data, size, s);
+	ev = event_to_json(&r->ev, data, size, err, sizeof(err));
+	if (!ev) {
+		r->malformed++;
+		if (r->o->verbose)
+			fprintf(stderr, "agenttrail: %s\n", err);
+		return 0;
+	}
+	if (h->kind < AT_EV__MAX)
+		r->counts[h->kind]++;
+	if (s)
+		s->events++;
+	if (h->kind != AT_EV_EXIT || size >= sizeof(struct at_exit))
+		track_liveness(r, h, s);
+	if (r->fanning && (h->kind == AT_EV_EXEC || h->kind == AT_EV_EXIT || h->kind == AT_EV_OPEN ||
+			   h->kind == AT_EV_UNLINK || h->kind == AT_EV_RENAME || h->kind == AT_EV_MKDIR))
+		fan_observe(&r->fan, ev);   /* before redaction: argv as the policy sees it */
+	if (h->kind == AT_EV_EXEC)
+		rec_redact_argv(r, ev);
+	rec_emit(r, ev);
+	follow_payload(r, h, size, ev);
+	json_decref(ev);
+	return 0;
+}
+
