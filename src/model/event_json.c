@@ -448,12 +448,18 @@ int event_file_text(struct ev_ctx *c, const void *data, size_t size, int64_t eid
 	struct ev_out w;
 
 	memset(v, 0, sizeof(*v));
-	if (size < sizeof(*f) || f->h.size > size || !event_is_file(f->h.kind)) {
+	if (size < sizeof(f->h) || f->h.size > size || !event_is_file(f->h.kind)) {
 		snprintf(err, errlen, "malformed record (size %zu)", size);
 		return -1;
 	}
-	/* every string evo_bytes() keeps comes from the record, but for a
-	 * joined path (at most its two parts and a '/') and a pseudo path */
+	if (size < sizeof(*f)) {
+		snprintf(err, errlen, "malformed %s record (size %zu)", event_kind_name(f->h.kind),
+			 size);
+		return -1;
+	}
+	/* every string evo_bytes() keeps comes from the record: arg and arg2
+	 * twice (in a joined path and as themselves), a joined path adds a
+	 * '/' or two, a pseudo path is under 30 bytes; the 64 covers those */
 	if (evo_text(&w, out, strs, EVO_STR_ROOM(2 * size + 64)) != 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;

@@ -45,7 +45,8 @@ void evo_word(struct ev_out *w, const char *key, const char *word);
 /*
  * Bytes from the kernel, which may not be UTF-8: invalid bytes become
  * U+FFFD. Returns the string as stored (NUL-terminated, valid while the
- * object lives or until strs is reused), or NULL when out of memory.
+ * object lives or until strs is reused), or NULL when out of memory now
+ * or before (w->failed).
  */
 const char *evo_bytes(struct ev_out *w, const char *key, const char *s, size_t n);
 /* Text: close the object. 0, or -1 if anything failed on the way. */

@@ -57,8 +57,8 @@ sqlite3 *store_db(struct store *s)
 		return NULL;
 	if (!s->readonly && s->writer_started) {
 		/* the writer's own checkpoints use the connection too: wait for
-		 * one under way, and hold the next off until the next put */
-		(void)store_push(s);   /* a failure is the next call's to return */
+		 * one under way, and hold the next off until rows are handed
+		 * over again (after a flush, as store.h asks, none are held) */
 		pthread_mutex_lock(&s->mu);
 		while (s->ckpt_running)
 			pthread_cond_wait(&s->done, &s->mu);
@@ -189,7 +189,7 @@ static void free_store(struct store *s)
 		free(r);
 	}
 	free_list(s->mine);
-	free_list(s->held_head);   /* only when the writer never started */
+	free_list(s->held_head);   /* defensive: a close hands them over first */
 	jbuf_free(&s->scratch);
 	pthread_cond_destroy(&s->done);
 	pthread_cond_destroy(&s->space);
@@ -407,8 +407,12 @@ static struct row *new_row(struct store *s)
 	return r;
 }
 
-/* Under mu: the held rows to the queue's end. */
-static int hand_over(struct store *s)
+/*
+ * Under mu: the held rows to the queue's end. refused_last: the last held
+ * row is the one of a put that returns this -1, so a failure does not
+ * count it among the events lost.
+ */
+static int hand_over(struct store *s, bool refused_last)
 {
 	s->db_lent = false;
 	/* a full queue holds the caller back: the kernel's buffer then
@@ -420,7 +424,7 @@ static int hand_over(struct store *s)
 		pthread_cond_wait(&s->space, &s->mu);
 	}
 	if (s->wfailed) {
-		unsigned long n = free_list(s->held_head);
+		unsigned long n = free_list(s->held_head) - (refused_last ? 1 : 0);
 		size_t len;
 
 		s->held_head = s->held_tail = NULL;
@@ -450,7 +454,7 @@ static int hand_over(struct store *s)
 	return 0;
 }
 
-int store_push(struct store *s)
+static int push(struct store *s, bool refused_last)
 {
 	int ret;
 
@@ -458,9 +462,14 @@ int store_push(struct store *s)
 		return 0;
 	s->err[0] = '\0';
 	pthread_mutex_lock(&s->mu);
-	ret = hand_over(s);
+	ret = hand_over(s, refused_last);
 	pthread_mutex_unlock(&s->mu);
 	return ret;
+}
+
+int store_push(struct store *s)
+{
+	return push(s, false);
 }
 
 /* The encoded draft (store_row.c) as a row, held for the writer. */
@@ -485,7 +494,7 @@ static int enqueue(struct store *s)
 	s->held_bytes += r->cap;
 	if (s->held_n < STORE_PUSH_ROWS)
 		return 0;
-	return store_push(s);
+	return push(s, true);
 }
 
 int store_put(struct store *s, json_t *ev)

@@ -8,7 +8,8 @@
  *
  * A writable store has a writer thread: store_put() turns the event into a
  * row and queues it, STORE_PUSH_ROWS rows at a time or on store_push()
- * (waiting while STORE_QUEUE_BYTES are queued), the writer stores rows in batches, one transaction committed every
+ * (waiting while STORE_QUEUE_BYTES are queued); the writer stores rows in
+ * batches, one transaction committed every
  * STORE_BATCH_EVENTS events, when the batch is STORE_BATCH_MS old, on
  * store_flush() and on store_close(). Once store_flush() returned 0,
  * everything put before it is on disk and survives the process being
@@ -16,10 +17,10 @@
  * store_db() of a writable store may be used only right after a
  * store_flush(), before the next put.
  *
- * The writer's failures (a full disk) are returned by the next
- * store_put() that hands rows over, store_push() or store_flush(), or by
- * store_close() if no other call returned them; from then on every hand
- * over fails with the same message.
+ * The writer's failures (a full disk) are returned by the next call that
+ * hands rows over (a store_put() that completes a handful, store_push()
+ * with rows held, store_flush()), or by store_close() if no other call
+ * returned them; from then on every put fails with the same message.
  *
  * All functions return 0 on success and -1 on error; the error message is
  * then available from store_last_error(). Nothing here aborts or exits.
@@ -113,8 +114,8 @@ void store_set_checkpoints(struct store *s, unsigned quiet_ms, unsigned min_fram
 unsigned long store_checkpoints(struct store *s);
 
 /* The underlying connection (for queries; do not close it). For a
- * writable store, the writer's own checkpoints stay off it until the
- * next store_put(). */
+ * writable store, the writer's own checkpoints stay off it until rows
+ * are handed over again. */
 sqlite3 *store_db(struct store *s);
 
 /* After a -1 from store_put(): 1 if only that event was refused (it could

@@ -153,6 +153,18 @@ int store_plan_build(struct store *s)
 		carry_keys(p, r, store_routes[r].second);
 		plan_head(p, r);
 	}
+	/* the recorder gives file events as text (store_put_text): a
+	 * statement that reads more of them must fail here, loudly, not
+	 * refuse every such event later */
+	for (int r = 0; r < ROUTE_OTHER; r++) {
+		static const char *const file_types[] = { "open", "unlink", "rename", "mkdir",
+							  "chmod" };
+
+		for (size_t i = 0; i < sizeof(file_types) / sizeof(file_types[0]); i++)
+			if (!strcmp(store_routes[r].type, file_types[i]) && !p->text_ok[r])
+				return fail(s, "a statement reads more than the common members"
+					    " of", file_types[i]);
+	}
 	return 0;
 }
 
