@@ -34,6 +34,7 @@
  * otherwise from the layout clang and lld produce: see looks_like_entry().
  */
 #include "capture/tls_locate.h"
+#include "capture/tls_locate_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,53 +47,7 @@
 #include <string.h>
 #include <unistd.h>
 
-/* BoringSSL's public error codes (include/openssl/err.h and ssl.h). */
-enum {
-	LIB_SSL = 16,                       /* ERR_LIB_SSL */
-	R_SHOULD_NOT_HAVE_BEEN_CALLED = 66, /* ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED */
-	R_BAD_LENGTH = 111,                 /* SSL_R_BAD_LENGTH */
-	R_SSL_HANDSHAKE_FAILURE = 215,      /* SSL_R_SSL_HANDSHAKE_FAILURE */
-	R_UNINITIALIZED = 226,              /* SSL_R_UNINITIALIZED */
-	R_MAX = 0xfff,                      /* reasons are 12 bits in a packed error */
-};
-
-#define MAX_LOADS 64            /* PT_LOAD headers considered */
-#define MAX_FILE_STRINGS 8      /* copies of the ssl_lib.cc path string */
-#define MAX_SITES 4096          /* far more than ssl_lib.cc's error sites */
-#define MAX_REASONS 32          /* distinct reasons kept per function */
-#define MAX_FUNC_SPAN (64 * 1024) /* how far a function's start or end is searched */
-#define MAX_SETUP_INSNS 12      /* instructions between a site and its call */
-
-/* Registers as numbered in x86-64 instruction encodings. */
-enum { REG_RCX = 1, REG_RDX = 2, REG_RSI = 6, REG_RDI = 7, NREGS = 16 };
-
 static const char SSL_LIB_PATH[] = "ssl/ssl_lib.cc";
-
-struct image {
-	int fd;
-	Elf *elf;
-	const uint8_t *raw;     /* the whole file, mapped by libelf */
-	size_t size;
-	GElf_Ehdr ehdr;
-	GElf_Phdr loads[MAX_LOADS];
-	size_t nloads;
-	GElf_Phdr eh_frame_hdr;
-	bool has_eh_frame_hdr;
-};
-
-/* A file-backed executable PT_LOAD: where the scan looks for code. */
-struct code {
-	uint64_t va;
-	const uint8_t *p;
-	size_t len;
-};
-
-/* The sorted (function start, FDE) table of .eh_frame_hdr. */
-struct fde_table {
-	const uint8_t *table;
-	size_t count;
-	uint64_t hdr_va;
-};
 
 struct func {
 	uint64_t start, end;    /* [start, end) */
@@ -113,129 +68,6 @@ struct scan {
 	size_t nsites;
 	bool too_many;
 };
-
-__attribute__((format(printf, 4, 5)))
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-
-/* ---- the mapped file ------------------------------------------------------ */
-
-static void image_close(struct image *im)
-{
-	if (im->elf)
-		(void)elf_end(im->elf);     /* read-only: nothing to flush */
-	if (im->fd >= 0)
-		(void)close(im->fd);
-}
-
-/* Keeps the program headers the lookups need; refuses a file whose loaded
- * segments reach past its end (a truncated copy). */
-static int read_phdrs(struct image *im, const char *path, char *err, size_t errlen)
-{
-	size_t n;
-
-	if (elf_getphdrnum(im->elf, &n))
-		return fail(err, errlen, -ENOEXEC, "%s: %s", path, elf_errmsg(-1));
-	for (size_t i = 0; i < n; i++) {
-		GElf_Phdr ph;
-
-		if (!gelf_getphdr(im->elf, (int)i, &ph))
-			return fail(err, errlen, -ENOEXEC, "%s: %s", path, elf_errmsg(-1));
-		if (ph.p_type == PT_GNU_EH_FRAME) {
-			im->eh_frame_hdr = ph;
-			im->has_eh_frame_hdr = true;
-		}
-		if (ph.p_type != PT_LOAD)
-			continue;
-		if (ph.p_offset > im->size || im->size - ph.p_offset < ph.p_filesz)
-			return fail(err, errlen, -ENOEXEC, "%s: truncated (a segment ends past the file)", path);
-		if (im->nloads < MAX_LOADS)
-			im->loads[im->nloads++] = ph;
-	}
-	return 0;
-}
-
-static int image_open(struct image *im, const char *path, char *err, size_t errlen)
-{
-	size_t nsec;
-
-	memset(im, 0, sizeof(*im));
-	im->fd = -1;
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return fail(err, errlen, -EINVAL, "libelf: %s", elf_errmsg(-1));
-	im->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (im->fd < 0) {
-		int e = errno;
-
-		return fail(err, errlen, -e, "%s: %s", path, strerror(e));
-	}
-	/* libelf maps the whole file; the scan reads it through elf_rawfile(). */
-	im->elf = elf_begin(im->fd, ELF_C_READ_MMAP, NULL);
-	if (!im->elf)
-		return fail(err, errlen, -ENOEXEC, "%s: %s", path, elf_errmsg(-1));
-	if (elf_kind(im->elf) != ELF_K_ELF)
-		return fail(err, errlen, -ENOEXEC, "%s: not an ELF file", path);
-	if (!gelf_getehdr(im->elf, &im->ehdr))
-		return fail(err, errlen, -ENOEXEC, "%s: %s", path, elf_errmsg(-1));
-	im->raw = (const uint8_t *)elf_rawfile(im->elf, &im->size);
-	if (!im->raw)
-		return fail(err, errlen, -ENOEXEC, "%s: %s", path, elf_errmsg(-1));
-	/* The section headers, where the symbol tables are found, come last
-	 * in a file: a cut copy loses them first, and libelf then shows no
-	 * sections rather than an error. Counted from the ELF header (0 with
-	 * an offset: extended numbering, the count is in the first one). */
-	nsec = im->ehdr.e_shnum ? im->ehdr.e_shnum : im->ehdr.e_shoff ? 1 : 0;
-	if (nsec && (im->ehdr.e_shentsize == 0 || im->ehdr.e_shoff > im->size ||
-		     (im->size - im->ehdr.e_shoff) / im->ehdr.e_shentsize < nsec))
-		return fail(err, errlen, -ENOEXEC, "%s: truncated (section headers end past the file)", path);
-	return read_phdrs(im, path, err, errlen);
-}
-
-/* The file offset of virtual address va, inside the file-backed part of a
- * PT_LOAD (an executable one if want_exec). */
-static bool va_to_off(const struct image *im, uint64_t va, bool want_exec, uint64_t *off)
-{
-	for (size_t i = 0; i < im->nloads; i++) {
-		const GElf_Phdr *ph = &im->loads[i];
-
-		if (va < ph->p_vaddr || va - ph->p_vaddr >= ph->p_filesz)
-			continue;
-		if (want_exec && !(ph->p_flags & PF_X))
-			continue;
-		*off = ph->p_offset + (va - ph->p_vaddr);
-		return true;
-	}
-	return false;
-}
-
-/* n bytes of the file at virtual address va, or NULL. */
-static const uint8_t *va_bytes(const struct image *im, uint64_t va, size_t n)
-{
-	uint64_t off;
-
-	if (!va_to_off(im, va, false, &off) || off > im->size || im->size - off < n)
-		return NULL;
-	return im->raw + off;
-}
 
 /* ---- by symbol -------------------------------------------------------------- */
 
@@ -288,7 +120,7 @@ static bool take_symbols(const struct image *im, Elf_Scn *scn, const GElf_Shdr *
 			uint64_t off;
 
 			if (!f->offset && sym_name_is(name, FN_NAMES[k]) &&
-			    va_to_off(im, s.st_value, true, &off))
+			    tls_va_to_off(im, s.st_value, true, &off))
 				f->offset = off;
 		}
 	}
@@ -311,9 +143,9 @@ static int locate_by_symbols(const struct image *im, struct tls_targets *out, co
 			GElf_Shdr sh;
 
 			if (!gelf_getshdr(scn, &sh))
-				return fail(err, errlen, -ENOEXEC, "%s: %s", path, elf_errmsg(-1));
+				return tls_fail(err, errlen, -ENOEXEC, "%s: %s", path, elf_errmsg(-1));
 			if (sh.sh_type == order[o] && !take_symbols(im, scn, &sh, out, &boringssl))
-				return fail(err, errlen, -ENOEXEC, "%s: unreadable symbol table (%s)",
+				return tls_fail(err, errlen, -ENOEXEC, "%s: unreadable symbol table (%s)",
 					    path, elf_errmsg(-1));
 		}
 	}
@@ -377,376 +209,7 @@ static void find_file_strings(struct scan *s)
 	}
 }
 
-/* ---- BoringSSL scan: decoding the call set-up --------------------------------- */
-
-/* One decoded instruction: its length, the register it writes (-1: none)
- * and, when known, the value written; ends = call or jmp. */
-struct insn {
-	size_t len;
-	int dst;
-	bool known;
-	uint64_t val;
-	bool ends;
-};
-
-/* lea reg, [mem] beyond rip-relative: only its length matters. */
-static bool decode_lea_len(const uint8_t *p, size_t n, size_t at, struct insn *in)
-{
-	uint8_t modrm = p[at], mod = modrm >> 6, rm = modrm & 7;
-	size_t len = at + 1;
-
-	if (mod == 3)
-		return false;
-	if (rm == 4) {                          /* SIB byte */
-		if (len >= n)
-			return false;
-		if (mod == 0 && (p[len] & 7) == 5)
-			len += 4;
-		len++;
-	}
-	len += mod == 1 ? 1 : mod == 2 ? 4 : 0;
-	if (len > n)
-		return false;
-	in->len = len;
-	return true;
-}
-
-/*
- * Decodes at p (n bytes, address va) one instruction of the few kinds a
- * compiler puts between loading call arguments and the call: immediates
- * and addresses moved into registers, register copies and zeroing, lea of
- * a stack slot, and the call or jmp that ends the run. Anything else is
- * refused, which ends the walk.
- */
-static bool decode(const uint8_t *p, size_t n, uint64_t va, struct insn *in)
-{
-	uint8_t rex = 0, op;
-	size_t i = 0;
-
-	memset(in, 0, sizeof(*in));
-	in->dst = -1;
-	if (n && (p[0] & 0xf0) == 0x40)
-		rex = p[i++];
-	if (i >= n)
-		return false;
-	op = p[i];
-	if (!rex && (op == 0xe8 || op == 0xe9 || op == 0xeb)) { /* call/jmp rel32, jmp rel8 */
-		in->len = op == 0xeb ? 2 : 5;
-		in->ends = true;
-		return in->len <= n;
-	}
-	if (op >= 0xb8 && op <= 0xbf) {         /* mov r32, imm32 / movabs r64, imm64 */
-		in->len = i + 1 + ((rex & 8) ? 8 : 4);
-		if (in->len > n)
-			return false;
-		in->dst = (op & 7) | ((rex & 1) << 3);
-		in->val = (rex & 8) ? rd64(p + i + 1) : rd32(p + i + 1);
-		in->known = true;
-		return true;
-	}
-	if (i + 1 >= n)
-		return false;
-	if (op == 0xc7 && (p[i + 1] & 0xf8) == 0xc0) { /* mov r, imm32 (sign-extended with REX.W) */
-		uint32_t imm;
-
-		in->len = i + 6;
-		if (in->len > n)
-			return false;
-		imm = rd32(p + i + 2);
-		in->dst = (p[i + 1] & 7) | ((rex & 1) << 3);
-		in->val = (rex & 8) ? (uint64_t)(int64_t)(int32_t)imm : imm;
-		in->known = true;
-		return true;
-	}
-	if ((op == 0x31 || op == 0x33 || op == 0x89 || op == 0x8b) && (p[i + 1] >> 6) == 3) {
-		int reg = ((p[i + 1] >> 3) & 7) | ((rex & 4) << 1), rm = (p[i + 1] & 7) | ((rex & 1) << 3);
-
-		in->len = i + 2;                /* xor/mov between registers */
-		in->dst = (op == 0x33 || op == 0x8b) ? reg : rm;
-		if ((op == 0x31 || op == 0x33) && reg == rm)
-			in->known = true;       /* xor r, r: zero */
-		return true;
-	}
-	if (op == 0x8d) {                       /* lea */
-		uint8_t modrm = p[i + 1];
-
-		in->dst = ((modrm >> 3) & 7) | ((rex & 4) << 1);
-		if ((modrm & 0xc7) == 0x05) {   /* [rip + disp32] */
-			in->len = i + 6;
-			if (in->len > n)
-				return false;
-			in->val = va + in->len + (uint64_t)(int64_t)(int32_t)rd32(p + i + 2);
-			in->known = (rex & 8) != 0;
-			return true;
-		}
-		return decode_lea_len(p, n, i + 1, in);
-	}
-	return false;
-}
-
-struct regs {
-	uint64_t val[NREGS];
-	bool known[NREGS];
-};
-
-static void apply(struct regs *r, const struct insn *in)
-{
-	if (in->dst < 0 || in->dst >= NREGS)
-		return;
-	r->known[in->dst] = in->known;
-	r->val[in->dst] = in->val;
-}
-
-/* Immediate moves that end exactly at off, walking back: the compiler may
- * set edi or the reason before the file. Only the 5- and 6-byte "mov r32,
- * imm32" forms are taken, and only when one length fits: bytes read
- * backwards are otherwise ambiguous. Returns how many, offsets in back[]. */
-static size_t walk_back(const struct code *c, size_t off, size_t *back, size_t max)
-{
-	size_t n = 0;
-
-	while (n < max) {
-		size_t fit = 0, fits = 0;
-
-		for (size_t len = 5; len <= 6; len++) {
-			struct insn in;
-
-			if (off < len || !decode(c->p + off - len, len, c->va + off - len, &in))
-				continue;
-			if (in.len == len && in.known && !in.ends && in.dst >= 0) {
-				fit = len;
-				fits++;
-			}
-		}
-		if (fits != 1)
-			break;
-		off -= fit;
-		back[n++] = off;
-	}
-	return n;
-}
-
-/*
- * The reason code of the error site whose file argument is loaded at
- * offset off (into file_reg, value file_va): the registers are replayed
- * from the immediates just before the load to the call or jmp after it.
- * True when edi holds ERR_LIB_SSL, the file register still holds the path
- * and the reason register an immediate: esi when the file is in rdx (4
- * arguments), edx when it is in rcx (5 arguments).
- */
-static bool site_reason(const struct code *c, size_t off, int file_reg, uint64_t file_va, uint32_t *reason)
-{
-	struct regs r;
-	size_t back[4], nback, at = off;
-	int reason_reg = file_reg == REG_RDX ? REG_RSI : file_reg == REG_RCX ? REG_RDX : -1;
-	bool ended = false;
-
-	if (reason_reg < 0)
-		return false;
-	memset(&r, 0, sizeof(r));
-	nback = walk_back(c, off, back, 4);
-	while (nback-- > 0) {
-		struct insn in;
-
-		if (decode(c->p + back[nback], c->len - back[nback], c->va + back[nback], &in))
-			apply(&r, &in);
-	}
-	for (int k = 0; k < MAX_SETUP_INSNS && !ended; k++) {
-		struct insn in;
-
-		if (!decode(c->p + at, c->len - at, c->va + at, &in))
-			return false;
-		ended = in.ends;
-		apply(&r, &in);
-		at += in.len;
-	}
-	if (!ended || !r.known[REG_RDI] || r.val[REG_RDI] != LIB_SSL)
-		return false;
-	if (!r.known[file_reg] || r.val[file_reg] != file_va)
-		return false;
-	if (!r.known[reason_reg] || r.val[reason_reg] > R_MAX)
-		return false;
-	*reason = (uint32_t)r.val[reason_reg];
-	return true;
-}
-
 /* ---- BoringSSL scan: function boundaries --------------------------------------- */
-
-/* Size in bytes of a DW_EH_PE_* encoded value, 0 if unsupported. */
-static size_t enc_size(uint8_t enc)
-{
-	switch (enc & 0x0f) {
-	case 0x00: return 8;                    /* absptr, 64-bit */
-	case 0x02: case 0x0a: return 2;         /* udata2, sdata2 */
-	case 0x03: case 0x0b: return 4;         /* udata4, sdata4 */
-	case 0x04: case 0x0c: return 8;         /* udata8, sdata8 */
-	default: return 0;
-	}
-}
-
-/* The value of an encoded pointer at p, read from address va. Only
- * absolute and pc-relative ones (what .eh_frame uses). */
-static bool read_enc(const uint8_t *p, uint8_t enc, uint64_t va, uint64_t *out)
-{
-	uint64_t v;
-
-	switch (enc & 0x0f) {
-	case 0x00: case 0x04: case 0x0c: v = rd64(p); break;
-	case 0x03: v = rd32(p); break;
-	case 0x0b: v = (uint64_t)(int64_t)(int32_t)rd32(p); break;
-	case 0x02: v = (uint64_t)p[0] | (uint64_t)p[1] << 8; break;
-	case 0x0a: v = (uint64_t)(int64_t)(int16_t)((uint16_t)p[0] | (uint16_t)p[1] << 8); break;
-	default: return false;
-	}
-	switch (enc & 0x70) {
-	case 0x00: break;
-	case 0x10: v += va; break;
-	default: return false;
-	}
-	*out = v;
-	return true;
-}
-
-static bool skip_leb(const uint8_t **p, const uint8_t *end)
-{
-	while (*p < end)
-		if (!(*(*p)++ & 0x80))
-			return true;
-	return false;
-}
-
-/* The pointer encoding a CIE gives its FDEs (augmentation 'R'), -1 when
- * it cannot be read. */
-static int cie_fde_encoding(const struct image *im, uint64_t cie_va)
-{
-	const uint8_t *c = va_bytes(im, cie_va, 8), *p, *end;
-	const char *aug;
-	size_t auglen;
-	uint32_t len;
-	uint8_t version;
-
-	if (!c)
-		return -1;
-	len = rd32(c);
-	if (len < 8 || len == 0xffffffff || rd32(c + 4) != 0)
-		return -1;
-	c = va_bytes(im, cie_va, 4 + (size_t)len);
-	if (!c)
-		return -1;
-	p = c + 8;
-	end = c + 4 + len;
-	version = *p++;
-	aug = (const char *)p;
-	auglen = strnlen(aug, (size_t)(end - p));
-	if (auglen == (size_t)(end - p))
-		return -1;
-	p += auglen + 1;
-	if (aug[0] != 'z')
-		return 0;                       /* no augmentation data: absolute */
-	if (!skip_leb(&p, end) || !skip_leb(&p, end))   /* code, data alignment */
-		return -1;
-	if (version == 1 ? p++ >= end : !skip_leb(&p, end)) /* return address register */
-		return -1;
-	if (!skip_leb(&p, end))                 /* augmentation data length */
-		return -1;
-	for (const char *a = aug + 1; *a; a++) {
-		size_t sz;
-
-		if (p >= end)
-			return -1;
-		switch (*a) {
-		case 'R':
-			return *p;
-		case 'P':                       /* personality: encoding, pointer */
-			sz = enc_size(*p++);
-			if (!sz || (size_t)(end - p) < sz)
-				return -1;
-			p += sz;
-			break;
-		case 'L':                       /* LSDA encoding */
-			p++;
-			break;
-		case 'S': case 'B': case 'G':
-			break;
-		default:
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static bool fde_table_open(const struct image *im, struct fde_table *t)
-{
-	const GElf_Phdr *ph = &im->eh_frame_hdr;
-	const uint8_t *p;
-	size_t at, ptr_size;
-
-	if (!im->has_eh_frame_hdr || ph->p_offset > im->size ||
-	    im->size - ph->p_offset < ph->p_filesz || ph->p_filesz < 12)
-		return false;
-	p = im->raw + ph->p_offset;
-	/* version 1; fde_count udata4; table of (datarel sdata4, datarel sdata4) */
-	if (p[0] != 1 || p[2] != 0x03 || p[3] != 0x3b)
-		return false;
-	ptr_size = enc_size(p[1]);
-	if (!ptr_size)
-		return false;
-	at = 4 + ptr_size;
-	if (ph->p_filesz < at + 4)
-		return false;
-	t->count = rd32(p + at);
-	at += 4;
-	if (t->count > (ph->p_filesz - at) / 8)
-		return false;
-	t->table = p + at;
-	t->hdr_va = ph->p_vaddr;
-	return t->count > 0;
-}
-
-/* The function [start, end) whose FDE covers va. */
-static bool fde_lookup(const struct image *im, const struct fde_table *t, uint64_t va,
-		       uint64_t *start, uint64_t *end)
-{
-	size_t lo = 0, hi = t->count, sz;
-	const uint8_t *fde;
-	uint64_t fde_va, begin, range;
-	uint32_t len;
-	int enc;
-
-	while (lo < hi) {                       /* last entry starting at or before va */
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (t->hdr_va + (uint64_t)(int64_t)(int32_t)rd32(t->table + mid * 8) <= va)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == 0)
-		return false;
-	*start = t->hdr_va + (uint64_t)(int64_t)(int32_t)rd32(t->table + (lo - 1) * 8);
-	fde_va = t->hdr_va + (uint64_t)(int64_t)(int32_t)rd32(t->table + (lo - 1) * 8 + 4);
-	fde = va_bytes(im, fde_va, 8);
-	if (!fde)
-		return false;
-	len = rd32(fde);
-	if (len < 8 || len == 0xffffffff || rd32(fde + 4) == 0)
-		return false;
-	fde = va_bytes(im, fde_va, 4 + (size_t)len);
-	if (!fde)
-		return false;
-	enc = cie_fde_encoding(im, fde_va + 4 - rd32(fde + 4));
-	if (enc < 0)
-		return false;
-	sz = enc_size((uint8_t)enc);
-	if (!sz || 8 + 2 * sz > 4 + (size_t)len)
-		return false;
-	if (!read_enc(fde + 8, (uint8_t)enc, fde_va + 8, &begin) || begin != *start)
-		return false;
-	if (!read_enc(fde + 8 + sz, (uint8_t)(enc & 0x0f), 0, &range))
-		return false;
-	*end = begin + range;
-	return va >= begin && va - begin < range;
-}
 
 /*
  * Without unwind tables: is offset off the first instruction of a
@@ -815,7 +278,7 @@ static struct func *func_of(struct scan *s, const struct code *c, size_t off)
 	uint64_t va = c->va + off, start, end;
 	struct func *f;
 
-	if (!s->have_fdes || !fde_lookup(s->im, &s->fdes, va, &start, &end) ||
+	if (!s->have_fdes || !tls_fde_lookup(s->im, &s->fdes, va, &start, &end) ||
 	    start < c->va || end > c->va + c->len || end - start > MAX_FUNC_SPAN) {
 		size_t so;
 
@@ -871,7 +334,7 @@ static void add_site(struct scan *s, const struct code *c, size_t off, int reg, 
 	uint32_t reason;
 	struct func *f;
 
-	if (!site_reason(c, off, reg, file_va, &reason))
+	if (!tls_site_reason(c, off, reg, file_va, &reason))
 		return;
 	if (s->nsites == MAX_SITES) {
 		s->too_many = true;
@@ -915,7 +378,7 @@ static void scan_code(struct scan *s, const struct code *c)
 
 		if ((q[-1] & 0xfb) != 0x48 || (q[1] & 0xc7) != 0x05 || q + 6 > end)
 			continue;
-		t = c->va + i + 6 + (uint64_t)(int64_t)(int32_t)rd32(q + 2);
+		t = c->va + i + 6 + (uint64_t)(int64_t)(int32_t)tls_rd32(q + 2);
 		if (is_file_va(s, t))
 			add_site(s, c, i - 1, ((q[1] >> 3) & 7) | ((q[-1] & 4) << 1), t);
 	}
@@ -930,7 +393,7 @@ static bool calls(const struct func *f, uint64_t target)
 
 	for (size_t i = from; i + 5 <= to; i++) {
 		if ((c->p[i] == 0xe8 || c->p[i] == 0xe9) &&
-		    c->va + i + 5 + (uint64_t)(int64_t)(int32_t)rd32(c->p + i + 1) == target)
+		    c->va + i + 5 + (uint64_t)(int64_t)(int32_t)tls_rd32(c->p + i + 1) == target)
 			return true;
 	}
 	return false;
@@ -1011,7 +474,7 @@ static int entry_offset(const struct image *im, const struct func *f, struct tls
 {
 	uint64_t off;
 
-	if (!va_to_off(im, f->start, true, &off))
+	if (!tls_va_to_off(im, f->start, true, &off))
 		return -ENOENT;
 	fn->offset = off;
 	return 0;
@@ -1023,20 +486,20 @@ static int scan_and_match(struct scan *s, struct tls_targets *out, const char *p
 	size_t ncode = code_regions(s->im, code, MAX_LOADS);
 	struct match rd, wr;
 
-	s->have_fdes = fde_table_open(s->im, &s->fdes);
+	s->have_fdes = tls_fde_table_open(s->im, &s->fdes);
 	for (size_t i = 0; i < ncode; i++)
 		scan_code(s, &code[i]);
 	if (s->too_many)
-		return fail(err, errlen, -ENOENT, "%s: more than %d ssl_lib.cc error sites: not BoringSSL as we know it",
+		return tls_fail(err, errlen, -ENOENT, "%s: more than %d ssl_lib.cc error sites: not BoringSSL as we know it",
 			    path, MAX_SITES);
 	match_functions(s, &rd, &wr);
 	if (rd.count != 1 || wr.count != 1)
-		return fail(err, errlen, -ENOENT,
+		return tls_fail(err, errlen, -ENOENT,
 			    "%s: BoringSSL found (%zu error sites in ssl_lib.cc, %zu functions) but SSL_read "
 			    "matched %zu functions and SSL_write %zu (need exactly one each)",
 			    path, s->nsites, s->nfuncs, rd.count, wr.count);
 	if (entry_offset(s->im, rd.f, &out->ssl_read) || entry_offset(s->im, wr.f, &out->ssl_write))
-		return fail(err, errlen, -ENOENT, "%s: SSL_read/SSL_write entry outside the executable segments", path);
+		return tls_fail(err, errlen, -ENOENT, "%s: SSL_read/SSL_write entry outside the executable segments", path);
 	out->method = "boringssl-scan";
 	snprintf(out->lib, sizeof(out->lib), "boringssl");
 	return 0;
@@ -1052,14 +515,14 @@ static int locate_by_scan(const struct image *im, struct tls_targets *out, const
 	s.im = im;
 	find_file_strings(&s);
 	if (!s.nfiles)
-		return fail(err, errlen, -ENOENT,
+		return tls_fail(err, errlen, -ENOENT,
 			    "%s: no TLS library (no SSL_read/SSL_write symbols, no BoringSSL ssl_lib.cc)", path);
 	if (im->ehdr.e_ident[EI_CLASS] != ELFCLASS64 || im->ehdr.e_machine != EM_X86_64)
-		return fail(err, errlen, -ENOENT,
+		return tls_fail(err, errlen, -ENOENT,
 			    "%s: BoringSSL without symbols; locating it is supported on x86-64 only", path);
 	s.funcs = calloc(MAX_SITES, sizeof(*s.funcs));
 	if (!s.funcs)
-		return fail(err, errlen, -ENOMEM, "out of memory");
+		return tls_fail(err, errlen, -ENOMEM, "out of memory");
 	rc = scan_and_match(&s, out, path, err, errlen);
 	free(s.funcs);
 	return rc;
@@ -1073,7 +536,7 @@ int tls_locate(const char *path, struct tls_targets *out, char *err, size_t errl
 	memset(out, 0, sizeof(*out));
 	if (err && errlen)
 		err[0] = '\0';
-	rc = image_open(&im, path, err, errlen);
+	rc = tls_image_open(&im, path, err, errlen);
 	if (!rc) {
 		rc = locate_by_symbols(&im, out, path, err, errlen);
 		if (rc == -ENOENT) {
@@ -1082,7 +545,7 @@ int tls_locate(const char *path, struct tls_targets *out, char *err, size_t errl
 			rc = locate_by_scan(&im, out, path, err, errlen);
 		}
 	}
-	image_close(&im);
+	tls_image_close(&im);
 	if (rc)
 		memset(out, 0, sizeof(*out));
 	return rc;
