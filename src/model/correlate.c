@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "model/detect.h"
+#include "sinks/json_out.h"
 
 #define PROC_BUCKETS 4096
 #define MAX_PROCS 262144
@@ -406,9 +407,8 @@ static bool same_file(const char *path, const char *named)
 
 /* A file the agent itself touched: the tool call that named it. */
 static struct ctool *tool_by_path(struct correlator *c, const struct cproc *agent,
-				  const json_t *ev)
+				  const char *path, const char *to)
 {
-	const char *path = jstr(ev, "path"), *to = jstr(ev, "new_path");
 	struct ctool *found = NULL;
 
 	for (struct ctool *t = c->tools; t; t = t->next)
@@ -416,6 +416,53 @@ static struct ctool *tool_by_path(struct correlator *c, const struct cproc *agen
 		    !found && (same_file(path, t->file_path) || same_file(to, t->file_path)))
 			found = t; /* the list is newest first */
 	return found;
+}
+
+/*
+ * The tool call an event of process p belongs to (NULL: none), and in *as
+ * the attribution the event gains (as->tool NULL: none): the process's own,
+ * or, for the agent itself, the tool call that named the file it touched.
+ */
+static struct ctool *attribute(struct correlator *c, const struct cproc *p, const char *path,
+			       const char *to, struct cproc *as)
+{
+	memset(as, 0, sizeof(*as));
+	if (!p)
+		return NULL;
+	if (p->agent) {
+		/* in-process tools: the agent touched the file a tool call named */
+		struct ctool *t = path ? tool_by_path(c, p, path, to) : NULL;
+
+		if (t) {
+			as->tool = t;
+			as->conf = 0.9;
+			as->signals = SIG_PATH;
+		}
+		return t;
+	}
+	as->tool = p->tool;
+	as->conf = p->conf;
+	as->signals = p->signals;
+	return p->tool;
+}
+
+/* The members set_attribution() adds, as the text json_out() gives them
+ * at the end of the event: ',"tool_call":...,"attribution":{...}'. */
+static void attribution_text(const struct cproc *as, struct jbuf *b)
+{
+	json_t *o = json_object();
+	struct jbuf t;
+
+	jbuf_init(&t);
+	if (o) {
+		set_attribution(o, as);
+		/* "{...}" without its braces; an empty object adds nothing */
+		if (json_object_size(o) && json_out(&t, o) == 0 && t.len > 2 &&
+		    (jbuf_add(b, ",", 1) || jbuf_add(b, t.p + 1, t.len - 2)))
+			b->len = 0;   /* out of memory: nothing rather than half */
+	}
+	json_decref(o);
+	jbuf_free(&t);
 }
 
 /* ---- per event type ----------------------------------------------------------------- */
@@ -686,8 +733,8 @@ json_t *correlate(struct correlator *c, json_t *ev)
 	uint64_t session = (uint64_t)jint(ev, "session");
 	json_t *out = NULL;
 	struct csession *s;
+	struct cproc *p, as;
 	struct ctool *t;
-	struct cproc *p;
 
 	if (!type)
 		return NULL;
@@ -717,18 +764,9 @@ json_t *correlate(struct correlator *c, json_t *ev)
 	if (!strcmp(type, "exec"))
 		on_exec(c, s, ev, &out);
 	p = proc_get(c, session, (uint32_t)jint(ev, "pid"), false);
-	t = p && !p->agent ? p->tool : NULL;
-	if (p && p->agent && jstr(ev, "path")) {
-		/* in-process tools: the agent touched the file a tool call named */
-		t = tool_by_path(c, p, ev);
-		if (t) {
-			struct cproc tmp = { .tool = t, .conf = 0.9, .signals = SIG_PATH };
-
-			set_attribution(ev, &tmp);
-		}
-	} else if (t) {
-		set_attribution(ev, p);
-	}
+	t = attribute(c, p, jstr(ev, "path"), jstr(ev, "new_path"), &as);
+	if (as.tool)
+		set_attribution(ev, &as);
 	if (!strcmp(type, "open") || !strcmp(type, "rename") || !strcmp(type, "unlink") ||
 	    !strcmp(type, "mkdir") || !strcmp(type, "chmod")) {
 		struct ev_file f;
@@ -748,20 +786,21 @@ json_t *correlate(struct correlator *c, json_t *ev)
 	return out;
 }
 
-bool correlate_plain(struct correlator *c, uint64_t session, uint32_t pid)
-{
-	struct cproc *p = proc_get(c, session, pid, false);
-
-	return !p || (!p->agent && !p->tool);
-}
-
-json_t *correlate_file(struct correlator *c, const struct ev_file *f)
+json_t *correlate_file(struct correlator *c, const struct ev_file *f, struct jbuf *annot)
 {
 	struct csession *s = session_get(c, (uint64_t)f->session);
 	json_t *out = NULL;
+	struct cproc *p, as;
+	struct ctool *t;
 
-	if (s)
-		on_file(c, s, f, proc_get(c, (uint64_t)f->session, f->pid, false), NULL, &out);
+	jbuf_reset(annot);
+	if (!s)
+		return NULL;
+	p = proc_get(c, (uint64_t)f->session, f->pid, false);
+	t = attribute(c, p, f->path, f->new_path, &as);
+	if (as.tool)
+		attribution_text(&as, annot);
+	on_file(c, s, f, p, t, &out);
 	return out;
 }
 

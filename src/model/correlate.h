@@ -32,6 +32,7 @@
 #include <jansson.h>
 
 #include "model/event_json.h"
+#include "sinks/json_out.h"
 
 struct corr_opts {
 	const char *const *credentials;  /* extra credential globs */
@@ -52,14 +53,13 @@ void correlator_free(struct correlator *c);
 json_t *correlate(struct correlator *c, json_t *ev);
 
 /*
- * A file event of this process would gain nothing from correlate(): the
- * process is not the agent and no tool call is attributed to it. Its file
- * events may then go through correlate_file() as C values instead.
+ * correlate() of a file event given as C values (the recorder writes file
+ * events straight to text): the same state and findings. What correlate()
+ * would add to the event's object (its tool call and attribution) goes to
+ * annot (emptied first) as the text json_out() gives those members at the
+ * object's end, from the comma on; annot stays empty when there is none.
  */
-bool correlate_plain(struct correlator *c, uint64_t session, uint32_t pid);
-/* correlate() of a file event of a plain process (above), from what the
- * event says: the same state and findings, with nothing to annotate. */
-json_t *correlate_file(struct correlator *c, const struct ev_file *f);
+json_t *correlate_file(struct correlator *c, const struct ev_file *f, struct jbuf *annot);
 
 /* The session ended: findings that wait for the end (a credential read by
  * a tool call whose intent does not mention it), as a new array. */

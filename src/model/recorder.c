@@ -853,6 +853,7 @@ out:
 	pidset_free(&r->live);
 	jbuf_free(&r->text);
 	jbuf_free(&r->strs);
+	jbuf_free(&r->annot);
 	free(r->sessions);
 	free(r);
 	return status;

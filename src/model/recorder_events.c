@@ -254,16 +254,31 @@ static void follow_payload(struct recorder *r, const struct at_hdr *h, size_t si
 }
 
 /*
- * A file event that correlate() would not annotate and the guard does not
- * read (a build's compilers; most of any session's opens): written straight
- * from the record to its text, what the detectors need given as C values.
- * The object, and its cost (about three times the text's), only for the
- * rest.
+ * File events, the commonest kind by far (a build's compilers, an agent's
+ * test runs), are written straight from the record to their text, with
+ * what the detectors need given as C values and the tool call they belong
+ * to appended as text; the object, and its cost (about three times the
+ * text's), only for the rest. The guard's fanotify backend reads objects:
+ * with it, file events keep theirs.
  */
-static bool plain_file(struct recorder *r, const struct at_hdr *h)
+static bool file_as_text(const struct recorder *r, const struct at_hdr *h)
 {
-	return event_is_file(h->kind) && !r->fanning &&
-	       (!r->corr || correlate_plain(r->corr, h->session, h->pid));
+	return event_is_file(h->kind) && !r->fanning;
+}
+
+/* annot's members at the end of the event's text, before its closing
+ * brace; -1 (out of memory) with the text as it was. */
+static int append_members(struct jbuf *text, const struct jbuf *annot)
+{
+	if (!annot->len)
+		return 0;
+	if (jbuf_reserve(text, annot->len + 1) != 0)
+		return -1;
+	text->len--;   /* the '}' event_file_text() ended with */
+	/* neither can fail: the room is reserved */
+	(void)jbuf_add(text, annot->p, annot->len);
+	(void)jbuf_add(text, "}", 1);
+	return 0;
 }
 
 static int handle_file_text(struct recorder *r, const struct at_hdr *h, const void *data,
@@ -286,7 +301,10 @@ static int handle_file_text(struct recorder *r, const struct at_hdr *h, const vo
 	if (s)
 		s->events++;
 	track_liveness(r, h, s);
-	findings = r->corr ? correlate_file(r->corr, &v) : NULL;
+	findings = r->corr ? correlate_file(r->corr, &v, &r->annot) : NULL;
+	if (r->corr && append_members(&r->text, &r->annot) != 0)
+		fprintf(stderr, "agenttrail: out of memory; event %lld is written without"
+			" its tool call\n", (long long)v.eid);
 	write_text(r, h, &v);
 	if (findings)
 		rec_write_findings(r, findings);
@@ -341,7 +359,7 @@ static int handle_record(struct recorder *r, void *data, size_t size)
 	if (h->kind == AT_EV_DNS && (h->flags & AT_F_DNS_TCP) && size >= sizeof(struct at_dns) &&
 	    ((const struct at_dns *)data)->len == 2)
 		return 0;
-	if (plain_file(r, h))
+	if (file_as_text(r, h))
 		return handle_file_text(r, h, data, size, s);
 	ev = event_to_json(&r->ev, data, size, err, sizeof(err));
 	if (!ev) {

@@ -82,8 +82,8 @@ struct recorder {
 	struct correlator *corr;
 	uint64_t next_eid;
 	uint64_t findings;
-	/* plain file events, written straight to text (handle_file_text) */
-	struct jbuf text, strs;
+	/* file events, written straight to text (handle_file_text) */
+	struct jbuf text, strs, annot;
 	uint64_t as_text;      /* events that took that path */
 	/* enforcement (run --policy) */
 	struct guard guard;

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "model/correlate.h"
+#include "sinks/json_out.h"
 #include "model/detect.h"
 
 static void test_credentials(void **state)
@@ -372,26 +373,26 @@ static char *dump_findings(json_t *f)
 }
 
 /*
- * One event to two correlators: `a` always gets the object; `b` gets a
- * file event of a plain process as C values, as the recorder does. Both
- * must find the same.
+ * One event to two correlators: `a` gets the object, `b` a file event as
+ * C values, as the recorder does. Both must find the same, and b's text
+ * with its appended members must be a's annotated object, byte for byte.
+ * Returns whether the event gained a tool call.
  */
-static void both(struct correlator *a, struct correlator *b, json_t *e, bool expect_plain)
+static bool both(struct correlator *a, struct correlator *b, json_t *e)
 {
 	const char *type = json_string_value(json_object_get(e, "type"));
-	uint64_t session = (uint64_t)json_integer_value(json_object_get(e, "session"));
-	uint32_t pid = (uint32_t)json_integer_value(json_object_get(e, "pid"));
 	bool file = !strcmp(type, "open") || !strcmp(type, "rename") || !strcmp(type, "unlink");
+	json_t *copy = json_deep_copy(e);
+	bool annotated;
 	char *fa, *fb;
 
-	if (file)
-		assert_int_equal(correlate_plain(b, session, pid), expect_plain);
-	if (file && expect_plain) {
+	assert_non_null(copy);
+	if (file) {
 		struct ev_file v = {
 			.type = type,
-			.session = (int64_t)session,
+			.session = json_integer_value(json_object_get(e, "session")),
 			.ts_ns = json_integer_value(json_object_get(e, "ts_ns")),
-			.pid = pid,
+			.pid = (uint32_t)json_integer_value(json_object_get(e, "pid")),
 			.start_ns = json_integer_value(json_object_get(e, "start_ns")),
 			.eid = json_integer_value(json_object_get(e, "eid")),
 			.path = json_string_value(json_object_get(e, "path")),
@@ -399,19 +400,36 @@ static void both(struct correlator *a, struct correlator *b, json_t *e, bool exp
 			.access = json_string_value(json_object_get(e, "access")),
 			.ok = json_integer_value(json_object_get(e, "ret")) >= 0,
 		};
+		struct jbuf text, annot, want;
 
-		fb = dump_findings(correlate_file(b, &v));
+		jbuf_init(&text);
+		jbuf_init(&annot);
+		jbuf_init(&want);
+		assert_int_equal(json_out(&text, copy), 0);
+		fb = dump_findings(correlate_file(b, &v, &annot));
+		if (annot.len) {
+			text.len--;
+			assert_int_equal(jbuf_add(&text, annot.p, annot.len), 0);
+			assert_int_equal(jbuf_add(&text, "}", 1), 0);
+		}
+		fa = dump_findings(correlate(a, e));
+		assert_int_equal(json_out(&want, e), 0);
+		assert_string_equal(text.p, want.p);
+		annotated = annot.len > 0;
+		jbuf_free(&text);
+		jbuf_free(&annot);
+		jbuf_free(&want);
 	} else {
-		json_t *copy = json_deep_copy(e);
-
 		fb = dump_findings(correlate(b, copy));
-		json_decref(copy);
+		fa = dump_findings(correlate(a, e));
+		annotated = json_object_get(e, "tool_call") != NULL;
 	}
-	fa = dump_findings(correlate(a, e));
 	assert_string_equal(fb, fa);
 	free(fa);
 	free(fb);
+	json_decref(copy);
 	json_decref(e);
+	return annotated;
 }
 
 #define FILE_EV(type, pid, path, access, eid)                                                   \
@@ -428,40 +446,49 @@ static void test_correlate_file_values(void **state)
 	(void)state;
 	assert_non_null(a);
 	assert_non_null(b);
-	both(a, b, ev("{s:s, s:i, s:i, s:s, s:i}", "type", "session_start", "session", 4, "pid",
-		      40, "cwd", "/w", "eid", 1), true);
+	assert_false(both(a, b, ev("{s:s, s:i, s:i, s:s, s:i}", "type", "session_start",
+				   "session", 4, "pid", 40, "cwd", "/w", "eid", 1)));
 	for (int pid = 41; pid <= 43; pid++)
 		both(a, b, ev("{s:s, s:i, s:i, s:i, s:i}", "type", "fork", "session", 4, "pid",
-			      pid, "ppid", 40, "eid", 0), true);
-	/* a plain process reads a credential, copies it; another reads the
-	 * copy and connects out: the findings and the labels are the same */
-	both(a, b, FILE_EV("open", 41, "/root/.ssh/id_rsa", "read", 2), true);
-	both(a, b, FILE_EV("open", 41, "/tmp/copy", "write", 3), true);
-	both(a, b, ev("{s:s, s:i, s:i, s:s, s:s, s:n, s:i, s:i}", "type", "rename",
-		      "session", 4, "pid", 41, "path", "/tmp/copy", "new_path", "/tmp/moved",
-		      "errno", "ret", 0, "eid", 4), true);
-	both(a, b, FILE_EV("open", 42, "/tmp/moved", "read", 5), true);
+			      pid, "ppid", 40, "eid", 0));
+	/* a process nobody asked for reads a credential, copies it; another
+	 * reads the copy and connects out: the findings and labels are the same */
+	assert_false(both(a, b, FILE_EV("open", 41, "/root/.ssh/id_rsa", "read", 2)));
+	both(a, b, FILE_EV("open", 41, "/tmp/copy", "write", 3));
+	both(a, b, ev("{s:s, s:i, s:i, s:s, s:s, s:n, s:i, s:i}", "type", "rename", "session", 4,
+		      "pid", 41, "path", "/tmp/copy", "new_path", "/tmp/moved", "errno", "ret", 0,
+		      "eid", 4));
+	both(a, b, FILE_EV("open", 42, "/tmp/moved", "read", 5));
 	both(a, b, ev("{s:s, s:i, s:i, s:s, s:i, s:i, s:i}", "type", "connect", "session", 4,
-		      "pid", 42, "daddr", "10.1.2.3", "dport", 443, "sock", 9, "eid", 6), true);
-	both(a, b, FILE_EV("open", 41, "/root/.bashrc", "read-write", 7), true);
+		      "pid", 42, "daddr", "10.1.2.3", "dport", 443, "sock", 9, "eid", 6));
+	both(a, b, FILE_EV("open", 41, "/root/.bashrc", "read-write", 7));
 	both(a, b, ev("{s:s, s:i, s:i, s:s, s:i, s:s, s:i}", "type", "open", "session", 4,
 		      "pid", 43, "path", "/root/.aws/credentials", "ret", -2, "errno", "ENOENT",
-		      "eid", 8), true);
-	/* the agent (it made an LLM call) and a tool call's process are not
-	 * plain: their file events keep the object, for the annotation */
+		      "eid", 8));
+	/* the agent (it made an LLM call) asks for a command and an edit */
 	both(a, b, ev("{s:s, s:i, s:i, s:s, s:{s:[]}}", "type", "llm_call", "session", 4, "pid",
-		      40, "id", "L", "request", "messages"), true);
+		      40, "id", "L", "request", "messages"));
 	both(a, b, ev("{s:s, s:i, s:i, s:s, s:s, s:s, s:{s:s}}", "type", "tool_call", "session",
 		      4, "pid", 40, "id", "T", "llm_call", "L", "name", "Bash", "input", "command",
-		      "make"), true);
-	both(a, b, ev("{s:s, s:i, s:i, s:i, s:[s], s:i}", "type", "exec", "session", 4, "pid", 44,
-		      "ppid", 40, "argv", "make", "eid", 9), true);
-	both(a, b, FILE_EV("open", 40, "/w/notes", "write", 10), false);
-	both(a, b, FILE_EV("open", 44, "/root/.netrc", "read", 11), false);
+		      "make"));
+	both(a, b, ev("{s:s, s:i, s:i, s:s, s:s, s:s, s:{s:s}}", "type", "tool_call", "session",
+		      4, "pid", 40, "id", "E", "llm_call", "L", "name", "Edit", "input",
+		      "file_path", "/w/notes.md"));
+	assert_true(both(a, b, ev("{s:s, s:i, s:i, s:i, s:[s], s:i}", "type", "exec", "session",
+				  4, "pid", 44, "ppid", 40, "argv", "make", "eid", 9)));
+	/* the tool call's process: its file events gain the tool call */
+	assert_true(both(a, b, FILE_EV("open", 44, "/root/.netrc", "read", 10)));
+	assert_true(both(a, b, FILE_EV("open", 44, "/etc/motd", "write", 11)));
+	/* the agent itself: only the file a tool call named */
+	assert_true(both(a, b, FILE_EV("open", 40, "/w/notes.md", "write", 12)));
+	assert_false(both(a, b, FILE_EV("open", 40, "/w/other", "write", 13)));
+	assert_true(both(a, b, ev("{s:s, s:i, s:i, s:s, s:s, s:n, s:i, s:i}", "type", "rename",
+				  "session", 4, "pid", 40, "path", "/w/.notes.tmp", "new_path",
+				  "/w/notes.md", "errno", "ret", 0, "eid", 14)));
 	assert_int_equal(na, nb);
-	/* id_rsa, exfiltration through the renamed copy, .bashrc, and .netrc
-	 * by the tool call (through the object) */
-	assert_int_equal(na, 4);
+	/* id_rsa, exfiltration through the renamed copy, .bashrc, .netrc and
+	 * the write outside the workspace by the tool call */
+	assert_int_equal(na, 5);
 	correlator_free(a);
 	correlator_free(b);
 }
