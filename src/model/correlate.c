@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Tool-call attribution and the detectors; see correlate.h. */
+/* The correlator's tables, each event's handling and the detectors; which
+ * tool call an effect belongs to is correlate_attr.c's. See correlate.h. */
 #include "model/correlate.h"
+#include "model/correlate_int.h"
 
-#include <ctype.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -13,64 +14,6 @@
 #include "model/detect.h"
 #include "sinks/json_out.h"
 
-#define PROC_BUCKETS 4096
-#define MAX_PROCS 262144
-#define ANCESTRY_MAX 64
-#define MAX_SESSIONS 64
-
-enum signal_bits {
-	SIG_LINEAGE = 1 << 0,
-	SIG_ARGV = 1 << 1,
-	SIG_TIMING = 1 << 2,
-	SIG_PATH = 1 << 3,
-};
-
-struct ctool {
-	struct ctool *next;
-	uint64_t session;
-	uint32_t agent_pid;
-	char *id, *llm_call, *name;
-	char *intent;       /* description, or the command when there is none */
-	char *command_norm; /* the command with quotes, escapes and blanks removed */
-	char *file_path;    /* file_path / path / notebook_path of the input */
-	bool answered;      /* its result went back to the model */
-	json_t *cred_eids;  /* credential reads under it */
-	json_t *cred_paths;
-	bool mismatch_reported;
-};
-
-struct cproc {
-	struct cproc *next;
-	uint64_t session;
-	uint32_t pid;
-	uint32_t ppid;
-	struct ctool *tool;
-	double conf;
-	unsigned signals;
-	bool agent;         /* it made LLM calls */
-	json_int_t secret_eid; /* the credential read that labelled it, 0: none */
-	char *secret_path;
-};
-
-struct csession {
-	uint64_t id;
-	char *cwd;
-	json_t *socks;      /* sock id -> "addr:port" of its connect */
-	json_t *llm;        /* "addr:port" -> true: endpoints that carried LLM calls */
-	json_t *tainted;    /* path -> eid of the credential read behind the write */
-	json_t *reported;   /* finding keys already raised */
-};
-
-struct correlator {
-	struct corr_opts o;
-	struct cproc *procs[PROC_BUCKETS];
-	size_t nprocs;
-	struct ctool *tools;
-	struct csession sessions[MAX_SESSIONS];
-	size_t nsessions;
-	char home[256];
-};
-
 /* ---- tables ------------------------------------------------------------------ */
 
 static size_t bucket(uint64_t session, uint32_t pid)
@@ -78,7 +21,7 @@ static size_t bucket(uint64_t session, uint32_t pid)
 	return (size_t)((session * 31 + pid) % PROC_BUCKETS);
 }
 
-static struct cproc *proc_get(struct correlator *c, uint64_t session, uint32_t pid, bool create)
+struct cproc *corr_proc_get(struct correlator *c, uint64_t session, uint32_t pid, bool create)
 {
 	struct cproc **pp = &c->procs[bucket(session, pid)], *p;
 
@@ -147,79 +90,6 @@ static struct ctool *tool_find(struct correlator *c, uint64_t session, const cha
 		if (t->session == session && t->id && !strcmp(t->id, id))
 			return t;
 	return NULL;
-}
-
-/* ---- helpers ------------------------------------------------------------------- */
-
-static const char *jstr(const json_t *o, const char *k)
-{
-	return json_string_value(json_object_get(o, k));
-}
-
-static json_int_t jint(const json_t *o, const char *k)
-{
-	return json_integer_value(json_object_get(o, k));
-}
-
-/* s without quotes, backslashes and blanks: how a command compares with the
- * command line an agent wrapped it in. */
-static char *normalize(const char *s)
-{
-	size_t n = strlen(s), o = 0;
-	char *out = malloc(n + 1);
-
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch == '\'' || ch == '"' || ch == '\\' || isspace(ch))
-			continue;
-		out[o++] = (char)ch;
-	}
-	out[o] = '\0';
-	return out;
-}
-
-static char *argv_norm(const json_t *argv)
-{
-	size_t i, len = 1;
-	json_t *a;
-	char *joined, *out;
-
-	json_array_foreach(argv, i, a)
-		len += json_string_length(a) + 1;
-	joined = calloc(1, len);
-	if (!joined)
-		return NULL;
-	json_array_foreach(argv, i, a) {
-		strcat(joined, json_string_value(a) ? json_string_value(a) : "");
-		strcat(joined, " ");
-	}
-	out = normalize(joined);
-	free(joined);
-	return out;
-}
-
-static void set_attribution(json_t *ev, const struct cproc *p)
-{
-	static const char *const names[] = { "lineage", "argv", "timing", "path" };
-	json_t *sig = json_array(), *a = json_object();
-
-	if (!sig || !a || !p->tool) {
-		json_decref(sig);
-		json_decref(a);
-		return;
-	}
-	for (unsigned i = 0; i < 4; i++)
-		if (p->signals & (1u << i))
-			json_array_append_new(sig, json_string(names[i]));
-	json_object_set_new(a, "confidence", json_real(p->conf));
-	json_object_set_new(a, "signals", sig);
-	json_object_set_new(ev, "tool_call", json_string(p->tool->id));
-	json_object_set_new(ev, "llm_call", p->tool->llm_call ? json_string(p->tool->llm_call)
-							       : json_null());
-	json_object_set_new(ev, "attribution", a);
 }
 
 /* ---- findings ------------------------------------------------------------------- */
@@ -309,162 +179,6 @@ static json_t *eids(json_int_t a, json_int_t b)
 	return arr;
 }
 
-/* ---- attribution ------------------------------------------------------------------ */
-
-/* The agent this process descends from (itself excluded), or NULL. */
-static struct cproc *agent_above(struct correlator *c, const struct cproc *p)
-{
-	uint32_t pid = p->ppid;
-
-	for (int i = 0; i < ANCESTRY_MAX && pid; i++) {
-		struct cproc *a = proc_get(c, p->session, pid, false);
-
-		if (!a)
-			return NULL;
-		if (a->agent)
-			return a;
-		if (a->tool)
-			return NULL; /* below an attributed process: lineage decides */
-		pid = a->ppid;
-	}
-	return NULL;
-}
-
-static bool argv_matches(const struct ctool *t, const char *argv)
-{
-	if (!t->command_norm || !t->command_norm[0] || !argv)
-		return false;
-	if (strlen(t->command_norm) >= 6)
-		return strstr(argv, t->command_norm) != NULL;
-	/* a short command ("ls") must be the whole command line or its tail */
-	{
-		size_t a = strlen(argv), n = strlen(t->command_norm);
-
-		return a >= n && !strcmp(argv + a - n, t->command_norm);
-	}
-}
-
-static void attribute_exec(struct correlator *c, struct cproc *p, const json_t *argv)
-{
-	struct cproc *agent, *parent = proc_get(c, p->session, p->ppid, false);
-	struct ctool *best = NULL, *open_tool = NULL;
-	int open_tools = 0;
-	char *norm;
-
-	if (parent && parent->tool && !parent->agent) {
-		p->tool = parent->tool;
-		p->conf = parent->conf;
-		p->signals = parent->signals | SIG_LINEAGE;
-		return;
-	}
-	agent = agent_above(c, p);
-	if (!agent)
-		return;
-	norm = argv_norm(argv);
-	for (struct ctool *t = c->tools; t; t = t->next) {
-		if (t->session != p->session || t->agent_pid != agent->pid)
-			continue;
-		if (norm && argv_matches(t, norm) && (!best || !t->answered))
-			best = t; /* the latest matching, preferring open ones */
-		if (!t->answered && t->command_norm) {
-			open_tools++;
-			open_tool = t;
-		}
-	}
-	free(norm);
-	if (best) {
-		p->tool = best;
-		p->conf = best->answered ? 0.8 : 0.95;
-		p->signals = SIG_LINEAGE | SIG_ARGV | (best->answered ? 0 : SIG_TIMING);
-	} else if (open_tools == 1) {
-		p->tool = open_tool;
-		p->conf = 0.6;
-		p->signals = SIG_LINEAGE | SIG_TIMING;
-	}
-}
-
-/*
- * Does an event path stand for the file a tool call named? The file itself,
- * a temporary sibling written first and renamed over it ("app.py.tmp.123"),
- * or, when the kernel could only name the directory through the caller's
- * /proc/self/fd link, the same file name.
- */
-static bool same_file(const char *path, const char *named)
-{
-	size_t n = strlen(named);
-	const char *a, *b;
-
-	if (!path)
-		return false;
-	if (!strncmp(path, named, n) && (path[n] == '\0' || path[n] == '.'))
-		return true;
-	if (strncmp(path, "/proc/self/fd/", 14))
-		return false;
-	a = strrchr(path, '/');
-	b = strrchr(named, '/');
-	return a && b && !strncmp(a, b, strlen(b)) && (a[strlen(b)] == '\0' || a[strlen(b)] == '.');
-}
-
-/* A file the agent itself touched: the tool call that named it. */
-static struct ctool *tool_by_path(struct correlator *c, const struct cproc *agent,
-				  const char *path, const char *to)
-{
-	struct ctool *found = NULL;
-
-	for (struct ctool *t = c->tools; t; t = t->next)
-		if (t->session == agent->session && t->agent_pid == agent->pid && t->file_path &&
-		    !found && (same_file(path, t->file_path) || same_file(to, t->file_path)))
-			found = t; /* the list is newest first */
-	return found;
-}
-
-/*
- * The tool call an event of process p belongs to (NULL: none), and in *as
- * the attribution the event gains (as->tool NULL: none): the process's own,
- * or, for the agent itself, the tool call that named the file it touched.
- */
-static struct ctool *attribute(struct correlator *c, const struct cproc *p, const char *path,
-			       const char *to, struct cproc *as)
-{
-	memset(as, 0, sizeof(*as));
-	if (!p)
-		return NULL;
-	if (p->agent) {
-		/* in-process tools: the agent touched the file a tool call named */
-		struct ctool *t = path ? tool_by_path(c, p, path, to) : NULL;
-
-		if (t) {
-			as->tool = t;
-			as->conf = 0.9;
-			as->signals = SIG_PATH;
-		}
-		return t;
-	}
-	as->tool = p->tool;
-	as->conf = p->conf;
-	as->signals = p->signals;
-	return p->tool;
-}
-
-/* The members set_attribution() adds, as the text json_out() gives them
- * at the end of the event: ',"tool_call":...,"attribution":{...}'. */
-static void attribution_text(const struct cproc *as, struct jbuf *b)
-{
-	json_t *o = json_object();
-	struct jbuf t;
-
-	jbuf_init(&t);
-	if (o) {
-		set_attribution(o, as);
-		/* "{...}" without its braces; an empty object adds nothing */
-		if (json_object_size(o) && json_out(&t, o) == 0 && t.len > 2 &&
-		    (jbuf_add(b, ",", 1) || jbuf_add(b, t.p + 1, t.len - 2)))
-			b->len = 0;   /* out of memory: nothing rather than half */
-	}
-	json_decref(o);
-	jbuf_free(&t);
-}
-
 /* ---- per event type ----------------------------------------------------------------- */
 
 static void on_tool_call(struct correlator *c, const json_t *ev)
@@ -487,14 +201,14 @@ static void on_tool_call(struct correlator *c, const json_t *ev)
 	t->llm_call = jstr(ev, "llm_call") ? strdup(jstr(ev, "llm_call")) : NULL;
 	t->name = jstr(ev, "name") ? strdup(jstr(ev, "name")) : NULL;
 	t->intent = strdup(desc ? desc : cmd ? cmd : "");
-	t->command_norm = cmd ? normalize(cmd) : NULL;
+	t->command_norm = cmd ? corr_normalize(cmd) : NULL;
 	t->file_path = fp ? strdup(fp) : NULL;
 	t->cred_eids = json_array();
 	t->cred_paths = json_array();
 	t->next = c->tools;
 	c->tools = t;
 	{
-		struct cproc *a = proc_get(c, t->session, t->agent_pid, true);
+		struct cproc *a = corr_proc_get(c, t->session, t->agent_pid, true);
 
 		if (a)
 			a->agent = true;
@@ -513,7 +227,7 @@ static void mark_answered(struct correlator *c, uint64_t session, const char *id
 static void on_llm_call(struct correlator *c, struct csession *s, const json_t *ev)
 {
 	const json_t *msgs = json_object_get(json_object_get(ev, "request"), "messages"), *m;
-	struct cproc *a = proc_get(c, s->id, (uint32_t)jint(ev, "pid"), true);
+	struct cproc *a = corr_proc_get(c, s->id, (uint32_t)jint(ev, "pid"), true);
 	char sock[32];
 	const char *dest;
 	size_t i, j;
@@ -536,12 +250,12 @@ static void on_llm_call(struct correlator *c, struct csession *s, const json_t *
 static void on_fork(struct correlator *c, const json_t *ev)
 {
 	uint64_t session = (uint64_t)jint(ev, "session");
-	struct cproc *parent = proc_get(c, session, (uint32_t)jint(ev, "ppid"), false);
+	struct cproc *parent = corr_proc_get(c, session, (uint32_t)jint(ev, "ppid"), false);
 	struct cproc *p;
 
 	if (json_is_true(json_object_get(ev, "thread")))
 		return;
-	p = proc_get(c, session, (uint32_t)jint(ev, "pid"), true);
+	p = corr_proc_get(c, session, (uint32_t)jint(ev, "pid"), true);
 	if (!p)
 		return;
 	p->ppid = (uint32_t)jint(ev, "ppid");
@@ -558,7 +272,7 @@ static void on_fork(struct correlator *c, const json_t *ev)
 
 static void on_exec(struct correlator *c, struct csession *s, json_t *ev, json_t **out)
 {
-	struct cproc *p = proc_get(c, s->id, (uint32_t)jint(ev, "pid"), true);
+	struct cproc *p = corr_proc_get(c, s->id, (uint32_t)jint(ev, "pid"), true);
 	const json_t *argv = json_object_get(ev, "argv");
 	char why[512];
 
@@ -566,7 +280,7 @@ static void on_exec(struct correlator *c, struct csession *s, json_t *ev, json_t
 		return;
 	p->ppid = (uint32_t)jint(ev, "ppid");
 	if (!p->tool)
-		attribute_exec(c, p, argv);
+		corr_attribute_exec(c, p, argv);
 	if (detect_destructive(argv, c->home[0] ? c->home : NULL, s->cwd, why, sizeof(why)) &&
 	    first_time(s, "destructive/%lld", (long long)jint(ev, "eid")))
 		finding(c, out, subject_of(ev), "destructive_command", "high", p->tool,
@@ -756,17 +470,17 @@ json_t *correlate(struct correlator *c, json_t *ev)
 	}
 	if (!strcmp(type, "fork")) {
 		on_fork(c, ev);
-		p = proc_get(c, session, (uint32_t)jint(ev, "pid"), false);
+		p = corr_proc_get(c, session, (uint32_t)jint(ev, "pid"), false);
 		if (p && p->tool)
-			set_attribution(ev, p);
+			corr_set_attribution(ev, p);
 		return out;
 	}
 	if (!strcmp(type, "exec"))
 		on_exec(c, s, ev, &out);
-	p = proc_get(c, session, (uint32_t)jint(ev, "pid"), false);
-	t = attribute(c, p, jstr(ev, "path"), jstr(ev, "new_path"), &as);
+	p = corr_proc_get(c, session, (uint32_t)jint(ev, "pid"), false);
+	t = corr_attribute(c, p, jstr(ev, "path"), jstr(ev, "new_path"), &as);
 	if (as.tool)
-		set_attribution(ev, &as);
+		corr_set_attribution(ev, &as);
 	if (!strcmp(type, "open") || !strcmp(type, "rename") || !strcmp(type, "unlink") ||
 	    !strcmp(type, "mkdir") || !strcmp(type, "chmod")) {
 		struct ev_file f;
@@ -796,10 +510,10 @@ json_t *correlate_file(struct correlator *c, const struct ev_file *f, struct jbu
 	jbuf_reset(annot);
 	if (!s)
 		return NULL;
-	p = proc_get(c, (uint64_t)f->session, f->pid, false);
-	t = attribute(c, p, f->path, f->new_path, &as);
+	p = corr_proc_get(c, (uint64_t)f->session, f->pid, false);
+	t = corr_attribute(c, p, f->path, f->new_path, &as);
 	if (as.tool)
-		attribution_text(&as, annot);
+		corr_attribution_text(&as, annot);
 	on_file(c, s, f, p, t, &out);
 	return out;
 }
