@@ -159,8 +159,8 @@ static int new_store(const char *path, bool readonly, struct store **out,
 	memcpy(s->path, path, n + 1);
 	s->readonly = readonly;
 	s->ckpt_quiet_ms = STORE_CKPT_QUIET_MS;
-	s->ckpt_min_frames = STORE_CKPT_MIN_FRAMES;
-	s->ckpt_max_frames = STORE_CKPT_MAX_FRAMES;
+	s->ckpt_min_frames = STORE_CKPT_MIN_BYTES / 4096;   /* until the page size is known */
+	s->ckpt_max_frames = STORE_CKPT_MAX_BYTES / 4096;
 	jbuf_init(&s->scratch);
 	*out = s;
 	return 0;
@@ -257,6 +257,30 @@ static void no_memory_stats(void)
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+#define AT_STR_(x) #x
+#define AT_STR(x) AT_STR_(x)
+
+/* The checkpoint thresholds (store.h) in pages of this database, whose
+ * page size is the one it was made with. */
+static int checkpoints_in_pages(struct store *s, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	long long page = 0;
+	int rc = sqlite3_prepare_v2(s->db, "PRAGMA page_size", -1, &st, NULL);
+
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		page = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (page < 512 || page > 65536) {
+		store_db_msg(err, errlen, s->db, rc == SQLITE_ROW ? SQLITE_CORRUPT : rc, s->path,
+			     "reading the page size");
+		return -1;
+	}
+	s->ckpt_min_frames = (unsigned)(STORE_CKPT_MIN_BYTES / page);
+	s->ckpt_max_frames = (unsigned)(STORE_CKPT_MAX_BYTES / page);
+	return 0;
+}
+
 int store_open(const char *path, struct store **out, char *err, size_t errlen)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -283,13 +307,18 @@ int store_open(const char *path, struct store **out, char *err, size_t errlen)
 	    store_refuse_newer(path, version, err, errlen) != 0)
 		goto fail;
 	/* WAL: readers (report) never block the recorder; NORMAL sync keeps
-	 * every commit across a crash of the process */
-	if (store_exec_sql(s->db, path, "PRAGMA journal_mode = WAL",
+	 * every commit across a crash of the process. The page size applies
+	 * only to a database not written yet, so it comes first. */
+	if (store_exec_sql(s->db, path, "PRAGMA page_size = " AT_STR(STORE_PAGE_SIZE),
+		     "setting the page size", err, errlen) != 0 ||
+	    store_exec_sql(s->db, path, "PRAGMA journal_mode = WAL",
 		     "switching to WAL", err, errlen) != 0 ||
 	    store_exec_sql(s->db, path, "PRAGMA synchronous = NORMAL",
 		     "setting synchronous", err, errlen) != 0 ||
 	    store_exec_sql(s->db, path, "PRAGMA cache_size = -16384",
 		     "sizing the page cache", err, errlen) != 0)
+		goto fail;
+	if (checkpoints_in_pages(s, err, errlen) != 0)
 		goto fail;
 	/* replaces SQLite's automatic checkpoints: the writer times them */
 	(void)sqlite3_wal_hook(s->db, store_wal_hook, s);

@@ -249,14 +249,24 @@ static long long file_size(const char *db, const char *suffix)
 	return stat(p, &st) == 0 ? (long long)st.st_size : -1;
 }
 
-/* n events with a path of 4000 bytes: about a page each. */
-static void put_pages(struct store *s, long long first, long long n)
+/* The page size of the database at path (a new store's: STORE_PAGE_SIZE). */
+static long long page_of(const char *path)
 {
-	char path[4001];
+	long long page = count_other(path, "PRAGMA page_size");
 
-	memset(path, 'p', sizeof(path) - 1);
+	assert_true(page >= 512 && page <= 65536);
+	return page;
+}
+
+/* n events with a path a little shorter than a page: about a page each. */
+static void put_pages(struct store *s, const char *db, long long first, long long n)
+{
+	static char path[65536];
+	size_t len = (size_t)page_of(db) - 96;
+
+	memset(path, 'p', len);
 	path[0] = '/';
-	path[sizeof(path) - 1] = '\0';
+	path[len] = '\0';
 	for (long long i = first; i < first + n; i++)
 		put_decref(s, open_event(i, path));
 }
@@ -284,15 +294,15 @@ static void test_no_checkpoint_while_busy(void **state)
 	long long before = file_size(f->db, "");
 
 	store_set_checkpoints(s, 0, 1, 0);   /* never quiet, never large */
-	put_pages(s, 0, 1500);
+	put_pages(s, f->db, 0, 1500);
 	assert_int_equal(store_flush(s), 0);
 	assert_int_equal(store_checkpoints(s), 0);
 	/* the WAL holds the pages; the file did not grow by them */
-	assert_true(file_size(f->db, "-wal") > 1500LL * 4096);
-	assert_true(file_size(f->db, "") < before + 100LL * 4096);
+	assert_true(file_size(f->db, "-wal") > 1500LL * page_of(f->db));
+	assert_true(file_size(f->db, "") < before + 100LL * page_of(f->db));
 	assert_int_equal(count_other(f->db, "SELECT count(*) FROM events"), 1500);
 	assert_int_equal(store_close(s), 0);
-	assert_true(file_size(f->db, "") > 1500LL * 4096);
+	assert_true(file_size(f->db, "") > 1500LL * page_of(f->db));
 	assert_int_equal(count_other(f->db, "SELECT count(*) FROM events"), 1500);
 }
 
@@ -303,10 +313,10 @@ static void test_checkpoint_when_large(void **state)
 	struct store *s = open_rw(f->db);
 
 	store_set_checkpoints(s, 0, 1, 200);
-	put_pages(s, 0, 300);
+	put_pages(s, f->db, 0, 300);
 	assert_int_equal(store_flush(s), 0);
 	assert_true(store_checkpoints(s) >= 1);
-	assert_true(file_size(f->db, "") > 200LL * 4096);
+	assert_true(file_size(f->db, "") > 200LL * page_of(f->db));
 	assert_int_equal(store_close(s), 0);
 }
 
@@ -321,13 +331,13 @@ static void test_checkpoint_when_quiet(void **state)
 	sqlite3 *db;
 
 	store_set_checkpoints(s, 5, 1, 0);
-	put_pages(s, 0, 50);
+	put_pages(s, f->db, 0, 50);
 	assert_int_equal(store_flush(s), 0);
 	n = wait_checkpoints(s, 0);
 	assert_true(n >= 1);
-	assert_true(file_size(f->db, "") > 50LL * 4096);
+	assert_true(file_size(f->db, "") > 50LL * page_of(f->db));
 
-	put_pages(s, 50, 50);
+	put_pages(s, f->db, 50, 50);
 	assert_int_equal(store_flush(s), 0);
 	db = store_db(s);
 	n = store_checkpoints(s);   /* the flushed pages may be copied already */
@@ -335,7 +345,7 @@ static void test_checkpoint_when_quiet(void **state)
 	text_is(db, "SELECT count(*) FROM events", "100");
 	assert_int_equal(store_checkpoints(s), n);
 
-	put_pages(s, 100, 50);      /* the connection is the writer's again */
+	put_pages(s, f->db, 100, 50);      /* the connection is the writer's again */
 	assert_int_equal(store_flush(s), 0);
 	assert_true(wait_checkpoints(s, n) > n);
 	assert_int_equal(store_close(s), 0);
@@ -398,8 +408,9 @@ static void test_failure_at_close(void **state)
 	struct fixture *f = *state;
 	struct store *s = open_rw(f->db);
 	/* overflow pages: the file must grow (a new file has a few free
-	 * pages, left by the migrations' drops) */
-	char big[60000];
+	 * pages, left by the migrations' drops): sixteen pages of the
+	 * largest size SQLite has */
+	static char big[16 * 65536];
 
 	fill_up(s, big, sizeof(big), 'y');
 	put_decref(s, open_event(1, big));
