@@ -13,15 +13,18 @@
 
 /* What the timeline shows: every LLM and tool call, process start,
  * connection and finding; of file operations, those that change something
- * and the reads a finding points at. */
+ * and the reads a finding points at. The eids findings point at are
+ * gathered once (a correlated subquery per open scanned the session's
+ * events for every one of them: minutes on a recorded build). */
 static const char timeline_sql[] =
-	"SELECT e.id, e.ts_ns, e.type, e.data FROM events e"
+	"WITH cited(eid) AS (SELECT v.value FROM events f,"
+	"  json_each(json_extract(f.data, '$.evidence')) v"
+	"  WHERE f.session = ?1 AND f.type = 'finding')"
+	" SELECT e.id, e.ts_ns, e.type, e.data FROM events e"
 	" WHERE e.session = ?1 AND (e.type IN ('llm_call', 'tool_call', 'exec', 'connect',"
 	"  'finding', 'violation', 'unlink', 'rename', 'mkdir', 'chmod')"
 	"  OR (e.type = 'open' AND (json_extract(e.data, '$.access') LIKE '%write%'"
-	"   OR EXISTS (SELECT 1 FROM events f, json_each(json_extract(f.data, '$.evidence')) v"
-	"    WHERE f.session = e.session AND f.type = 'finding'"
-	"     AND v.value = json_extract(e.data, '$.eid')))))"
+	"   OR json_extract(e.data, '$.eid') IN (SELECT eid FROM cited))))"
 	" ORDER BY e.ts_ns, e.id";
 
 static const char findings_sql[] =

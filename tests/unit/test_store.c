@@ -756,6 +756,76 @@ static void test_report_other_views(void **state)
 	assert_int_equal(store_close(s), 0);
 }
 
+/* Counts SQLite's progress callbacks (one per 1000 VM instructions) and
+ * interrupts the statement past the budget. */
+struct vm_budget {
+	long calls, max;
+};
+
+static int vm_budget_cb(void *arg)
+{
+	struct vm_budget *b = arg;
+
+	return ++b->calls > b->max;
+}
+
+/*
+ * The timeline of a large session costs work in proportion to its events,
+ * not their square: the reads a finding cites are looked up in one set,
+ * not by a scan of the session per open. Measured in SQLite's VM
+ * instructions, which do not depend on the machine's speed: 4000 opens
+ * get a budget of 4000 instructions each (the query takes about 30; the
+ * quadratic one it replaced ran past the budget, and for minutes on a
+ * recorded build), and the timeline still shows the cited read, the write
+ * and the finding, and no other read.
+ */
+static void test_timeline_linear(void **state)
+{
+	struct fixture *f = *state;
+	struct report_opts o = { .view = REPORT_TIMELINE };
+	struct vm_budget budget = { 0, 4000 * 4 };
+	enum { OPENS = 4000, CITED = 1234 };
+	char err[512], path[64];
+	struct store *s = NULL;
+	json_t *ev;
+	char *out;
+	int rc;
+
+	if (store_open(f->db, &s, err, sizeof(err)) != 0)
+		fail_msg("store_open: %s", err);
+	ev = mk("session_start", 0, 100, 1, 1, "make", "{s:s}", "mode", "command");
+	assert_int_equal(store_put(s, ev), 0);
+	json_decref(ev);
+	for (int i = 1; i <= OPENS; i++) {
+		snprintf(path, sizeof(path), "/src/file%d.h", i);
+		ev = mk("open", i * MS, 101, 2, 100, "cc1", "{s:s, s:s, s:i, s:n, s:I}", "path", path,
+			"access", i == OPENS ? "write" : "read", "ret", 3, "errno", "eid",
+			(json_int_t)i);
+		assert_int_equal(store_put(s, ev), 0);
+		json_decref(ev);
+	}
+	ev = mk("finding", (OPENS + 1) * MS, 101, 2, 100, "cc1", "{s:s, s:s, s:s, s:[I]}", "kind",
+		"credential_access", "severity", "medium", "explanation", "read of a key",
+		"evidence", (json_int_t)CITED);
+	assert_int_equal(store_put(s, ev), 0);
+	json_decref(ev);
+	assert_int_equal(store_flush(s), 0);
+
+	sqlite3_progress_handler(store_db(s), 1000, vm_budget_cb, &budget);
+	out = report_text(store_db(s), &o, &rc);
+	sqlite3_progress_handler(store_db(s), 0, NULL, NULL);
+	if (rc != 0)
+		fail_msg("timeline failed after %ld000 VM instructions: %s", budget.calls, out);
+	snprintf(path, sizeof(path), "/src/file%d.h", CITED);
+	assert_non_null(strstr(out, path));
+	snprintf(path, sizeof(path), "/src/file%d.h", OPENS);
+	assert_non_null(strstr(out, path));
+	assert_non_null(strstr(out, "read of a key"));
+	assert_null(strstr(out, "/src/file1.h"));
+	free(out);
+	assert_int_equal(store_close(s), 0);
+}
+
 static void test_report_errors(void **state)
 {
 	struct fixture *f = *state;
@@ -869,6 +939,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_report_tree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_summary, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_other_views, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timeline_linear, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_report_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cmd_report, setup, teardown),
 		cmocka_unit_test(test_shell_quote),
