@@ -500,7 +500,8 @@ json_t *correlate(struct correlator *c, json_t *ev)
 	return out;
 }
 
-json_t *correlate_file(struct correlator *c, const struct ev_file *f, struct jbuf *annot)
+json_t *correlate_file(struct correlator *c, const struct ev_file *f, struct jbuf *annot,
+		       bool *annot_lost)
 {
 	struct csession *s = session_get(c, (uint64_t)f->session);
 	json_t *out = NULL;
@@ -508,12 +509,13 @@ json_t *correlate_file(struct correlator *c, const struct ev_file *f, struct jbu
 	struct ctool *t;
 
 	jbuf_reset(annot);
+	*annot_lost = false;
 	if (!s)
 		return NULL;
 	p = corr_proc_get(c, (uint64_t)f->session, f->pid, false);
 	t = corr_attribute(c, p, f->path, f->new_path, &as);
-	if (as.tool)
-		corr_attribution_text(&as, annot);
+	if (as.tool && corr_attribution_text(&as, annot) != 0)
+		*annot_lost = true;
 	on_file(c, s, f, p, t, &out);
 	return out;
 }

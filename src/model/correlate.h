@@ -57,9 +57,11 @@ json_t *correlate(struct correlator *c, json_t *ev);
  * events straight to text): the same state and findings. What correlate()
  * would add to the event's object (its tool call and attribution) goes to
  * annot (emptied first) as the text json_out() gives those members at the
- * object's end, from the comma on; annot stays empty when there is none.
+ * object's end, from the comma on; annot stays empty when there is none,
+ * and when memory ran out for it (*annot_lost is then true).
  */
-json_t *correlate_file(struct correlator *c, const struct ev_file *f, struct jbuf *annot);
+json_t *correlate_file(struct correlator *c, const struct ev_file *f, struct jbuf *annot,
+		       bool *annot_lost);
 
 /* The session ended: findings that wait for the end (a credential read by
  * a tool call whose intent does not mention it), as a new array. */

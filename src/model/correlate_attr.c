@@ -211,19 +211,26 @@ struct ctool *corr_attribute(struct correlator *c, const struct cproc *p, const 
 
 /* The members corr_set_attribution() adds, as the text json_out() gives them
  * at the end of the event: ',"tool_call":...,"attribution":{...}'. */
-void corr_attribution_text(const struct cproc *as, struct jbuf *b)
+int corr_attribution_text(const struct cproc *as, struct jbuf *b)
 {
 	json_t *o = json_object();
 	struct jbuf t;
+	int rc = -1;
 
 	jbuf_init(&t);
 	if (o) {
 		corr_set_attribution(o, as);
-		/* "{...}" without its braces; an empty object adds nothing */
-		if (json_object_size(o) && json_out(&t, o) == 0 && t.len > 2 &&
-		    (jbuf_add(b, ",", 1) || jbuf_add(b, t.p + 1, t.len - 2)))
-			b->len = 0;   /* out of memory: nothing rather than half */
+		/* all three members (none went missing for want of memory), as
+		 * "{...}" without its braces */
+		if (json_object_size(o) == 3 &&
+		    json_object_size(json_object_get(o, "attribution")) == 2 &&
+		    json_out(&t, o) == 0 && !jbuf_add(b, ",", 1) &&
+		    !jbuf_add(b, t.p + 1, t.len - 2))
+			rc = 0;
 	}
+	if (rc)
+		b->len = 0;   /* nothing rather than half */
 	json_decref(o);
 	jbuf_free(&t);
+	return rc;
 }

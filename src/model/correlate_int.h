@@ -94,6 +94,8 @@ void corr_set_attribution(json_t *ev, const struct cproc *p);
 void corr_attribute_exec(struct correlator *c, struct cproc *p, const json_t *argv);
 struct ctool *corr_attribute(struct correlator *c, const struct cproc *p, const char *path,
 			     const char *to, struct cproc *as);
-void corr_attribution_text(const struct cproc *as, struct jbuf *b);
+/* corr_set_attribution()'s members as text, appended to b from their
+ * comma on; -1 (out of memory) with b emptied. */
+int corr_attribution_text(const struct cproc *as, struct jbuf *b);
 
 #endif

@@ -286,6 +286,7 @@ static int handle_file_text(struct recorder *r, const struct at_hdr *h, const vo
 {
 	struct ev_file v;
 	json_t *findings;
+	bool lost = false;
 	char err[128];
 
 	if (event_file_text(&r->ev, data, size, (int64_t)(r->next_eid + 1), &r->text, &r->strs,
@@ -301,8 +302,8 @@ static int handle_file_text(struct recorder *r, const struct at_hdr *h, const vo
 	if (s)
 		s->events++;
 	track_liveness(r, h, s);
-	findings = r->corr ? correlate_file(r->corr, &v, &r->annot) : NULL;
-	if (r->corr && append_members(&r->text, &r->annot) != 0)
+	findings = r->corr ? correlate_file(r->corr, &v, &r->annot, &lost) : NULL;
+	if (lost || (r->corr && append_members(&r->text, &r->annot) != 0))
 		fprintf(stderr, "agenttrail: out of memory; event %lld is written without"
 			" its tool call\n", (long long)v.eid);
 	write_text(r, h, &v);
