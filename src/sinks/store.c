@@ -166,30 +166,11 @@ static int new_store(const char *path, bool readonly, struct store **out,
 	return 0;
 }
 
-static unsigned long free_list(struct row *r)
-{
-	unsigned long n = 0;
-
-	while (r) {
-		struct row *next = r->next;
-
-		free(r);
-		r = next;
-		n++;
-	}
-	return n;
-}
-
 static void free_store(struct store *s)
 {
-	while (s->spare) {
-		struct row *r = s->spare;
-
-		s->spare = r->next;
-		free(r);
-	}
-	free_list(s->mine);
-	free_list(s->held_head);   /* defensive: a close hands them over first */
+	store_free_rows(s->spare);
+	store_free_rows(s->mine);
+	store_free_rows(s->held_head);   /* defensive: a close hands them over first */
 	jbuf_free(&s->scratch);
 	pthread_cond_destroy(&s->done);
 	pthread_cond_destroy(&s->space);
@@ -453,7 +434,7 @@ static int hand_over(struct store *s, bool refused_last)
 		pthread_cond_wait(&s->space, &s->mu);
 	}
 	if (s->wfailed) {
-		unsigned long n = free_list(s->held_head) - (refused_last ? 1 : 0);
+		unsigned long n = store_free_rows(s->held_head) - (refused_last ? 1 : 0);
 		size_t len;
 
 		s->held_head = s->held_tail = NULL;

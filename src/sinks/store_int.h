@@ -188,6 +188,8 @@ size_t store_row_size(const struct store *s);
 void store_row_fill(const struct store *s, struct row *r);
 
 /* store_write.c: the writer thread */
+/* Free a list of rows; how many there were. */
+unsigned long store_free_rows(struct row *r);
 int store_writer_start(struct store *s);
 void store_writer_stop(struct store *s);
 uint64_t store_now_ms(void);

@@ -240,7 +240,7 @@ static int begin(struct store *s)
 	return 0;
 }
 
-static unsigned long free_rows(struct row *r)
+unsigned long store_free_rows(struct row *r)
 {
 	unsigned long n = 0;
 
@@ -268,11 +268,11 @@ static int write_rows(struct store *s, struct row *list, struct row **done)
 		*done = r;
 		if (rc != 0) {
 			/* this row is not in batch_n yet */
-			undo_batch(s, 1 + free_rows(list));
+			undo_batch(s, 1 + store_free_rows(list));
 			return -1;
 		}
 		if (++s->batch_n >= STORE_BATCH_EVENTS && commit(s) != 0) {
-			add_msg(s, "; %lu more event(s) not stored", free_rows(list));
+			add_msg(s, "; %lu more event(s) not stored", store_free_rows(list));
 			return -1;
 		}
 	}
@@ -431,7 +431,7 @@ static void failed(struct store *s)
 	unsigned long n;
 
 	pthread_mutex_lock(&s->mu);
-	n = free_rows(s->head);
+	n = store_free_rows(s->head);
 	s->head = s->tail = NULL;
 	s->queued_bytes = 0;
 	s->queued_rows = 0;
@@ -479,7 +479,7 @@ static void *writer_main(void *arg)
 		    (flush || stop || store_now_ms() - s->batch_start_ms >= STORE_BATCH_MS))
 			rc = commit(s);
 		if (rc != 0) {
-			free_rows(done);
+			store_free_rows(done);
 			failed(s);
 			return NULL;
 		}
@@ -492,7 +492,7 @@ static void *writer_main(void *arg)
 		done = keep_spares(s, done);
 		if (done) {
 			pthread_mutex_unlock(&s->mu);
-			free_rows(done);
+			store_free_rows(done);
 			pthread_mutex_lock(&s->mu);
 		}
 		if (!s->in_tx) {
