@@ -485,11 +485,6 @@ static void print_summary(struct recorder *r)
 		fprintf(stderr, "malformed records: %llu\n", (unsigned long long)r->malformed);
 	fprintf(stderr, "file events written straight to text: %llu\n",
 		(unsigned long long)r->as_text);
-	if (r->dbpath[0])
-		fprintf(stderr, "store writer: %s; raised %lu time(s) (backlog, flush, close)\n",
-			r->writer.yields ? "yields to the session (SCHED_IDLE when idle)"
-					 : "does not yield (cannot be raised again here)",
-			r->writer.raises);
 	if (r->ld.missing[0])
 		fprintf(stderr, "tracepoints absent on this kernel: %s\n", r->ld.missing);
 	{
@@ -745,7 +740,6 @@ static void finish(struct recorder *r)
 	if (r->store) {
 		if (!r->store_failed && store_flush(r->store))
 			rec_store_gave_up(r);
-		store_writer_sched(r->store, &r->writer);
 		store_close(r->store);
 		r->store = NULL;
 	}

@@ -85,7 +85,6 @@ struct recorder {
 	/* file events, written straight to text (handle_file_text) */
 	struct jbuf text, strs, annot;
 	uint64_t as_text;      /* events that took that path */
-	struct store_writer_sched writer;  /* the store's writer, at its close */
 	/* enforcement (run --policy) */
 	struct guard guard;
 	bool guarding;

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -162,8 +161,6 @@ static int new_store(const char *path, bool readonly, struct store **out,
 	s->ckpt_quiet_ms = STORE_CKPT_QUIET_MS;
 	s->ckpt_min_frames = STORE_CKPT_MIN_BYTES / 4096;   /* until the page size is known */
 	s->ckpt_max_frames = STORE_CKPT_MAX_BYTES / 4096;
-	s->yield = true;
-	s->raise_bytes = STORE_RAISE_BYTES;
 	jbuf_init(&s->scratch);
 	*out = s;
 	return 0;
@@ -433,7 +430,6 @@ static int hand_over(struct store *s, bool refused_last)
 	 * asleep until its batch is due: it is woken first. */
 	while (!s->wfailed && s->queued_rows &&
 	       s->queued_bytes + s->held_bytes > STORE_QUEUE_BYTES) {
-		store_writer_raise(s);
 		pthread_cond_signal(&s->work);
 		pthread_cond_wait(&s->space, &s->mu);
 	}
@@ -462,29 +458,20 @@ static int hand_over(struct store *s, bool refused_last)
 	s->held_head = s->held_tail = NULL;
 	s->held_n = 0;
 	s->held_bytes = 0;
-	/* a yielding writer that falls this far behind is not left to the
-	 * CPU time the session leaves it */
-	if (s->queued_bytes >= s->raise_bytes)
-		store_writer_raise(s);
 	if (s->writer_idle || s->queued_rows >= STORE_WAKE_ROWS ||
 	    s->queued_bytes >= STORE_QUEUE_BYTES / 8)
 		pthread_cond_signal(&s->work);
 	return 0;
 }
 
-/* may_wait false: if the writer holds the lock now, keep the rows for
- * the next push (STORE_HELD_MAX) rather than wait for it. */
-static int push(struct store *s, bool refused_last, bool may_wait)
+static int push(struct store *s, bool refused_last)
 {
 	int ret;
 
 	if (!s || s->readonly || !s->held_n)
 		return 0;
 	s->err[0] = '\0';
-	if (may_wait)
-		pthread_mutex_lock(&s->mu);
-	else if (pthread_mutex_trylock(&s->mu) != 0)
-		return 0;   /* EBUSY: the only failure of a default mutex */
+	pthread_mutex_lock(&s->mu);
 	ret = hand_over(s, refused_last);
 	pthread_mutex_unlock(&s->mu);
 	return ret;
@@ -492,7 +479,7 @@ static int push(struct store *s, bool refused_last, bool may_wait)
 
 int store_push(struct store *s)
 {
-	return push(s, false, true);
+	return push(s, false);
 }
 
 /* The encoded draft (store_row.c) as a row, held for the writer. */
@@ -517,7 +504,7 @@ static int enqueue(struct store *s)
 	s->held_bytes += r->cap;
 	if (s->held_n < STORE_PUSH_ROWS)
 		return 0;
-	return push(s, true, s->held_n >= STORE_HELD_MAX);
+	return push(s, true);
 }
 
 int store_put(struct store *s, json_t *ev)
@@ -569,7 +556,6 @@ int store_flush(struct store *s)
 	pthread_mutex_lock(&s->mu);
 	target = s->put_seq;
 	if (s->committed_seq < target && !s->wfailed) {
-		store_writer_raise(s);   /* waited for: not on spare time */
 		s->flush_req = true;
 		pthread_cond_signal(&s->work);
 		while (s->committed_seq < target && !s->wfailed)
@@ -591,34 +577,6 @@ void store_set_checkpoints(struct store *s, unsigned quiet_ms, unsigned min_fram
 	s->ckpt_min_frames = min_frames;
 	s->ckpt_max_frames = max_frames;
 	pthread_cond_signal(&s->work);   /* a writer asleep on the old policy */
-	pthread_mutex_unlock(&s->mu);
-}
-
-void store_set_yield(struct store *s, int yield, size_t raise_bytes)
-{
-	if (!s || s->readonly)
-		return;
-	pthread_mutex_lock(&s->mu);
-	s->yield = yield != 0;
-	if (raise_bytes)
-		s->raise_bytes = raise_bytes;
-	if (!s->yield)
-		store_writer_raise(s);
-	pthread_mutex_unlock(&s->mu);
-}
-
-void store_writer_sched(struct store *s, struct store_writer_sched *out)
-{
-	out->policy = -1;
-	out->yields = 0;
-	out->raises = 0;
-	if (!s || s->readonly)
-		return;
-	pthread_mutex_lock(&s->mu);
-	if (s->writer_tid)
-		out->policy = sched_getscheduler(s->writer_tid);
-	out->yields = s->yield && s->can_yield;
-	out->raises = s->raises;
 	pthread_mutex_unlock(&s->mu);
 }
 

@@ -122,30 +122,6 @@ void store_set_checkpoints(struct store *s, unsigned quiet_ms, unsigned min_fram
 /* Checkpoints the writer has run so far. */
 unsigned long store_checkpoints(struct store *s);
 
-/*
- * The writer yields to the processes being recorded: it runs as
- * SCHED_IDLE, on CPU time they leave (a parallel build leaves gaps), so
- * storing does not slow them. It is raised back to SCHED_OTHER when more
- * than STORE_RAISE_BYTES of rows wait for it, while a flush waits for it
- * and at the close; it yields again once the queue is empty. Under a
- * machine that stays saturated, commits come later (not more than that
- * backlog later); nothing is lost. It yields only if it can be raised
- * again (root, or CAP_SYS_NICE, or RLIMIT_NICE 20): else it stays at the
- * caller's policy.
- */
-#define STORE_RAISE_BYTES (16u << 20)
-
-/* Turn yielding off (raising the writer now) or on; raise_bytes 0 keeps
- * the backlog that raises it (tests use a small one). */
-void store_set_yield(struct store *s, int yield, size_t raise_bytes);
-
-struct store_writer_sched {
-	int policy;            /* the writer's policy now (SCHED_*), -1 unknown */
-	int yields;            /* 1: it yields when its queue is empty */
-	unsigned long raises;  /* times raised (a backlog, a flush, the close) */
-};
-void store_writer_sched(struct store *s, struct store_writer_sched *out);
-
 /* The underlying connection (for queries; do not close it). For a
  * writable store, the writer's own checkpoints stay off it until rows
  * are handed over again. */

@@ -33,10 +33,6 @@
 /* A writer that sleeps with a deadline is woken early once this many rows
  * wait (one asleep without a deadline is woken by every put). */
 #define STORE_WAKE_ROWS 512
-/* Puts hand their rows over STORE_PUSH_ROWS at a time, without waiting for
- * the lock while the writer holds it (a yielding writer may be off the CPU
- * for a while, holding it); up to this many are held that way. */
-#define STORE_HELD_MAX 1024
 #define STORE_SPARE_ROWS 4096   /* written rows kept for reuse ... */
 #define STORE_SPARE_MAX (64u << 10) /* ... if no larger than this */
 #define STORE_SCRATCH_MAX (1u << 20) /* a larger scratch is freed after use */
@@ -163,14 +159,6 @@ struct store {
 	bool ckpt_running;       /* the writer is checkpointing (done: it ended) */
 	bool db_lent;            /* store_db() handed the connection out until
 				  * the next put: no checkpoint when quiet */
-	/* yielding (store.h, store_write.c) */
-	bool yield;              /* the writer lowers itself when idle */
-	bool can_yield;          /* ... it could be raised again (set at start) */
-	bool writer_low;         /* it is SCHED_IDLE now */
-	int writer_tid;          /* its thread id, once running (else 0) */
-	int writer_policy;       /* the policy it started with, raised to */
-	size_t raise_bytes;      /* a backlog of this many bytes raises it */
-	unsigned long raises;
 
 	/* the writer's own */
 	bool in_tx;
@@ -204,8 +192,6 @@ void store_row_fill(const struct store *s, struct row *r);
 unsigned long store_free_rows(struct row *r);
 int store_writer_start(struct store *s);
 void store_writer_stop(struct store *s);
-/* Under mu: the writer back to SCHED_OTHER if it yields now. */
-void store_writer_raise(struct store *s);
 uint64_t store_now_ms(void);
 int store_wal_hook(void *arg, sqlite3 *db, const char *name, int frames);
 

@@ -14,17 +14,12 @@
 #include "sinks/store_schema.h"
 
 #include <errno.h>
-#include <linux/capability.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
 
 /* With rows coming, wait this long for more before sleeping for good: a
  * busy recorder then wakes the writer once per nap, not once per event. */
@@ -430,81 +425,6 @@ static bool wait_for_work(struct store *s, bool napping)
 	return false;
 }
 
-/* ------------------------------------------------------------------------ */
-/* Yielding (store.h): SCHED_IDLE while the queue is empty */
-
-static bool set_policy(int tid, int policy)
-{
-	struct sched_param p = { .sched_priority = 0 };
-
-	return sched_setscheduler(tid, policy, &p) == 0;
-}
-
-/* The initial user namespace's inode number (fixed by the kernel). */
-#define INIT_USER_NS "user:[4026531837]"
-
-static bool in_initial_user_ns(void)
-{
-	char link[64];
-	ssize_t n = readlink("/proc/self/ns/user", link, sizeof(link) - 1);
-
-	if (n < 0)
-		return errno == ENOENT;   /* a kernel without user namespaces */
-	link[n] = '\0';
-	return strcmp(link, INIT_USER_NS) == 0;
-}
-
-/*
- * Could this thread leave SCHED_IDLE again? The kernel lets it if its
- * nice value is within RLIMIT_NICE, or with CAP_SYS_NICE in the initial
- * user namespace (its can_nice()). Asked before lowering, because lowering
- * is always allowed: a writer that could not be raised would be left to
- * whatever CPU time a busy machine spares.
- */
-static bool may_raise(void)
-{
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
-	struct __user_cap_data_struct caps[_LINUX_CAPABILITY_U32S_3];
-	struct rlimit rl;
-	int nice;
-
-	errno = 0;
-	nice = getpriority(PRIO_PROCESS, 0);
-	if (errno == 0 && getrlimit(RLIMIT_NICE, &rl) == 0 &&
-	    (rl.rlim_cur == RLIM_INFINITY || (rlim_t)(20 - nice) <= rl.rlim_cur))
-		return true;
-	if (syscall(SYS_capget, &hdr, caps) != 0)
-		return false;
-	return (caps[CAP_TO_INDEX(CAP_SYS_NICE)].effective & CAP_TO_MASK(CAP_SYS_NICE)) &&
-	       in_initial_user_ns();
-}
-
-/* At the writer's start, under mu. A writer started under a real-time or
- * deadline policy keeps it: the user asked for that. */
-static void yield_setup(struct store *s)
-{
-	int policy = sched_getscheduler(0);
-
-	s->writer_policy = policy;
-	s->can_yield = (policy == SCHED_OTHER || policy == SCHED_BATCH) && may_raise();
-	s->writer_tid = (int)syscall(SYS_gettid);
-}
-
-/* On the writer, under mu, its queue empty: yield until rows pile up. */
-static void writer_yield(struct store *s)
-{
-	if (s->yield && s->can_yield && !s->writer_low && set_policy(0, SCHED_IDLE))
-		s->writer_low = true;
-}
-
-void store_writer_raise(struct store *s)
-{
-	if (s->writer_low && set_policy(s->writer_tid, s->writer_policy)) {
-		s->writer_low = false;
-		s->raises++;
-	}
-}
-
 /* Record the failure for the caller's side; drop what is queued. */
 static void failed(struct store *s)
 {
@@ -519,8 +439,6 @@ static void failed(struct store *s)
 		add_msg(s, "; %lu more event(s) not stored", n);
 	memcpy(s->werr, s->wmsg, sizeof(s->werr));
 	s->wfailed = true;
-	s->writer_low = false;   /* the thread ends: its id may be reused */
-	s->writer_tid = 0;
 	s->committed_seq = s->put_seq;   /* nothing left to wait for */
 	pthread_cond_broadcast(&s->space);
 	pthread_cond_broadcast(&s->done);
@@ -533,15 +451,12 @@ static void *writer_main(void *arg)
 	bool worked = false;
 
 	pthread_mutex_lock(&s->mu);
-	yield_setup(s);
 	for (;;) {
 		struct row *list, *done = NULL;
 		uint64_t upto;
 		bool flush, stop;
 		int rc;
 
-		if (!s->head && !s->flush_req && !s->stop)
-			writer_yield(s);
 		if (wait_for_work(s, worked)) {
 			checkpoint_unlocked(s);
 			worked = false;
@@ -589,8 +504,6 @@ static void *writer_main(void *arg)
 			 * other connections keep the WAL from ending with ours */
 			if (!s->in_tx && wal_waiting(s) > 0)
 				checkpoint_unlocked(s);
-			s->writer_low = false;
-			s->writer_tid = 0;
 			break;
 		}
 	}
@@ -626,7 +539,6 @@ void store_writer_stop(struct store *s)
 		return;
 	pthread_mutex_lock(&s->mu);
 	s->stop = true;
-	store_writer_raise(s);   /* the close waits for it */
 	pthread_cond_signal(&s->work);
 	pthread_mutex_unlock(&s->mu);
 	(void)pthread_join(s->writer, NULL);   /* fails only for a bad handle */
