@@ -188,9 +188,9 @@ static __always_inline void fill_hdr(struct at_hdr *h, __u16 kind, struct at_pro
  * that form (which also forced a wakeup on every record above the
  * threshold) measured about 0.2 us per recorded open slower. The
  * reader also looks every 100 ms on its own. The kinds that steer capture
- * or enforcement wake it at once: a session starting, an exec or
- * executable mapping (TLS uprobes to attach before the new program
- * talks), a policy decision, a DNS answer (names bound to addresses for
+ * or enforcement wake it at once: a session starting, an exec of a
+ * program not looked at yet or an executable mapping (TLS uprobes to
+ * attach before the new program talks; bpf/proc.bpf.c), a policy decision, a DNS answer (names bound to addresses for
  * the egress rules). Where order matters the reader drains the ring
  * anyway (before an exec decision, before answering an agent's hook).
  */
@@ -204,11 +204,23 @@ struct {
 	__type(value, __u64);
 } ring_written SEC(".maps");
 
-static __always_inline __u64 ring_wake(__u16 kind, __u64 size)
+/* The frequent kinds' rule: once per AT_WAKE_SHIFT bytes of this CPU. */
+static __always_inline __u64 ring_wake_bytes(__u64 size)
 {
 	__u32 zero = 0;
 	__u64 *n, before;
 
+	n = bpf_map_lookup_elem(&ring_written, &zero);
+	if (!n)
+		return 0;   /* the kernel's own rule: wake if caught up */
+	before = *n;
+	*n = before + size;
+	return (before >> AT_WAKE_SHIFT) != ((before + size) >> AT_WAKE_SHIFT)
+		       ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline __u64 ring_wake(__u16 kind, __u64 size)
+{
 	switch (kind) {
 	case AT_EV_SESSION:
 	case AT_EV_EXEC:
@@ -217,13 +229,7 @@ static __always_inline __u64 ring_wake(__u16 kind, __u64 size)
 	case AT_EV_DNS:
 		return BPF_RB_FORCE_WAKEUP;
 	default:
-		n = bpf_map_lookup_elem(&ring_written, &zero);
-		if (!n)
-			return 0;   /* the kernel's own rule: wake if caught up */
-		before = *n;
-		*n = before + size;
-		return (before >> AT_WAKE_SHIFT) != ((before + size) >> AT_WAKE_SHIFT)
-			       ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+		return ring_wake_bytes(size);
 	}
 }
 

@@ -26,6 +26,104 @@ struct {
 	__type(value, __u8);
 } watch_comms SEC(".maps");
 
+/* Set by the loader: TLS uprobes follow execs (record without --no-tls). */
+const volatile bool exec_wakes_tls = true;
+
+/* include/agenttrail/events.h: executables whose exec needs no forced
+ * wakeup; filled by user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AT_EXE_KNOWN_MAX);
+	__type(key, struct at_exe_key);
+	__type(value, struct at_exe_ver);
+} exe_known SEC(".maps");
+
+/* inode's change time under the three layouts it has had (6.6 renamed
+ * it, 6.11 split it; 6.13's multigrain flag sits above the nanoseconds) */
+struct inode___ctime_v61 {
+	struct timespec64 i_ctime;
+} __attribute__((preserve_access_index));
+
+struct inode___ctime_v66 {
+	struct timespec64 __i_ctime;
+} __attribute__((preserve_access_index));
+
+struct inode___ctime_v611 {
+	time64_t i_ctime_sec;
+	u32 i_ctime_nsec;
+} __attribute__((preserve_access_index));
+
+#define AT_NSEC_MASK 0x3fffffffu   /* nanoseconds (< 2^30), no flags */
+
+static __always_inline void inode_ctime(struct inode *ino, __s64 *sec, __u32 *nsec)
+{
+	struct inode___ctime_v611 *n = (void *)ino;
+	struct inode___ctime_v66 *m = (void *)ino;
+	struct inode___ctime_v61 *o = (void *)ino;
+
+	if (bpf_core_field_exists(n->i_ctime_sec)) {
+		*sec = BPF_CORE_READ(n, i_ctime_sec);
+		*nsec = BPF_CORE_READ(n, i_ctime_nsec) & AT_NSEC_MASK;
+	} else if (bpf_core_field_exists(m->__i_ctime)) {
+		*sec = BPF_CORE_READ(m, __i_ctime.tv_sec);
+		*nsec = (__u32)BPF_CORE_READ(m, __i_ctime.tv_nsec) & AT_NSEC_MASK;
+	} else {
+		*sec = BPF_CORE_READ(o, i_ctime.tv_sec);
+		*nsec = (__u32)BPF_CORE_READ(o, i_ctime.tv_nsec) & AT_NSEC_MASK;
+	}
+}
+
+/*
+ * How an exec record wakes the reader. At once when user space may have
+ * uprobes to attach before the new program talks (a statically linked
+ * TLS library); a wakeup costs the exec'ing process an irq_work, about
+ * 25 us in a VM. Not for an executable user space has already looked at,
+ * unchanged since: its uprobes (if any) are on the inode already.
+ */
+static __always_inline bool exe_unknown(struct file *exe)
+{
+	struct at_exe_key k = {};
+	struct at_exe_ver *v;
+	struct inode *ino;
+	__s64 sec;
+	__u32 nsec;
+
+	file_ino_dev(exe, &k.ino, &k.dev);
+	v = bpf_map_lookup_elem(&exe_known, &k);
+	if (!v)
+		return true;
+	ino = BPF_CORE_READ(exe, f_inode);
+	inode_ctime(ino, &sec, &nsec);
+	return v->size != (__u64)BPF_CORE_READ(ino, i_size) || v->ctime_sec != sec ||
+	       v->ctime_nsec != nsec;
+}
+
+/* Exec records that woke the reader at once [0], and that did not [1]
+ * (--stats). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} exec_wakes SEC(".maps");
+
+static __always_inline __u64 exec_wake(struct file *exe, __u64 size)
+{
+	__u32 slot = 1;
+	__u64 *n, flags;
+
+	if (exec_wakes_tls && exe_unknown(exe)) {
+		slot = 0;
+		flags = BPF_RB_FORCE_WAKEUP;
+	} else {
+		flags = ring_wake_bytes(size);
+	}
+	n = bpf_map_lookup_elem(&exec_wakes, &slot);
+	if (n)
+		*n += 1;
+	return flags;
+}
+
 struct exec_rec {
 	struct at_exec e;
 	char data[AT_DATA_ROOM];
@@ -159,7 +257,9 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 
 	off &= AT_DATA_MASK;
 	r->e.h.size = sizeof(r->e) + off;
-	submit(r, sizeof(r->e) + off, AT_EV_EXEC);
+	if (bpf_ringbuf_output(&events, r, sizeof(r->e) + off,
+			       exec_wake(BPF_CORE_READ(bprm, file), sizeof(r->e) + off)))
+		count_drop(AT_EV_EXEC);
 	return 0;
 }
 

@@ -229,6 +229,28 @@ struct at_exec_map {
 	char data[];       /* path */
 };
 
+/*
+ * Executables user space has already looked at for a TLS library (its
+ * uprobes attached, which cover every later exec of the same inode, or
+ * none there), with the size and change time they had then: an exec of
+ * one of them needs no forced wakeup of the reader (bpf/proc.bpf.c).
+ * dev is the kernel's encoding (major << 20 | minor), as in at_exec_map.
+ */
+#define AT_EXE_KNOWN_MAX 8192
+
+struct at_exe_key {
+	__u64 ino;
+	__u32 dev;
+	__u32 _pad;
+};
+
+struct at_exe_ver {
+	__u64 size;
+	__s64 ctime_sec;
+	__u32 ctime_nsec;
+	__u32 _pad;
+};
+
 /* Value of the tracked-process map, keyed by tgid. */
 struct at_proc {
 	__u64 session;

@@ -24,6 +24,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -443,6 +444,7 @@ int loader_open(struct loader *l, const struct loader_opts *o, char *err, size_t
 	if (!l->proc)
 		return fail(err, errlen, "open proc programs", errno);
 	l->proc->rodata->watch_comms_enabled = o->watch_comms;
+	l->proc->rodata->exec_wakes_tls = o->tls_follows_exec;
 	l->proc->rodata->guard_labels = o->guard;
 	l->btf_walk = kernel_has_kfunc("bpf_rdonly_cast");
 	l->proc->rodata->btf_walk = l->btf_walk;
@@ -771,4 +773,40 @@ int loader_read_drops(struct loader *l, uint64_t out[AT_LOSS__MAX])
 	}
 	free(vals);
 	return 0;
+}
+
+int loader_exe_known(struct loader *l, uint64_t dev, uint64_t ino, uint64_t size,
+		     int64_t ctime_sec, uint32_t ctime_nsec)
+{
+	/* the kernel's dev_t: MKDEV(major, minor) = major << 20 | minor */
+	struct at_exe_key k = {
+		.ino = ino,
+		.dev = (uint32_t)(major((dev_t)dev) << 20 | minor((dev_t)dev)),
+	};
+	struct at_exe_ver v = {
+		.size = size, .ctime_sec = ctime_sec, .ctime_nsec = ctime_nsec,
+	};
+
+	return bpf_map_update_elem(bpf_map__fd(l->proc->maps.exe_known), &k, &v, BPF_ANY);
+}
+
+int loader_exec_wakes(struct loader *l, uint64_t *at_once, uint64_t *later)
+{
+	uint64_t *vals = calloc((size_t)l->nr_cpus, sizeof(*vals));
+	uint64_t *out[2] = { at_once, later };
+	int fd = bpf_map__fd(l->proc->maps.exec_wakes), ret = 0;
+
+	*at_once = *later = 0;
+	if (!vals)
+		return -1;
+	for (uint32_t k = 0; k < 2; k++) {
+		if (bpf_map_lookup_elem(fd, &k, vals)) {
+			ret = -1;
+			continue;
+		}
+		for (int c = 0; c < l->nr_cpus; c++)
+			*out[k] += vals[c];
+	}
+	free(vals);
+	return ret;
 }

@@ -27,6 +27,8 @@ struct loader_opts {
 	bool guard;               /* a policy is enforced: labels move, hooks attach */
 	bool guard_entry;         /* ...and it has file/exec rules (fanotify needs
 				   * open flags and argv from syscall entry) */
+	bool tls_follows_exec;    /* TLS uprobes are attached as programs start:
+				   * an exec wakes the reader at once */
 };
 
 struct loader {
@@ -85,6 +87,16 @@ int loader_stream_skip(struct loader *l, const struct at_stream_key *k, uint64_t
 uint64_t loader_stream_offset(struct loader *l, const struct at_stream_key *k);
 /* Sum the per-CPU loss counters into out[AT_LOSS__MAX]. */
 int loader_read_drops(struct loader *l, uint64_t out[AT_LOSS__MAX]);
+/*
+ * The executable (or library) of dev (user space's st_dev), ino has been
+ * looked at for TLS, as it is now (size, change time): an exec of it,
+ * while unchanged, needs no forced wakeup (include/agenttrail/events.h).
+ * -1 when the map is full (execs of it then still wake the reader).
+ */
+/* Exec records so far that woke the reader at once, and that did not. */
+int loader_exec_wakes(struct loader *l, uint64_t *at_once, uint64_t *later);
+int loader_exe_known(struct loader *l, uint64_t dev, uint64_t ino, uint64_t size,
+		     int64_t ctime_sec, uint32_t ctime_nsec);
 
 /* Can BPF-LSM programs load and attach here? (loads and drops the guard's
  * LSM object; why says why not) */

@@ -29,6 +29,30 @@ static uint64_t cookie_of(uint32_t id, uint8_t source, unsigned flags)
 	return (uint64_t)id << 32 | (uint64_t)source << 8 | flags;
 }
 
+/*
+ * The kernel skips the forced wakeup of an exec of a binary looked at
+ * already (loader_exe_known()): those remembered without a TLS library
+ * from start, and each file considered here once it is (any outcome:
+ * uprobes on its inode cover later execs; none to attach; none possible).
+ */
+static void known_from_cache(void *arg, const struct tls_cache_key *k)
+{
+	struct tls_mgr *m = arg;
+
+	if (k->ctime_ns < 0)
+		return;
+	(void)loader_exe_known(m->l, k->dev, k->ino, k->size, k->ctime_ns / 1000000000,
+			       (uint32_t)(k->ctime_ns % 1000000000));
+}
+
+static void known_now(struct tls_mgr *m, const struct stat *st)
+{
+	if (st->st_ctim.tv_sec < 0)
+		return;
+	(void)loader_exe_known(m->l, st->st_dev, st->st_ino, (uint64_t)st->st_size,
+			       st->st_ctim.tv_sec, (uint32_t)st->st_ctim.tv_nsec);
+}
+
 void tls_mgr_init(struct tls_mgr *m, struct loader *l, bool enabled, bool verbose, bool quiet)
 {
 	memset(m, 0, sizeof(*m));
@@ -42,6 +66,7 @@ void tls_mgr_init(struct tls_mgr *m, struct loader *l, bool enabled, bool verbos
 		tls_cache_open(&m->no_tls, path, &why);
 		if (why && verbose)
 			fprintf(stderr, "agenttrail: TLS: the cache %s is not kept: %s\n", path, why);
+		tls_cache_each(&m->no_tls, known_from_cache, m);
 	}
 }
 
@@ -191,6 +216,9 @@ int tls_mgr_consider(struct tls_mgr *m, const char *path)
 		return 0;
 	if (seen_before(m, st.st_dev, st.st_ino))
 		return 0;
+	/* looked at once, whatever the outcome below (the reader is awake
+	 * now and attaches before it reads the next record) */
+	known_now(m, &st);
 	if (is_gnutls(path)) {
 		a = new_attachment(m, path, &st);
 		if (!a)

@@ -162,6 +162,14 @@ bool tls_cache_has(const struct tls_cache *c, const struct stat *st)
 	return c->slots && k.ino != 0 && find_slot(c, &k)->ino != 0;
 }
 
+void tls_cache_each(const struct tls_cache *c,
+		    void (*fn)(void *arg, const struct tls_cache_key *k), void *arg)
+{
+	for (size_t i = 0; i < c->nslots; i++)
+		if (c->slots[i].ino != 0)
+			fn(arg, &c->slots[i]);
+}
+
 void tls_cache_add(struct tls_cache *c, const struct stat *st)
 {
 	struct tls_cache_key k = key_of(st);

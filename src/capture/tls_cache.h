@@ -48,6 +48,9 @@ void tls_cache_open(struct tls_cache *c, const char *path, const char **why);
 bool tls_cache_has(const struct tls_cache *c, const struct stat *st);
 /* Remembers st as a binary without a TLS library, and appends it. */
 void tls_cache_add(struct tls_cache *c, const struct stat *st);
+/* Calls fn for every binary remembered (in no particular order). */
+void tls_cache_each(const struct tls_cache *c,
+		    void (*fn)(void *arg, const struct tls_cache_key *k), void *arg);
 void tls_cache_close(struct tls_cache *c);
 
 #endif

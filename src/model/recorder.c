@@ -485,6 +485,14 @@ static void print_summary(struct recorder *r)
 		fprintf(stderr, "malformed records: %llu\n", (unsigned long long)r->malformed);
 	fprintf(stderr, "file events written straight to text: %llu\n",
 		(unsigned long long)r->as_text);
+	{
+		uint64_t at_once, later;
+
+		if (loader_exec_wakes(&r->ld, &at_once, &later) == 0)
+			fprintf(stderr, "exec records: %llu woke the reader at once, %llu did not"
+					" (their programs looked at for TLS already)\n",
+				(unsigned long long)at_once, (unsigned long long)later);
+	}
 	if (r->ld.missing[0])
 		fprintf(stderr, "tracepoints absent on this kernel: %s\n", r->ld.missing);
 	{
@@ -779,6 +787,7 @@ int recorder_run(const struct rec_opts *o)
 	lo.comm_session_base = run_id + 1;
 	lo.verbose = o->verbose;
 	lo.no_payload = o->no_payload;
+	lo.tls_follows_exec = !o->no_tls && !o->no_payload;   /* as tls_mgr_init() */
 	lo.guard = o->policy != NULL;
 	if (rec_guard_load(r, &pol)) {
 		status = 2;

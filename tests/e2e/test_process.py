@@ -1,5 +1,7 @@
 """Process lineage: exec chains with exact argv and parent links, exits."""
 import os
+import re
+import shutil
 from atlib import PY, eq, record, run_tests, tmpdir
 
 
@@ -66,6 +68,46 @@ def test_missing_command_reports_127():
     eq(r.rc, 127, "status for a command that cannot run")
     if "cannot run /nonexistent/agenttrail-test-cmd" not in r.stderr:
         raise AssertionError("no clear error: %r" % r.stderr)
+
+
+def exec_wakes(r):
+    """(at once, not) from --stats' "exec records:" line."""
+    m = re.search(r"exec records: (\d+) woke the reader at once, (\d+) did not", r.stderr)
+    if not m:
+        raise AssertionError("no exec records line in --stats: %r" % r.stderr[-2000:])
+    return int(m.group(1)), int(m.group(2))
+
+
+def test_exec_wakes_reader_only_for_programs_not_looked_at():
+    """An exec wakes the reader at once (for TLS uprobes) only when its
+    program has not been looked at for TLS, or changed since."""
+    d = tmpdir()
+    mytrue = os.path.join(d, "mytrue")
+    shutil.copy("/bin/true", mytrue)
+    env = dict(os.environ, AGENTTRAIL_TLS_CACHE=os.path.join(d, "tls-cache"))
+    loop = "for i in $(seq 40); do %s; done" % mytrue
+    cold = record(["sh", "-c", loop], extra=["--stats"], env=env)
+    eq(cold.rc, 0, "exit status")
+    execs = len(cold.of("exec"))
+    eq(execs, 42, "sh, seq and 40 execs of the copy")
+    at_once, later = exec_wakes(cold)
+    eq(at_once + later, execs, "every exec counted")
+    if at_once < 1:
+        raise AssertionError("cold cache: the first exec of sh must wake the reader")
+    # the cache now holds sh, seq and the copy (no TLS library): nothing to do
+    warm = record(["sh", "-c", loop], extra=["--stats"], env=env)
+    eq(exec_wakes(warm), (0, 42), "warm cache: no exec wakes the reader at once")
+    # a changed program (its change time) is looked at again
+    os.chmod(mytrue, 0o755)
+    changed = record(["sh", "-c", loop], extra=["--stats"], env=env)
+    at_once, later = exec_wakes(changed)
+    eq(at_once + later, 42, "every exec counted")
+    if not 1 <= at_once <= 40:
+        raise AssertionError("changed copy: %d execs woke the reader at once" % at_once)
+    # without TLS capture no exec needs the reader at once
+    env["AGENTTRAIL_TLS_CACHE"] = os.path.join(d, "other-cache")
+    eq(exec_wakes(record(["sh", "-c", loop], extra=["--stats", "--no-tls"], env=env)),
+       (0, 42), "--no-tls")
 
 
 run_tests(globals())

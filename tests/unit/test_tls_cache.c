@@ -104,6 +104,52 @@ static void test_kept_across_opens(void **state)
 	assert_true(dst.st_size > 0);
 }
 
+struct seen {
+	unsigned n;
+	uint64_t inos;   /* bit per inode number seen */
+	bool bad;
+};
+
+static void count_key(void *arg, const struct tls_cache_key *k)
+{
+	struct seen *s = arg;
+
+	s->n++;
+	if (k->ino >= 64 || k->dev != 2049 || k->size != 123456 ||
+	    k->ctime_ns != (int64_t)(k->ino + 1001) * 1000000000 + 7)
+		s->bad = true;
+	else
+		s->inos |= 1ull << k->ino;
+}
+
+/* Every binary remembered, loaded from the file or added, once each, with
+ * its key (the kernel learns them this way at start). */
+static void test_each(void **state)
+{
+	struct fixture *f = *state;
+	struct tls_cache c;
+	struct seen s = { 0 };
+
+	tls_cache_open(&c, f->path, NULL);
+	for (uint64_t ino = 1; ino <= 5; ino++) {
+		struct stat st = fake(ino, 1000 + (int64_t)ino);
+
+		tls_cache_add(&c, &st);
+	}
+	tls_cache_close(&c);
+	tls_cache_open(&c, f->path, NULL);
+	{
+		struct stat st = fake(9, 1009);
+
+		tls_cache_add(&c, &st);
+	}
+	tls_cache_each(&c, count_key, &s);
+	tls_cache_close(&c);
+	assert_false(s.bad);
+	assert_int_equal(s.n, 6);
+	assert_int_equal(s.inos, 0x23e);   /* 1..5 and 9 */
+}
+
 /* Any change of the file (size, either time, inode, device) is a miss. */
 static void test_changed_file_misses(void **state)
 {
@@ -237,6 +283,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_kept_across_opens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_changed_file_misses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_each, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_memory_only, setup, teardown),

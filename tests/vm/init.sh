@@ -15,7 +15,7 @@ export HOME=/root
 umask 022
 
 PLAN="doctor_runs doctor_btf doctor_bpf_lsm lsm_bpf_active
-record_status exec_cat_argv open_read open_write session_end_no_loss
+record_status exec_cat_argv open_read open_write session_end_no_loss exec_wake_known
 net_status net_connect net_sock_close_bytes net_no_loss
 guard_status guard_connect_blocked guard_clean_connect guard_violation_event
 guard_write_blocked guard_exec_blocked guard_metadata_blocked guard_kill
@@ -147,6 +147,18 @@ check session_end_no_loss "no session_end with lost_total 0" \
 if [ "$rc" -ne "$want" ] || ! grep -q '"type":"session_end"' /tmp/ev.jsonl; then
 	verbose_rerun files --no-db --jsonl /tmp/ev-v.jsonl -- /bin/sh -c "$CMD"
 fi
+
+# An exec of a program already looked at for TLS (here: remembered without
+# a library by the first run) does not wake the reader at once: this
+# kernel's inode change time is read as user space's stat() sees it.
+LOOP='i=0; while [ $i -lt 20 ]; do /bin/true; i=$((i+1)); done'
+for run in cold warm; do
+	AGENTTRAIL_TLS_CACHE=/tmp/tls-cache timeout "$REC_TIMEOUT" agenttrail record --no-db \
+		--quiet --stats -- /bin/sh -c "$LOOP" </dev/null >/dev/null 2>/tmp/wake-$run.txt
+done
+show "exec wakeups, warm cache: --stats" /tmp/wake-warm.txt
+check exec_wake_known "$(grep 'exec records' /tmp/wake-cold.txt) / $(grep 'exec records' /tmp/wake-warm.txt)" \
+	grep -q 'exec records: 0 woke the reader at once, 21 did not' /tmp/wake-warm.txt
 
 # --- network: loopback TCP ------------------------------------------------------
 # The server runs outside the session; its stdin is a FIFO kept open by a
