@@ -55,10 +55,17 @@ static __always_inline struct sock *fd_sock(int fd)
 {
 	struct file *f = fd_file(fd);
 	struct socket *so;
+	umode_t mode;
 
 	if (!f)
 		return NULL;
-	if ((BPF_CORE_READ(f, f_inode, i_mode) & AT_S_IFMT) != AT_S_IFSOCK)
+	/* asked of every read and write in a session: plain loads where the
+	 * kernel can type the pointer (btf_walk), else two reads */
+	if (btf_walk)
+		mode = AT_CAST(struct file, f)->f_inode->i_mode;
+	else
+		mode = BPF_CORE_READ(f, f_inode, i_mode);
+	if ((mode & AT_S_IFMT) != AT_S_IFSOCK)
 		return NULL;
 	so = BPF_CORE_READ(f, private_data);
 	return so ? BPF_CORE_READ(so, sk) : NULL;
@@ -488,25 +495,33 @@ static __always_inline void dns_recv(struct at_proc *p, const struct at_args *s,
 	submit(d, sizeof(*d), AT_EV_DNS);
 }
 
-/* Common prologue of the payload handlers: the session and the arguments. */
-#define PAYLOAD_PROLOGUE                                                         \
+/*
+ * Common prologue of the payload handlers: the arguments, the labels moved
+ * (label_fd_read or label_fd_write; the guard's, for any descriptor), then
+ * only sockets go on, to the session and the payload. Most reads and writes
+ * in a session are of files and pipes (a build's compilers: half a million
+ * per build): they stop after the descriptor's mode, before any map lookup.
+ */
+#define PAYLOAD_PROLOGUE(move_labels)                                            \
 	struct at_args s;                                                        \
 	struct span sp = {};                                                     \
 	struct at_proc *p;                                                       \
 	long ret = exit_ret(ctx);                                                \
                                                                                  \
-	if (ret <= 0)                                                            \
+	if (ret <= 0 || syscall_args(ctx, &s))                                   \
+		return 0;                                                        \
+	move_labels(bpf_get_current_pid_tgid() >> 32, (int)s.a[0]);              \
+	if (!fd_sock((int)s.a[0]))                                               \
 		return 0;                                                        \
 	p = session_of(bpf_get_current_pid_tgid() >> 32);                        \
-	if (!p || syscall_args(ctx, &s))                                         \
+	if (!p)                                                                  \
 		return 0
 
 /* An unconnected datagram sent to port 53 marks its socket as DNS. */
 SYSCALL_EXIT(sendto)
 {
 	struct { __u16 family; __u16 port; } sa = {};
-	PAYLOAD_PROLOGUE;
-	label_fd_write(bpf_get_current_pid_tgid() >> 32, (int)s.a[0]);
+	PAYLOAD_PROLOGUE(label_fd_write);
 
 	if (s.a[4] && !bpf_probe_read_user(&sa, sizeof(sa), (void *)s.a[4]) &&
 	    (sa.family == AT_AF_INET || sa.family == AT_AF_INET6) && bpf_ntohs(sa.port) == 53)
@@ -518,8 +533,7 @@ SYSCALL_EXIT(sendto)
 
 SYSCALL_EXIT(write)
 {
-	PAYLOAD_PROLOGUE;
-	label_fd_write(bpf_get_current_pid_tgid() >> 32, (int)s.a[0]);
+	PAYLOAD_PROLOGUE(label_fd_write);
 
 	sp.buf = s.a[1];
 	sock_payload(p, (int)s.a[0], AT_DIR_OUT, &sp, ret);
@@ -528,8 +542,7 @@ SYSCALL_EXIT(write)
 
 SYSCALL_EXIT(writev)
 {
-	PAYLOAD_PROLOGUE;
-	label_fd_write(bpf_get_current_pid_tgid() >> 32, (int)s.a[0]);
+	PAYLOAD_PROLOGUE(label_fd_write);
 
 	sp.buf = s.a[1];
 	sp.iovcnt = (__u32)s.a[2];
@@ -540,8 +553,7 @@ SYSCALL_EXIT(writev)
 
 SYSCALL_EXIT(sendmsg)
 {
-	PAYLOAD_PROLOGUE;
-	label_fd_write(bpf_get_current_pid_tgid() >> 32, (int)s.a[0]);
+	PAYLOAD_PROLOGUE(label_fd_write);
 
 	if (!msg_span(s.a[1], &sp) && sp.iovcnt)
 		sock_payload(p, (int)s.a[0], AT_DIR_OUT, &sp, ret);
@@ -550,8 +562,7 @@ SYSCALL_EXIT(sendmsg)
 
 SYSCALL_EXIT(read)
 {
-	PAYLOAD_PROLOGUE;
-	label_fd_read(bpf_get_current_pid_tgid() >> 32, (int)s.a[0]);
+	PAYLOAD_PROLOGUE(label_fd_read);
 
 	sp.buf = s.a[1];
 	dns_recv(p, &s, ret, &sp);
@@ -561,8 +572,7 @@ SYSCALL_EXIT(read)
 
 SYSCALL_EXIT(readv)
 {
-	PAYLOAD_PROLOGUE;
-	label_fd_read(bpf_get_current_pid_tgid() >> 32, (int)s.a[0]);
+	PAYLOAD_PROLOGUE(label_fd_read);
 
 	sp.buf = s.a[1];
 	sp.iovcnt = (__u32)s.a[2];
@@ -573,8 +583,7 @@ SYSCALL_EXIT(readv)
 
 SYSCALL_EXIT(recvfrom)
 {
-	PAYLOAD_PROLOGUE;
-	label_fd_read(bpf_get_current_pid_tgid() >> 32, (int)s.a[0]);
+	PAYLOAD_PROLOGUE(label_fd_read);
 
 	sp.buf = s.a[1];
 	dns_recv(p, &s, ret, &sp);
@@ -585,8 +594,7 @@ SYSCALL_EXIT(recvfrom)
 
 SYSCALL_EXIT(recvmsg)
 {
-	PAYLOAD_PROLOGUE;
-	label_fd_read(bpf_get_current_pid_tgid() >> 32, (int)s.a[0]);
+	PAYLOAD_PROLOGUE(label_fd_read);
 
 	if (msg_span(s.a[1], &sp) || !sp.iovcnt)
 		return 0;
