@@ -30,13 +30,21 @@ struct {
 const volatile bool exec_wakes_tls = true;
 
 /* include/agenttrail/events.h: executables whose exec needs no forced
- * wakeup; filled by user space. */
+ * wakeup, and cgroups whose path user space knows; filled by user space,
+ * least recently used first out (a long --comm recording sees many). */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, AT_EXE_KNOWN_MAX);
 	__type(key, struct at_exe_key);
 	__type(value, struct at_exe_ver);
 } exe_known SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, AT_CGROUP_KNOWN_MAX);
+	__type(key, __u64);
+	__type(value, __u8);
+} cgroup_known SEC(".maps");
 
 /* inode's change time under the three layouts it has had (6.6 renamed
  * it, 6.11 split it; 6.13's multigrain flag sits above the nanoseconds) */
@@ -73,23 +81,13 @@ static __always_inline void inode_ctime(struct inode *ino, __s64 *sec, __u32 *ns
 	}
 }
 
-/*
- * How an exec record wakes the reader. At once when user space may have
- * uprobes to attach before the new program talks (a statically linked
- * TLS library); a wakeup costs the exec'ing process an irq_work, about
- * 25 us in a VM. Not for an executable user space has already looked at,
- * unchanged since: its uprobes (if any) are on the inode already.
- */
-static __always_inline bool exe_unknown(struct file *exe)
+static __always_inline bool exe_unknown(struct file *exe, const struct at_exe_key *k)
 {
-	struct at_exe_key k = {};
-	struct at_exe_ver *v;
+	struct at_exe_ver *v = bpf_map_lookup_elem(&exe_known, k);
 	struct inode *ino;
 	__s64 sec;
 	__u32 nsec;
 
-	file_ino_dev(exe, &k.ino, &k.dev);
-	v = bpf_map_lookup_elem(&exe_known, &k);
 	if (!v)
 		return true;
 	ino = BPF_CORE_READ(exe, f_inode);
@@ -107,12 +105,27 @@ struct {
 	__type(value, __u64);
 } exec_wakes SEC(".maps");
 
-static __always_inline __u64 exec_wake(struct file *exe, __u64 size)
+/*
+ * How an exec record wakes the reader. At once when user space may have
+ * uprobes to attach before the new program talks (a statically linked
+ * TLS library); a wakeup costs the exec'ing process an irq_work, about
+ * 25 us in a VM. Not for an executable user space has already looked at,
+ * unchanged since: its uprobes (if any) are on the inode already.
+ * Also at once in a cgroup user space has not named yet: it names the
+ * cgroup by id when it reads the record, and a short-lived one (a
+ * container, a scope) may be gone 100 ms later. And always while a policy
+ * is enforced: the guard marks files that renames and creations put at
+ * protected paths when it reads their records, and a new program is the
+ * usual next step after them.
+ */
+static __always_inline __u64 exec_wake(struct file *exe, const struct at_exe_key *k,
+				       __u64 cgroup_id, __u64 size)
 {
 	__u32 slot = 1;
 	__u64 *n, flags;
 
-	if (exec_wakes_tls && exe_unknown(exe)) {
+	if (guard_labels || !bpf_map_lookup_elem(&cgroup_known, &cgroup_id) ||
+	    (exec_wakes_tls && exe_unknown(exe, k))) {
 		slot = 0;
 		flags = BPF_RB_FORCE_WAKEUP;
 	} else {
@@ -183,8 +196,10 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 {
 	__u32 tgid = BPF_CORE_READ(task, tgid);
 	struct at_proc *p = session_of(tgid);
+	struct at_exe_key k = {};
 	struct at_pathres res;
 	struct exec_rec *r;
+	struct file *exe;
 	__u32 off = 0, len;
 	unsigned long as, ae;
 	long n;
@@ -254,11 +269,16 @@ int BPF_PROG(on_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	 * keeps the string walk out of the exec path. */
 	r->e.cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
 	r->e.cgroup_len = 0;
+	exe = BPF_CORE_READ(bprm, file);
+	file_ino_dev(exe, &k.ino, &k.dev);
+	r->e.exe_ino = k.ino;
+	r->e.exe_dev = k.dev;
+	r->e._pad2 = 0;
 
 	off &= AT_DATA_MASK;
 	r->e.h.size = sizeof(r->e) + off;
 	if (bpf_ringbuf_output(&events, r, sizeof(r->e) + off,
-			       exec_wake(BPF_CORE_READ(bprm, file), sizeof(r->e) + off)))
+			       exec_wake(exe, &k, r->e.cgroup_id, sizeof(r->e) + off)))
 		count_drop(AT_EV_EXEC);
 	return 0;
 }

@@ -102,6 +102,9 @@ struct at_exec {
 	__u16 cwd_len;
 	__u16 cgroup_len;
 	__u16 _pad[3];
+	__u64 exe_ino;      /* the executable as the kernel names it (at_exe_key) */
+	__u32 exe_dev;
+	__u32 _pad2;
 	char data[];
 };
 
@@ -237,6 +240,9 @@ struct at_exec_map {
  * dev is the kernel's encoding (major << 20 | minor), as in at_exec_map.
  */
 #define AT_EXE_KNOWN_MAX 8192
+/* Cgroups (by id) whose path user space has resolved: an exec in another
+ * one wakes the reader at once, to name it while it exists. */
+#define AT_CGROUP_KNOWN_MAX 1024
 
 struct at_exe_key {
 	__u64 ino;

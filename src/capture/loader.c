@@ -775,19 +775,28 @@ int loader_read_drops(struct loader *l, uint64_t out[AT_LOSS__MAX])
 	return 0;
 }
 
-int loader_exe_known(struct loader *l, uint64_t dev, uint64_t ino, uint64_t size,
+uint32_t loader_kernel_dev(uint64_t st_dev)
+{
+	return (uint32_t)(major((dev_t)st_dev) << 20 | minor((dev_t)st_dev));
+}
+
+int loader_exe_known(struct loader *l, uint32_t kdev, uint64_t ino, uint64_t size,
 		     int64_t ctime_sec, uint32_t ctime_nsec)
 {
-	/* the kernel's dev_t: MKDEV(major, minor) = major << 20 | minor */
-	struct at_exe_key k = {
-		.ino = ino,
-		.dev = (uint32_t)(major((dev_t)dev) << 20 | minor((dev_t)dev)),
-	};
+	struct at_exe_key k = { .ino = ino, .dev = kdev };
 	struct at_exe_ver v = {
 		.size = size, .ctime_sec = ctime_sec, .ctime_nsec = ctime_nsec,
 	};
 
 	return bpf_map_update_elem(bpf_map__fd(l->proc->maps.exe_known), &k, &v, BPF_ANY);
+}
+
+int loader_cgroup_known(struct loader *l, uint64_t cgroup_id)
+{
+	uint8_t one = 1;
+
+	return bpf_map_update_elem(bpf_map__fd(l->proc->maps.cgroup_known), &cgroup_id, &one,
+				   BPF_ANY);
 }
 
 int loader_exec_wakes(struct loader *l, uint64_t *at_once, uint64_t *later)

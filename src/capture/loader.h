@@ -95,8 +95,18 @@ int loader_read_drops(struct loader *l, uint64_t out[AT_LOSS__MAX]);
  */
 /* Exec records so far that woke the reader at once, and that did not. */
 int loader_exec_wakes(struct loader *l, uint64_t *at_once, uint64_t *later);
-int loader_exe_known(struct loader *l, uint64_t dev, uint64_t ino, uint64_t size,
+/*
+ * The executable (or library) kdev, ino (the kernel's names: at_exe_key)
+ * has been looked at for TLS, as it is now (size, change time): an exec
+ * of it, while unchanged, needs no forced wakeup (include/agenttrail/
+ * events.h). 0, or libbpf's -errno.
+ */
+int loader_exe_known(struct loader *l, uint32_t kdev, uint64_t ino, uint64_t size,
 		     int64_t ctime_sec, uint32_t ctime_nsec);
+/* The kernel's dev_t (MKDEV: major << 20 | minor) of user space's st_dev. */
+uint32_t loader_kernel_dev(uint64_t st_dev);
+/* The path of cgroup id is known: an exec in it needs no forced wakeup. */
+int loader_cgroup_known(struct loader *l, uint64_t cgroup_id);
 
 /* Can BPF-LSM programs load and attach here? (loads and drops the guard's
  * LSM object; why says why not) */

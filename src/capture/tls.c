@@ -34,6 +34,9 @@ static uint64_t cookie_of(uint32_t id, uint8_t source, unsigned flags)
  * already (loader_exe_known()): those remembered without a TLS library
  * from start, and each file considered here once it is (any outcome:
  * uprobes on its inode cover later execs; none to attach; none possible).
+ * The kernel's device number is not always stat()'s (btrfs subvolumes,
+ * some overlays): files named by a record are entered under the record's
+ * (kernel) names; the cache's, under stat()'s, match where the two agree.
  */
 static void known_from_cache(void *arg, const struct tls_cache_key *k)
 {
@@ -41,15 +44,22 @@ static void known_from_cache(void *arg, const struct tls_cache_key *k)
 
 	if (k->ctime_ns < 0)
 		return;
-	(void)loader_exe_known(m->l, k->dev, k->ino, k->size, k->ctime_ns / 1000000000,
-			       (uint32_t)(k->ctime_ns % 1000000000));
+	(void)loader_exe_known(m->l, loader_kernel_dev(k->dev), k->ino, k->size,
+			       k->ctime_ns / 1000000000, (uint32_t)(k->ctime_ns % 1000000000));
 }
 
-static void known_now(struct tls_mgr *m, const struct stat *st)
+static void known_now(struct tls_mgr *m, const struct stat *st, const struct tls_kname *kn)
 {
+	uint32_t kdev = loader_kernel_dev(st->st_dev);
+
 	if (st->st_ctim.tv_sec < 0)
 		return;
-	(void)loader_exe_known(m->l, st->st_dev, st->st_ino, (uint64_t)st->st_size,
+	if (kn) {
+		if (kn->ino != (uint64_t)st->st_ino)
+			return;   /* the path names another file now */
+		kdev = kn->dev;
+	}
+	(void)loader_exe_known(m->l, kdev, st->st_ino, (uint64_t)st->st_size,
 			       st->st_ctim.tv_sec, (uint32_t)st->st_ctim.tv_nsec);
 }
 
@@ -206,6 +216,11 @@ static void report(struct tls_mgr *m, const struct tls_attachment *a)
 
 int tls_mgr_consider(struct tls_mgr *m, const char *path)
 {
+	return tls_mgr_consider_file(m, path, NULL);
+}
+
+int tls_mgr_consider_file(struct tls_mgr *m, const char *path, const struct tls_kname *kn)
+{
 	struct tls_targets t;
 	struct tls_attachment *a;
 	struct stat st;
@@ -218,7 +233,7 @@ int tls_mgr_consider(struct tls_mgr *m, const char *path)
 		return 0;
 	/* looked at once, whatever the outcome below (the reader is awake
 	 * now and attaches before it reads the next record) */
-	known_now(m, &st);
+	known_now(m, &st, kn);
 	if (is_gnutls(path)) {
 		a = new_attachment(m, path, &st);
 		if (!a)

@@ -65,6 +65,13 @@ void tls_mgr_init(struct tls_mgr *m, struct loader *l, bool enabled, bool verbos
 /* Consider the file at path (once per file). Returns the number of new
  * attachments (0 or 1). */
 int tls_mgr_consider(struct tls_mgr *m, const char *path);
+/* The kernel's names of a file a record named (exec, exec_map). */
+struct tls_kname {
+	uint32_t dev;
+	uint64_t ino;
+};
+/* The same, told how the kernel names the file (NULL: unknown). */
+int tls_mgr_consider_file(struct tls_mgr *m, const char *path, const struct tls_kname *kn);
 /* Every executable mapping of a running process (--pid, and the tree
  * found at start). */
 void tls_mgr_consider_maps(struct tls_mgr *m, pid_t pid);

@@ -490,7 +490,7 @@ static void print_summary(struct recorder *r)
 
 		if (loader_exec_wakes(&r->ld, &at_once, &later) == 0)
 			fprintf(stderr, "exec records: %llu woke the reader at once, %llu did not"
-					" (their programs looked at for TLS already)\n",
+					" (program and cgroup known already)\n",
 				(unsigned long long)at_once, (unsigned long long)later);
 	}
 	if (r->ld.missing[0])
@@ -527,9 +527,11 @@ static int start_sessions(struct recorder *r, uint64_t run_id)
 		if (!o->no_cgroup) {
 			if (cgroup_session_create(run_id, r->cgroup, sizeof(r->cgroup)) == 0 &&
 			    cgroup_id_of(r->cgroup, &r->cgroup_id) == 0 &&
-			    loader_add_session_cgroup(&r->ld, r->cgroup_id, run_id) == 0)
+			    loader_add_session_cgroup(&r->ld, r->cgroup_id, run_id) == 0) {
 				r->have_cgroup = true;
-			else
+				/* ours until the end: nameable whenever its execs are read */
+				(void)loader_cgroup_known(&r->ld, r->cgroup_id);
+			} else
 				fprintf(stderr, "agenttrail: no session cgroup (%s); tracking by lineage only\n",
 					strerror(errno));
 		}

@@ -239,12 +239,28 @@ bool rec_drain_until(struct recorder *r, uint64_t budget_ns)
 	return more && !r->past_cutoff;
 }
 
+/*
+ * An exec: its program to look at for TLS (under the kernel's names for
+ * it), and its cgroup, once named, told to the kernel; both spare later
+ * execs a forced wakeup (bpf/proc.bpf.c, exec_wake()).
+ */
+static void follow_exec(struct recorder *r, const struct at_exec *e, json_t *ev)
+{
+	struct tls_kname kn = { .dev = e->exe_dev, .ino = e->exe_ino };
+
+	tls_mgr_consider_file(&r->tls, json_string_value(json_object_get(ev, "exe")),
+			      e->exe_ino ? &kn : NULL);
+	if (json_is_string(json_object_get(ev, "cgroup")) && e->cgroup_id != r->cgroup_told &&
+	    loader_cgroup_known(&r->ld, e->cgroup_id) == 0)
+		r->cgroup_told = e->cgroup_id;
+}
+
 /* What the traffic capture learns from ordinary events: new executables
  * to look at for TLS, sockets and processes whose connections ended. */
 static void follow_payload(struct recorder *r, const struct at_hdr *h, size_t size, json_t *ev)
 {
-	if (h->kind == AT_EV_EXEC)
-		tls_mgr_consider(&r->tls, json_string_value(json_object_get(ev, "exe")));
+	if (h->kind == AT_EV_EXEC && size >= sizeof(struct at_exec))
+		follow_exec(r, (const struct at_exec *)h, ev);
 	if (!r->flows)
 		return;
 	if (h->kind == AT_EV_SOCK_CLOSE && size >= sizeof(struct at_net))
@@ -343,8 +359,11 @@ static int handle_record(struct recorder *r, void *data, size_t size)
 	if (h->kind == AT_EV_EXEC_MAP) {
 		const struct at_exec_map *m = data;
 
-		if (size >= sizeof(*m) + m->path_len && m->path_len && !m->data[m->path_len - 1])
-			tls_mgr_consider(&r->tls, m->data);
+		if (size >= sizeof(*m) + m->path_len && m->path_len && !m->data[m->path_len - 1]) {
+			struct tls_kname kn = { .dev = m->dev, .ino = m->ino };
+
+			tls_mgr_consider_file(&r->tls, m->data, &kn);
+		}
 		r->counts[AT_EV_EXEC_MAP]++;
 		return 0;
 	}

@@ -85,6 +85,7 @@ struct recorder {
 	/* file events, written straight to text (handle_file_text) */
 	struct jbuf text, strs, annot;
 	uint64_t as_text;      /* events that took that path */
+	uint64_t cgroup_told;  /* the cgroup id last told to the kernel as named */
 	/* enforcement (run --policy) */
 	struct guard guard;
 	bool guarding;
