@@ -8,8 +8,16 @@
  * and every name and value is NUL-terminated inside the buffer, so the
  * parsed fields are offsets into it. The body is collected in a second
  * buffer, up to max_body, after transfer and content decoding.
+ *
+ * This file reads the bytes: the state machine with the lines and chunks
+ * it collects, the body it keeps, and the public API. What a complete
+ * header section decides, and how a message ends, are in http1_msg.c:
+ * that runs once per message (or per header line), while everything the
+ * loop over the input calls on every step stays in this file. http1_int.h
+ * holds the state both share.
  */
 #include "decode/http1.h"
+#include "decode/http1_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -18,87 +26,6 @@
 
 #include "decode/http1_syntax.h"
 #include "decode/http_body.h"
-
-#define CHUNK_LINE_MAX 4096   /* chunk-size line with its extensions */
-#define PENDING_REQUESTS 64   /* request kinds remembered for pairing */
-#define NO_OFF ((size_t)-1)
-
-enum pstate {
-	ST_START,       /* between messages: skipping blank lines */
-	ST_HEAD,        /* collecting the start line and header lines */
-	ST_BODY_LEN,    /* Content-Length body: remaining bytes */
-	ST_CHUNK_SIZE,  /* collecting a chunk-size line */
-	ST_CHUNK_DATA,  /* inside a chunk: remaining bytes */
-	ST_CHUNK_END,   /* the CRLF after a chunk's data */
-	ST_TRAILER,     /* trailer lines after the last chunk */
-	ST_BODY_CLOSE,  /* body until the connection closes */
-	ST_RESYNC_LINE, /* after lost bytes: at a line start, checking the line */
-	ST_RESYNC_SKIP, /* after lost bytes: skipping to the next line */
-	ST_TUNNEL,      /* after 101 / CONNECT: no more HTTP */
-	ST_DEAD,        /* a fatal error was reported */
-};
-
-enum req_kind { REQ_NORMAL, REQ_HEAD, REQ_CONNECT };
-
-struct hdr_off {
-	size_t name, value;
-};
-
-struct dirstate {
-	enum http1_dir dir;
-	enum pstate st;
-	uint64_t seq;
-
-	/* header section, then trailer lines */
-	char *head;
-	size_t head_len, head_cap;
-	size_t line_start;     /* offset of the line being collected */
-	size_t n_lines;
-	bool start_parsed;     /* the start line was parsed */
-	struct hdr_off *hoff;
-	struct http1_header *hview;
-	size_t n_hdr, hdr_cap, n_trailers;
-
-	/* start line, as offsets into head (NO_OFF: unknown) */
-	size_t off_method, off_target, off_version, off_reason, off_cenc;
-	int status;
-	bool is_request, interim;
-
-	/* framing */
-	enum http1_framing framing;
-	uint64_t remaining;
-	char cline[CHUNK_LINE_MAX];
-	size_t cline_len;
-	bool chunk_cr;
-
-	/* body */
-	uint8_t *body;
-	size_t body_len, body_cap;
-	uint64_t body_total, wire_len;
-	bool truncated;
-	enum http_coding coding;
-	struct http_inflate inf;
-	bool inf_stop;  /* no more content decoding for this message */
-	bool event_stream;
-
-	/* message flags */
-	bool in_msg, incomplete, resynced, candidate, decode_error;
-	const char *error;
-	char errbuf[96];
-	uint64_t ts_first, ts_last;
-};
-
-struct http1_conn {
-	struct http1_limits lim;
-	struct http1_callbacks cb;
-	struct dirstate d[2];
-	struct {
-		uint64_t seq;
-		enum req_kind kind;
-		bool valid;
-	} req[PENDING_REQUESTS];
-	bool tunnel, closed;
-};
 
 /* ---- small helpers --------------------------------------------------------- */
 
@@ -109,7 +36,9 @@ static const char *head_str(const struct dirstate *d, size_t off)
 
 /* ---- messages ------------------------------------------------------------ */
 
-static void view(const struct http1_conn *c, struct dirstate *d, struct http1_message *m)
+/* The message in progress as the callbacks see it. It stays next to the
+ * body: on_body_chunk gets it with every piece of an event stream. */
+void h1_view(const struct http1_conn *c, struct dirstate *d, struct http1_message *m)
 {
 	memset(m, 0, sizeof(*m));
 	m->dir = d->dir;
@@ -151,84 +80,6 @@ static void view(const struct http1_conn *c, struct dirstate *d, struct http1_me
 	m->error = d->decode_error ? d->error : NULL;
 }
 
-/* Forgets the message in progress; keeps the buffers and the sequence. */
-static void reset_msg(struct dirstate *d)
-{
-	http_inflate_end(&d->inf);
-	d->head_len = 0;
-	d->line_start = 0;
-	d->n_lines = 0;
-	d->start_parsed = false;
-	d->n_hdr = 0;
-	d->n_trailers = 0;
-	d->off_method = d->off_target = d->off_version = d->off_reason = d->off_cenc = NO_OFF;
-	d->status = 0;
-	d->is_request = false;
-	d->interim = false;
-	d->framing = HTTP1_FRAMING_NONE;
-	d->remaining = 0;
-	d->cline_len = 0;
-	d->chunk_cr = false;
-	d->body_len = 0;
-	d->body_total = 0;
-	d->wire_len = 0;
-	d->truncated = false;
-	d->coding = HTTP_CODING_IDENTITY;
-	d->inf_stop = false;
-	d->event_stream = false;
-	d->in_msg = false;
-	d->incomplete = false;
-	d->resynced = false;
-	d->candidate = false;
-	d->decode_error = false;
-	d->error = NULL;
-	d->ts_first = d->ts_last = 0;
-}
-
-static void set_error(struct dirstate *d, const char *why)
-{
-	if (d->decode_error)
-		return; /* keep the first reason */
-	d->decode_error = true;
-	d->error = why;
-}
-
-/* Reports the message in progress and gets ready for the next one. */
-static void finish(struct http1_conn *c, struct dirstate *d, enum pstate next)
-{
-	struct http1_message m;
-	bool interim = d->interim;
-
-	if (http_coding_is_decodable(d->coding) &&
-	    d->framing != HTTP1_FRAMING_NONE && !d->inf_stop && !d->inf.finished &&
-	    !d->incomplete && !d->decode_error)
-		set_error(d, "compressed body ends before its end of stream");
-	view(c, d, &m);
-	c->cb.on_message(c->cb.ctx, &m);
-	if (!interim)
-		d->seq++;
-	reset_msg(d);
-	d->st = next == ST_START && c->tunnel ? ST_TUNNEL : next;
-}
-
-/*
- * The message in progress cannot be decoded. A line that only looked like
- * a message start after lost bytes is dropped silently; anything else is
- * reported. fatal: out of memory, always reported.
- */
-static void fail(struct http1_conn *c, struct dirstate *d, const char *why, enum pstate next,
-		 bool fatal)
-{
-	if (d->candidate && !fatal) {
-		reset_msg(d);
-		d->st = next == ST_RESYNC_LINE ? ST_RESYNC_LINE : ST_RESYNC_SKIP;
-		return;
-	}
-	set_error(d, why);
-	d->incomplete = true;
-	finish(c, d, next);
-}
-
 static void begin_msg(struct dirstate *d, uint64_t ts)
 {
 	d->in_msg = true;
@@ -237,6 +88,8 @@ static void begin_msg(struct dirstate *d, uint64_t ts)
 
 /* ---- header section ------------------------------------------------------ */
 
+/* The section's lines go in as the state machine reads them; what they say
+ * is worked out in http1_msg.c once the section is complete. */
 static int head_append(struct http1_conn *c, struct dirstate *d, const uint8_t *p, size_t n)
 {
 	size_t need = d->head_len + n + 1; /* room for a NUL */
@@ -260,188 +113,6 @@ static int head_append(struct http1_conn *c, struct dirstate *d, const uint8_t *
 	memcpy(d->head + d->head_len, p, n);
 	d->head_len += n;
 	d->head[d->head_len] = '\0';
-	return 0;
-}
-
-static int add_header(struct http1_conn *c, struct dirstate *d, size_t name, size_t value)
-{
-	if (d->n_hdr == d->hdr_cap) {
-		size_t cap = d->hdr_cap ? d->hdr_cap * 2 : 16;
-		struct hdr_off *no;
-		struct http1_header *nv;
-
-		if (cap > c->lim.max_headers)
-			cap = c->lim.max_headers;
-		no = realloc(d->hoff, cap * sizeof(*no));
-		if (!no)
-			return -ENOMEM;
-		d->hoff = no;
-		nv = realloc(d->hview, cap * sizeof(*nv));
-		if (!nv)
-			return -ENOMEM;
-		d->hview = nv;
-		d->hdr_cap = cap;
-	}
-	d->hoff[d->n_hdr].name = name;
-	d->hoff[d->n_hdr].value = value;
-	d->n_hdr++;
-	return 0;
-}
-
-/*
- * Header line head[s..e), e being the offset of its LF. Returns 0, -EINVAL
- * (malformed), -E2BIG (too many fields) or -ENOMEM.
- */
-static int parse_header_line(struct http1_conn *c, struct dirstate *d, size_t s, size_t e)
-{
-	size_t name, value;
-
-	if (d->n_hdr >= c->lim.max_headers)
-		return -E2BIG;
-	if (!http1_parse_field_line(d->head, s, e, &name, &value))
-		return -EINVAL;
-	return add_header(c, d, name, value);
-}
-
-/*
- * Add the header or trailer line [s, e); when it cannot be added, end the
- * message the way the error calls for (`bad` names a malformed line).
- * Returns 0 when added, 1 when parsing of this message stopped, -ENOMEM.
- */
-static int take_field(struct http1_conn *c, struct dirstate *d, size_t s, size_t e,
-		      const char *bad)
-{
-	int rc = parse_header_line(c, d, s, e);
-
-	if (rc == -ENOMEM) {
-		fail(c, d, "out of memory", ST_DEAD, true);
-		return rc;
-	}
-	if (rc == -E2BIG) {
-		snprintf(d->errbuf, sizeof(d->errbuf), "more than %zu header fields",
-			 c->lim.max_headers);
-		fail(c, d, d->errbuf, ST_DEAD, false);
-		return 1;
-	}
-	if (rc < 0) {
-		fail(c, d, bad, ST_RESYNC_LINE, false);
-		return 1;
-	}
-	return 0;
-}
-
-static enum req_kind request_kind(const struct http1_conn *c, uint64_t seq)
-{
-	size_t i = seq % PENDING_REQUESTS;
-
-	return c->req[i].valid && c->req[i].seq == seq ? c->req[i].kind : REQ_NORMAL;
-}
-
-/* The header section is complete in head[0..head_len). Decides the framing. */
-static int process_head(struct http1_conn *c, struct dirstate *d)
-{
-	size_t first_end = (size_t)((char *)memchr(d->head, '\n', d->head_len) - d->head);
-	size_t blank = d->line_start;
-	bool have_len = false, have_te = false, chunked = false, coding_seen = false;
-	uint64_t len = 0;
-	int rc;
-
-	/* obs-fold: a line starting with SP/HT continues the previous one */
-	for (size_t i = first_end + 1; i + 1 < blank; i++) {
-		if (d->head[i] == '\n' && (d->head[i + 1] == ' ' || d->head[i + 1] == '\t') &&
-		    i > first_end + 1) {
-			d->head[i] = ' ';
-			if (d->head[i - 1] == '\r')
-				d->head[i - 1] = ' ';
-		}
-	}
-	for (size_t s = first_end + 1; s < blank;) {
-		size_t e = (size_t)((char *)memchr(d->head + s, '\n', blank - s) - d->head);
-
-		rc = take_field(c, d, s, e, "malformed header line");
-		if (rc != 0)
-			return rc < 0 ? rc : 0;
-		s = e + 1;
-	}
-	for (size_t i = 0; i < d->n_hdr; i++) {
-		const char *name = d->head + d->hoff[i].name;
-		const char *value = d->head + d->hoff[i].value;
-		uint64_t v;
-
-		if (strcmp(name, "content-length") == 0) {
-			if (!http1_parse_length(value, &v) || (have_len && v != len)) {
-				fail(c, d, "bad Content-Length", ST_RESYNC_LINE, false);
-				return 0;
-			}
-			have_len = true;
-			len = v;
-		} else if (strcmp(name, "transfer-encoding") == 0) {
-			have_te = true;
-			chunked = http1_te_ends_chunked(value);
-		} else if (strcmp(name, "content-encoding") == 0) {
-			d->coding = http_coding_add(d->coding, &coding_seen, value);
-			if (d->off_cenc == NO_OFF)
-				d->off_cenc = d->hoff[i].value;
-		} else if (strcmp(name, "content-type") == 0) {
-			d->event_stream = http1_is_event_stream(value);
-		}
-	}
-	d->candidate = false; /* a real message from here on */
-
-	if (d->is_request) {
-		size_t slot = d->seq % PENDING_REQUESTS;
-		const char *method = d->head + d->off_method;
-
-		c->req[slot].seq = d->seq;
-		c->req[slot].valid = true;
-		c->req[slot].kind = strcmp(method, "HEAD") == 0      ? REQ_HEAD
-				    : strcmp(method, "CONNECT") == 0 ? REQ_CONNECT
-								     : REQ_NORMAL;
-		if (have_te && !chunked) {
-			fail(c, d, "request Transfer-Encoding does not end in chunked",
-			     ST_RESYNC_LINE, false);
-			return 0;
-		}
-		d->framing = have_te ? HTTP1_FRAMING_CHUNKED
-			     : have_len && len > 0 ? HTTP1_FRAMING_LENGTH
-						   : HTTP1_FRAMING_NONE;
-	} else {
-		enum req_kind kind = request_kind(c, d->seq);
-		bool upgrade = d->status == 101 || (kind == REQ_CONNECT && d->status / 100 == 2);
-
-		d->interim = d->status / 100 == 1 && d->status != 101;
-		if (d->status / 100 == 1 || d->status == 204 || d->status == 304 ||
-		    kind == REQ_HEAD || upgrade)
-			d->framing = HTTP1_FRAMING_NONE;
-		else if (have_te)
-			d->framing = chunked ? HTTP1_FRAMING_CHUNKED : HTTP1_FRAMING_CLOSE;
-		else if (have_len)
-			d->framing = len > 0 ? HTTP1_FRAMING_LENGTH : HTTP1_FRAMING_NONE;
-		else
-			d->framing = HTTP1_FRAMING_CLOSE;
-		if (upgrade) {
-			struct dirstate *other = &c->d[!d->dir];
-
-			c->tunnel = true;
-			if (other->st == ST_START || other->st == ST_RESYNC_LINE ||
-			    other->st == ST_RESYNC_SKIP) {
-				reset_msg(other);
-				other->st = ST_TUNNEL;
-			}
-		}
-	}
-	if (d->framing == HTTP1_FRAMING_NONE) {
-		if (d->coding != HTTP_CODING_UNSUPPORTED)
-			d->coding = HTTP_CODING_IDENTITY; /* nothing to decode */
-		finish(c, d, ST_START);
-		return 0;
-	}
-	if (http_coding_is_decodable(d->coding))
-		http_inflate_init(&d->inf, d->coding);
-	d->remaining = len;
-	d->st = d->framing == HTTP1_FRAMING_LENGTH    ? ST_BODY_LEN
-		: d->framing == HTTP1_FRAMING_CHUNKED ? ST_CHUNK_SIZE
-						      : ST_BODY_CLOSE;
 	return 0;
 }
 
@@ -472,7 +143,7 @@ static bool body_sink(void *ctx, const uint8_t *p, size_t n)
 			cap = cap > c->lim.max_body / 2 ? c->lim.max_body : cap * 2;
 		nb = realloc(d->body, cap);
 		if (!nb) {
-			set_error(d, "out of memory for the body");
+			h1_set_error(d, "out of memory for the body");
 			d->truncated = true;
 			keep = 0;
 		} else {
@@ -487,7 +158,7 @@ static bool body_sink(void *ctx, const uint8_t *p, size_t n)
 	if (d->event_stream && c->cb.on_body_chunk) {
 		struct http1_message m;
 
-		view(c, d, &m);
+		h1_view(c, d, &m);
 		c->cb.on_body_chunk(c->cb.ctx, &m, p, n);
 	}
 	if (d->truncated && !d->event_stream) {
@@ -510,7 +181,7 @@ static void body_data(struct http1_conn *c, struct dirstate *d, const uint8_t *p
 	if (d->inf_stop)
 		return;
 	if (http_inflate_feed(&d->inf, p, n, body_sink, &sc) < 0) {
-		set_error(d, d->inf.error ? d->inf.error : "content decoding failed");
+		h1_set_error(d, d->inf.error ? d->inf.error : "content decoding failed");
 		d->inf_stop = true;
 	}
 }
@@ -533,11 +204,11 @@ static int take_line(struct http1_conn *c, struct dirstate *d, const uint8_t *p,
 	if (d->head_len + take > c->lim.max_header_bytes) {
 		snprintf(d->errbuf, sizeof(d->errbuf), "header section exceeds %zu bytes",
 			 c->lim.max_header_bytes);
-		fail(c, d, d->errbuf, ST_DEAD, false);
+		h1_fail(c, d, d->errbuf, ST_DEAD, false);
 		return 0;
 	}
 	if (head_append(c, d, p, take) < 0) {
-		fail(c, d, "out of memory", ST_DEAD, true);
+		h1_fail(c, d, "out of memory", ST_DEAD, true);
 		return -ENOMEM;
 	}
 	return nl ? 1 : 0;
@@ -558,7 +229,7 @@ static int step_head(struct http1_conn *c, struct dirstate *d, const uint8_t *p,
 		struct http1_start st = { false, NO_OFF, NO_OFF, NO_OFF, NO_OFF, 0 };
 
 		if (!http1_parse_start_line(d->head, d->head_len - 1, &st)) {
-			fail(c, d, "not an HTTP/1 start line", ST_RESYNC_LINE, false);
+			h1_fail(c, d, "not an HTTP/1 start line", ST_RESYNC_LINE, false);
 			return 0;
 		}
 		d->is_request = st.is_request;
@@ -569,13 +240,13 @@ static int step_head(struct http1_conn *c, struct dirstate *d, const uint8_t *p,
 		d->status = st.status;
 		d->start_parsed = true;
 	} else if (ll == 1 || (ll == 2 && ls[0] == '\r')) {
-		return process_head(c, d);
+		return h1_process_head(c, d);
 	}
 	d->line_start = d->head_len;
 	if (++d->n_lines > c->lim.max_headers + 1) {
 		snprintf(d->errbuf, sizeof(d->errbuf), "more than %zu header fields",
 			 c->lim.max_headers);
-		fail(c, d, d->errbuf, ST_DEAD, false);
+		h1_fail(c, d, d->errbuf, ST_DEAD, false);
 	}
 	return 0;
 }
@@ -590,10 +261,10 @@ static int step_trailer(struct http1_conn *c, struct dirstate *d, const uint8_t 
 		return rc;
 	ll = d->head_len - d->line_start;
 	if (ll == 1 || (ll == 2 && d->head[d->line_start] == '\r')) {
-		finish(c, d, ST_START);
+		h1_finish(c, d, ST_START);
 		return 0;
 	}
-	rc = take_field(c, d, d->line_start, d->head_len - 1, "malformed trailer line");
+	rc = h1_take_field(c, d, d->line_start, d->head_len - 1, "malformed trailer line");
 	if (rc != 0)
 		return rc < 0 ? rc : 0;
 	d->n_trailers++;
@@ -610,7 +281,7 @@ static void step_chunk_size(struct http1_conn *c, struct dirstate *d, const uint
 
 	*used = nl ? take + 1 : take;
 	if (d->cline_len + take > sizeof(d->cline)) {
-		fail(c, d, "chunk-size line too long", ST_RESYNC_SKIP, false);
+		h1_fail(c, d, "chunk-size line too long", ST_RESYNC_SKIP, false);
 		return;
 	}
 	memcpy(d->cline + d->cline_len, p, take);
@@ -618,7 +289,7 @@ static void step_chunk_size(struct http1_conn *c, struct dirstate *d, const uint
 	if (!nl)
 		return;
 	if (!http1_parse_chunk_size(d->cline, d->cline_len, &size)) {
-		fail(c, d, "bad chunk size", ST_RESYNC_LINE, false);
+		h1_fail(c, d, "bad chunk size", ST_RESYNC_LINE, false);
 		return;
 	}
 	d->cline_len = 0;
@@ -671,7 +342,7 @@ static void body_part_read(struct http1_conn *c, struct dirstate *d, uint64_t n)
 	if (d->remaining != 0)
 		return;
 	if (d->st == ST_BODY_LEN) {
-		finish(c, d, ST_START);
+		h1_finish(c, d, ST_START);
 	} else {
 		d->chunk_cr = false;
 		d->st = ST_CHUNK_END;
@@ -714,7 +385,7 @@ static int step(struct http1_conn *c, struct dirstate *d, const uint8_t *p, size
 		else if (p[0] == '\n')
 			d->st = ST_CHUNK_SIZE;
 		else
-			fail(c, d, "no CRLF after chunk data", ST_RESYNC_SKIP, false);
+			h1_fail(c, d, "no CRLF after chunk data", ST_RESYNC_SKIP, false);
 		return 0;
 	case ST_TRAILER:
 		return step_trailer(c, d, p, len, used);
@@ -768,7 +439,7 @@ struct http1_conn *http1_conn_new(const struct http1_limits *lim, const struct h
 	c->cb = *cb;
 	for (int i = 0; i < 2; i++) {
 		c->d[i].dir = (enum http1_dir)i;
-		reset_msg(&c->d[i]);
+		h1_reset_msg(&c->d[i]);
 		c->d[i].st = ST_START;
 	}
 	return c;
@@ -815,7 +486,7 @@ static void lose_body_bytes(struct dirstate *d)
 {
 	d->incomplete = true;
 	if (http_coding_is_decodable(d->coding) && !d->inf_stop) {
-		set_error(d, "bytes lost inside a compressed body");
+		h1_set_error(d, "bytes lost inside a compressed body");
 		d->inf_stop = true;
 	}
 }
@@ -840,33 +511,33 @@ int http1_gap(struct http1_conn *c, enum http1_dir dir, size_t lost)
 			return 0;
 		}
 		if (lost == d->remaining && d->st == ST_BODY_LEN) {
-			finish(c, d, ST_START); /* the hole ends with the message */
+			h1_finish(c, d, ST_START); /* the hole ends with the message */
 			return 0;
 		}
-		finish(c, d, ST_RESYNC_LINE);
+		h1_finish(c, d, ST_RESYNC_LINE);
 		return 0;
 	case ST_BODY_CLOSE:
 		lose_body_bytes(d);
 		return 0;
 	case ST_HEAD:
 		if (d->candidate) {
-			reset_msg(d);
+			h1_reset_msg(d);
 			d->st = ST_RESYNC_LINE;
 			return 0;
 		}
 		d->incomplete = true;
-		finish(c, d, ST_RESYNC_LINE);
+		h1_finish(c, d, ST_RESYNC_LINE);
 		return 0;
 	case ST_CHUNK_SIZE:
 	case ST_CHUNK_END:
 	case ST_TRAILER:
 		d->incomplete = true;
-		finish(c, d, ST_RESYNC_LINE);
+		h1_finish(c, d, ST_RESYNC_LINE);
 		return 0;
 	case ST_START:
 	case ST_RESYNC_LINE:
 	case ST_RESYNC_SKIP:
-		reset_msg(d);
+		h1_reset_msg(d);
 		d->st = ST_RESYNC_LINE;
 		return 0;
 	case ST_TUNNEL:
@@ -887,7 +558,7 @@ int http1_close(struct http1_conn *c)
 
 		switch (d->st) {
 		case ST_BODY_CLOSE:
-			finish(c, d, ST_DEAD);
+			h1_finish(c, d, ST_DEAD);
 			break;
 		case ST_HEAD:
 			if (d->candidate)
@@ -899,7 +570,7 @@ int http1_close(struct http1_conn *c)
 		case ST_CHUNK_END:
 		case ST_TRAILER:
 			d->incomplete = true;
-			finish(c, d, ST_DEAD);
+			h1_finish(c, d, ST_DEAD);
 			break;
 		default:
 			break;

@@ -2,7 +2,7 @@
 /*
  * The text of HTTP/1 messages (internal to the HTTP/1 decoder): start
  * lines, field lines, lengths and the values the framing depends on. Pure
- * functions over bytes; see http1.c for how they are used.
+ * functions over bytes; see http1.c and http1_msg.c for how they are used.
  */
 #ifndef AGENTTRAIL_DECODE_HTTP1_SYNTAX_H
 #define AGENTTRAIL_DECODE_HTTP1_SYNTAX_H
