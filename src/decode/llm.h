@@ -90,6 +90,10 @@ json_t *llm_tool_calls(const json_t *llm_call);
 
 /* ---- shared by llm.c and the provider decoders (llm_*.c) only ----------- */
 
+/* Flags of every json_loadb (bodies, events, a tool call's arguments):
+ * strings may hold NUL characters. */
+#define LLM_JSON_FLAGS JSON_ALLOW_NUL
+
 /* Text that grows up to a cap, always valid UTF-8 when its pieces are. */
 struct llm_buf {
 	char *p;
