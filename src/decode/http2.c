@@ -11,12 +11,8 @@
  * http2_hpack.c, SETTINGS entry by entry), so a frame of any size costs no
  * memory.
  *
- * Streams are a small table of the open ones, each with its two halves
- * (http2_msg.h): the request, sent to the server, and the response. A
- * stream leaves the table when both halves have been reported. Stream ids
- * only grow, so an id at or below the highest one opened and not in the
- * table is a closed (or ignored) stream, never a new one: that is what
- * makes every half reported at most once.
+ * The table of streams, and the reporting of each stream's halves once,
+ * are in http2_stream.c; http2_int.h holds the state both share.
  *
  * A header block is decoded even when its fields are not wanted (pushed
  * or ignored streams, closed halves): the HPACK dynamic table is shared by
@@ -25,18 +21,15 @@
 #include "decode/http2.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "decode/http2_hpack.h"
+#include "decode/http2_int.h"
 #include "decode/http2_msg.h"
 
 #define PREFACE_LEN 24
 #define PREFACE_DECIDES 8         /* "PRI * HT": no HTTP/1 request starts so */
-#define FRAME_HEADER_LEN 9
-#define PREFIX_MAX 8              /* GOAWAY: last stream id and error code */
-#define SETTING_LEN 6
 
 enum frame_type {
 	FT_DATA = 0x0,
@@ -61,65 +54,7 @@ enum frame_flag {
 
 #define SETTINGS_HEADER_TABLE_SIZE 0x1
 
-enum fstate {
-	FS_PREFACE, /* matching the client preface */
-	FS_HEAD,    /* collecting a frame header */
-	FS_PREFIX,  /* collecting the frame's fixed prefix */
-	FS_CONTENT, /* inside the frame's content */
-	FS_PAD,     /* skipping its padding */
-	FS_DEAD,    /* stopped for good */
-};
-
-struct h2_stream {
-	uint32_t id;
-	struct h2_msg half[2]; /* indexed by enum http1_dir: request, response */
-};
-
-struct h2_dir {
-	struct http2_conn *conn;
-	enum http1_dir dir;
-	enum fstate st;
-	uint64_t ts; /* of the bytes being decoded */
-	struct h2_hpack hpack;
-
-	/* the frame being decoded */
-	uint8_t raw[FRAME_HEADER_LEN];
-	size_t got; /* bytes of the preface, frame header or prefix collected */
-	uint32_t len, sid;
-	uint8_t type, flags;
-	uint8_t pre[PREFIX_MAX];
-	size_t pre_need;
-	uint32_t content_left, pad_left;
-	uint8_t setting[SETTING_LEN];
-	size_t setting_len;
-
-	/* the header block in progress (HEADERS or PUSH_PROMISE, then CONTINUATION) */
-	bool in_block;
-	bool block_keep; /* its fields go to half `dir` of stream block_sid */
-	bool block_end_stream;
-	uint32_t block_sid;
-};
-
-struct http2_conn {
-	struct h2_env env;
-	struct h2_dir d[2];
-	struct h2_stream *streams[HTTP2_MAX_STREAMS];
-	size_t n_streams;
-	struct h2_stream *hit; /* the last one found: frames come in runs */
-	uint32_t max_id;       /* the highest stream id opened so far */
-	uint64_t ts;           /* the latest ts fed */
-	bool closed;
-};
-
 static const char preface[PREFACE_LEN + 1] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-
-/* RFC 9113 section 7, by code */
-static const char *const error_names[] = {
-	"NO_ERROR",          "PROTOCOL_ERROR",      "INTERNAL_ERROR", "FLOW_CONTROL_ERROR",
-	"SETTINGS_TIMEOUT",  "STREAM_CLOSED",       "FRAME_SIZE_ERROR", "REFUSED_STREAM",
-	"CANCEL",            "COMPRESSION_ERROR",   "CONNECT_ERROR",  "ENHANCE_YOUR_CALM",
-	"INADEQUATE_SECURITY", "HTTP_1_1_REQUIRED",
-};
 
 /* ---- small helpers ---------------------------------------------------------- */
 
@@ -131,192 +66,6 @@ static uint32_t be32(const uint8_t *p)
 static size_t min_size(size_t a, size_t b)
 {
 	return a < b ? a : b;
-}
-
-/* The name of an HTTP/2 error code, or its number in buf. */
-static const char *error_name(uint32_t code, char *buf, size_t size)
-{
-	if (code < sizeof(error_names) / sizeof(error_names[0]))
-		return error_names[code];
-	snprintf(buf, size, "0x%x", code);
-	return buf;
-}
-
-/* ---- streams ---------------------------------------------------------------- */
-
-static struct h2_stream *find_stream(struct http2_conn *c, uint32_t id)
-{
-	if (c->hit && c->hit->id == id)
-		return c->hit;
-	for (size_t i = 0; i < c->n_streams; i++) {
-		if (c->streams[i]->id == id) {
-			c->hit = c->streams[i];
-			return c->hit;
-		}
-	}
-	return NULL;
-}
-
-static void free_stream(struct http2_conn *c, struct h2_stream *s)
-{
-	h2m_release(&c->env, &s->half[0]);
-	h2m_release(&c->env, &s->half[1]);
-	if (c->hit == s)
-		c->hit = NULL;
-	free(s);
-}
-
-/* Drops every stream whose halves have both been reported. */
-static void drop_finished(struct http2_conn *c)
-{
-	size_t keep = 0;
-
-	for (size_t i = 0; i < c->n_streams; i++) {
-		struct h2_stream *s = c->streams[i];
-
-		if (s->half[0].done && s->half[1].done)
-			free_stream(c, s);
-		else
-			c->streams[keep++] = s;
-	}
-	c->n_streams = keep;
-}
-
-static int by_id(const void *a, const void *b)
-{
-	uint32_t x = (*(struct h2_stream *const *)a)->id;
-	uint32_t y = (*(struct h2_stream *const *)b)->id;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Puts the table in id order, so that mass reports come out in a stable order. */
-static void sort_streams(struct http2_conn *c)
-{
-	qsort(c->streams, c->n_streams, sizeof(c->streams[0]), by_id);
-}
-
-static void report(struct http2_conn *c, struct h2_msg *m)
-{
-	h2m_report(&c->env, m, c->ts);
-}
-
-/* A message about no tracked stream: the connection (id 0) or an ignored stream. */
-static void report_lone(struct http2_conn *c, enum http1_dir dir, uint32_t id, const char *why)
-{
-	struct h2_msg m;
-
-	h2m_init(&m, dir, id, c->env.lim.max_body);
-	m.incomplete = true;
-	h2m_error(&m, why);
-	report(c, &m);
-}
-
-/*
- * A header block on stream id, which is not open: a new client stream is
- * tracked, anything else (pushed, closed or ignored streams) is not. The
- * client opens streams; a response only does when the client's direction
- * has stopped, so that a stray response cannot open (and so close) ids the
- * client has yet to use. Halves in a stopped direction will never be
- * reported. Returns the stream or NULL; *err is -ENOMEM when out of memory.
- */
-static struct h2_stream *open_stream(struct http2_conn *c, struct h2_dir *d, uint32_t id,
-				     int *err)
-{
-	struct h2_stream *s;
-
-	*err = 0;
-	if (id % 2 == 0 || id <= c->max_id)
-		return NULL;
-	if (d->dir == HTTP1_TO_CLIENT && c->d[HTTP1_TO_SERVER].st != FS_DEAD)
-		return NULL;
-	c->max_id = id;
-	if (c->n_streams == HTTP2_MAX_STREAMS) {
-		report_lone(c, d->dir, id, "too many open streams: stream ignored");
-		return NULL;
-	}
-	s = calloc(1, sizeof(*s));
-	if (!s) {
-		*err = -ENOMEM;
-		return NULL;
-	}
-	s->id = id;
-	for (int i = 0; i < 2; i++) {
-		h2m_init(&s->half[i], (enum http1_dir)i, id, c->env.lim.max_body);
-		s->half[i].done = c->d[i].st == FS_DEAD;
-	}
-	c->streams[c->n_streams++] = s;
-	return s;
-}
-
-/* The half of stream sid that direction d carries, when it is still to be reported. */
-static struct h2_msg *open_half(struct http2_conn *c, const struct h2_dir *d, uint32_t sid,
-				struct h2_stream **sp)
-{
-	struct h2_stream *s = find_stream(c, sid);
-
-	*sp = s;
-	if (!s || s->half[d->dir].done)
-		return NULL;
-	return &s->half[d->dir];
-}
-
-/* Half dir of s ended normally. */
-static void finish_half(struct http2_conn *c, struct h2_stream *s, enum http1_dir dir)
-{
-	struct h2_msg *m = &s->half[dir];
-
-	h2m_check_end(m, dir == HTTP1_TO_CLIENT && s->half[HTTP1_TO_SERVER].is_head);
-	report(c, m);
-	if (s->half[!dir].done)
-		drop_finished(c);
-}
-
-/*
- * What is left of s ends here, incomplete: reset by RST_STREAM, or (goaway)
- * not processed according to the server's GOAWAY. code: the error code.
- */
-static void abort_stream(struct http2_conn *c, struct h2_stream *s, bool goaway, uint32_t code)
-{
-	char buf[16];
-	const char *name = error_name(code, buf, sizeof(buf));
-
-	for (int i = 0; i < 2; i++) {
-		struct h2_msg *m = &s->half[i];
-
-		if (m->done)
-			continue;
-		m->incomplete = true;
-		h2m_errorf(m, goaway ? "GOAWAY %s: stream not processed" : "stream reset: %s", name);
-		report(c, m);
-	}
-}
-
-/*
- * Direction d cannot go on: every half it still owes is reported
- * incomplete with why (a static string), or one message for the
- * connection when it owes none.
- */
-static void stop_dir(struct http2_conn *c, struct h2_dir *d, const char *why)
-{
-	bool any = false;
-
-	d->st = FS_DEAD;
-	d->in_block = false;
-	sort_streams(c);
-	for (size_t i = 0; i < c->n_streams; i++) {
-		struct h2_msg *m = &c->streams[i]->half[d->dir];
-
-		if (m->done)
-			continue;
-		m->incomplete = true;
-		h2m_error(m, why);
-		report(c, m);
-		any = true;
-	}
-	drop_finished(c);
-	if (!any)
-		report_lone(c, d->dir, 0, why);
 }
 
 /* ---- header blocks ------------------------------------------------------------ */
@@ -349,10 +98,10 @@ static int hpack_run(struct h2_dir *d, const uint8_t *in, size_t n, bool final)
 static int dir_failed(struct http2_conn *c, struct h2_dir *d, int rc)
 {
 	if (rc == -ENOMEM) {
-		stop_dir(c, d, "out of memory");
+		h2_stop_dir(c, d, "out of memory");
 		return rc;
 	}
-	stop_dir(c, d, rc == -E2BIG ? "HPACK: header field too large" : "HPACK: invalid header block");
+	h2_stop_dir(c, d, rc == -E2BIG ? "HPACK: header field too large" : "HPACK: invalid header block");
 	return 0;
 }
 
@@ -372,7 +121,7 @@ static int block_begin(struct http2_conn *c, struct h2_dir *d)
 		return 0; /* pushed streams are not reported */
 	s = find_stream(c, d->sid);
 	if (!s) {
-		s = open_stream(c, d, d->sid, &rc);
+		s = h2_open_stream(c, d, d->sid, &rc);
 		if (rc < 0)
 			return rc;
 	}
@@ -410,7 +159,7 @@ static int block_end(struct http2_conn *c, struct h2_dir *d)
 		how = H2M_FINISHED;
 	}
 	if (how == H2M_FINISHED)
-		finish_half(c, s, d->dir);
+		h2_finish_half(c, s, d->dir);
 	return 0;
 }
 
@@ -495,7 +244,7 @@ static void data_begin(struct http2_conn *c, struct h2_dir *d)
 	h2m_error(m, "DATA before HEADERS");
 	report(c, m);
 	if (s->half[!d->dir].done)
-		drop_finished(c);
+		h2_drop_finished(c);
 }
 
 static void data_content(struct http2_conn *c, struct h2_dir *d, const uint8_t *p, size_t n)
@@ -515,7 +264,7 @@ static void data_end(struct http2_conn *c, struct h2_dir *d)
 	struct h2_msg *m = open_half(c, d, d->sid, &s);
 
 	if (m && m->headers_done && (d->flags & FL_END_STREAM))
-		finish_half(c, s, d->dir);
+		h2_finish_half(c, s, d->dir);
 }
 
 static void settings_content(struct http2_conn *c, struct h2_dir *d, const uint8_t *p, size_t n)
@@ -537,8 +286,8 @@ static void rst_stream(struct http2_conn *c, struct h2_dir *d)
 
 	if (!s)
 		return;
-	abort_stream(c, s, false, be32(d->pre));
-	drop_finished(c);
+	h2_abort_stream(c, s, false, be32(d->pre));
+	h2_drop_finished(c);
 }
 
 /* The server's GOAWAY: client streams above its last-stream-id were not processed. */
@@ -548,12 +297,12 @@ static void goaway(struct http2_conn *c, struct h2_dir *d)
 
 	if (d->dir != HTTP1_TO_CLIENT)
 		return; /* the client's GOAWAY concerns pushed streams only */
-	sort_streams(c);
+	h2_sort_streams(c);
 	for (size_t i = 0; i < c->n_streams; i++) {
 		if (c->streams[i]->id > last)
-			abort_stream(c, c->streams[i], true, be32(d->pre + 4));
+			h2_abort_stream(c, c->streams[i], true, be32(d->pre + 4));
 	}
-	drop_finished(c);
+	h2_drop_finished(c);
 }
 
 /* The whole frame has been read. */
@@ -604,7 +353,7 @@ static int prefix_done(struct http2_conn *c, struct h2_dir *d)
 	int rc = 0;
 
 	if (pad > d->len - d->pre_need) {
-		stop_dir(c, d, "padding exceeds the frame");
+		h2_stop_dir(c, d, "padding exceeds the frame");
 		return 0;
 	}
 	d->content_left = d->len - (uint32_t)d->pre_need - pad;
@@ -633,7 +382,7 @@ static int frame_begin(struct http2_conn *c, struct h2_dir *d)
 	d->sid = be32(d->raw + 5) & 0x7fffffffu;
 	problem = frame_problem(d);
 	if (problem) {
-		stop_dir(c, d, problem);
+		h2_stop_dir(c, d, problem);
 		return 0;
 	}
 	d->pre_need = prefix_len(d);
@@ -686,7 +435,7 @@ static int step_preface(struct http2_conn *c, struct h2_dir *d, const uint8_t *p
 
 	*used = take;
 	if (memcmp(p, &preface[d->got], take) != 0) {
-		stop_dir(c, d, "no HTTP/2 client preface");
+		h2_stop_dir(c, d, "no HTTP/2 client preface");
 		return 0;
 	}
 	d->got += take;
@@ -774,7 +523,7 @@ void http2_conn_free(struct http2_conn *c)
 	if (!c)
 		return;
 	for (size_t i = 0; i < c->n_streams; i++)
-		free_stream(c, c->streams[i]);
+		h2_free_stream(c, c->streams[i]);
 	for (int i = 0; i < 2; i++)
 		h2_hpack_free(&c->d[i].hpack);
 	free(c);
@@ -798,7 +547,7 @@ int http2_feed(struct http2_conn *c, enum http1_dir dir, const uint8_t *data, si
 		int rc = step(c, d, data, len, &used);
 
 		if (rc == -ENOMEM && d->st != FS_DEAD)
-			stop_dir(c, d, "out of memory");
+			h2_stop_dir(c, d, "out of memory");
 		if (rc < 0)
 			return rc;
 		data += used;
@@ -814,7 +563,7 @@ int http2_gap(struct http2_conn *c, enum http1_dir dir, size_t lost)
 	if (c->closed)
 		return -EPIPE;
 	if (lost > 0 && c->d[dir].st != FS_DEAD)
-		stop_dir(c, &c->d[dir], "bytes lost: HTTP/2 cannot resynchronise");
+		h2_stop_dir(c, &c->d[dir], "bytes lost: HTTP/2 cannot resynchronise");
 	return 0;
 }
 
@@ -824,7 +573,7 @@ int http2_close(struct http2_conn *c)
 		return -EINVAL;
 	if (c->closed)
 		return 0;
-	sort_streams(c);
+	h2_sort_streams(c);
 	for (size_t i = 0; i < c->n_streams; i++) {
 		for (int h = 0; h < 2; h++) {
 			struct h2_msg *m = &c->streams[i]->half[h];
@@ -835,7 +584,7 @@ int http2_close(struct http2_conn *c)
 			report(c, m);
 		}
 	}
-	drop_finished(c);
+	h2_drop_finished(c);
 	c->d[0].st = c->d[1].st = FS_DEAD;
 	c->closed = true;
 	return 0;

@@ -3,7 +3,8 @@
  * One HTTP message carried by half of an HTTP/2 stream (internal to the
  * HTTP/2 decoder): the header fields HPACK hands over, the body with its
  * content decoding, and the struct http1_message it is reported as. The
- * framing, the streams and HPACK itself are in http2.c.
+ * framing is in http2.c, the streams in http2_stream.c, HPACK in
+ * http2_hpack.c.
  */
 #ifndef AGENTTRAIL_DECODE_HTTP2_MSG_H
 #define AGENTTRAIL_DECODE_HTTP2_MSG_H
