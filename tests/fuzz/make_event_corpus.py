@@ -30,7 +30,7 @@ O_WRONLY, O_RDWR, O_CREAT, O_TRUNC, O_CLOEXEC, O_PATH = 1, 2, 0o100, 0o1000, 0o2
 ENOENT, EACCES, EEXIST, EINPROGRESS = 2, 13, 17, 115
 
 HDR = "<HHIQQQIIII16s"          # 64 bytes
-EXEC_FIXED = "<QQIIIIHHHHH6x"   # 48 bytes after the header
+EXEC_FIXED = "<QQIIIIHHHHH6xQII"   # 64 bytes after the header
 FORK_FIXED = "<QII"
 EXIT_FIXED = "<iiQ"
 FILE_FIXED = "<qIIQIiHHHH"      # 40 bytes
@@ -39,7 +39,7 @@ DNS_FIXED = "<HHHH16s"
 DNS_MAX = 2048
 
 assert struct.calcsize(HDR) == 64
-assert struct.calcsize(EXEC_FIXED) == 112 - 64
+assert struct.calcsize(EXEC_FIXED) == 128 - 64
 assert struct.calcsize(FILE_FIXED) == 104 - 64
 assert struct.calcsize(NET_FIXED) == 256 - 64
 assert struct.calcsize(DNS_FIXED) + DNS_MAX == 2136 - 64
@@ -64,7 +64,7 @@ def exec_rec(argv, filename, exe, cwd, cgroup=None, flags=0, cgroup_id=4321):
     argv_raw = b"".join(a.encode() + b"\0" for a in argv) or b"\0"
     strs = [cstr(filename), cstr(exe), cstr(cwd), cstr(cgroup)]
     body = struct.pack(EXEC_FIXED, 111, cgroup_id, 0, 1000, len(argv), 4000, len(argv_raw),
-                       *[n for _, n in strs])
+                       *[n for _, n in strs], 726, 0xfe00000, 0)
     body += argv_raw + b"".join(r for r, _ in strs)
     return record(EXEC, flags, body)
 
