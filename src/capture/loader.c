@@ -6,6 +6,10 @@
  * its map fds by name before they load. Programs whose tracepoint does not
  * exist on the running kernel (e.g. fchmodat2 before 6.6) are not loaded and
  * are listed in loader.missing, never silently ignored.
+ *
+ * This file opens, loads, attaches and closes, once per recording. The
+ * calls made on the maps while recording (tracking, session cgroups,
+ * streams, counters) are in loader_maps.c.
  */
 #include "capture/loader.h"
 
@@ -17,14 +21,12 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -637,185 +639,4 @@ void loader_close_deferred(struct loader *l)
 	 * its own; keep the pipe's write end open until we exit. */
 	close(p[0]);
 	loader_close(l);
-}
-
-/* pid's word of the mapped bitmap, or NULL for a pid it cannot hold. */
-static uint64_t *tracked_word(const struct loader *l, pid_t pid)
-{
-	if (pid <= 0 || (size_t)pid / 64 >= l->tracked_bits_len / sizeof(uint64_t))
-		return NULL;
-	return &l->tracked_bits[(uint32_t)pid / 64];
-}
-
-static uint64_t tracked_bit(pid_t pid)
-{
-	return 1ULL << ((uint32_t)pid % 64);
-}
-
-int loader_track(struct loader *l, pid_t pid, uint64_t session)
-{
-	uint32_t key = (uint32_t)pid;
-	struct at_proc v = { .session = session, .start_ns = 0 };
-	uint64_t *word = tracked_word(l, pid);
-
-	if (!word) {
-		errno = EINVAL;
-		return -1;
-	}
-	__atomic_fetch_or(word, tracked_bit(pid), __ATOMIC_SEQ_CST);
-	return bpf_map_update_elem(l->tracked_fd, &key, &v, BPF_NOEXIST) && errno != EEXIST ? -1 : 0;
-}
-
-int loader_untrack(struct loader *l, pid_t pid)
-{
-	uint32_t key = (uint32_t)pid;
-	uint64_t *word = tracked_word(l, pid);
-
-	if (bpf_map_delete_elem(l->tracked_fd, &key))
-		return -1;
-	if (word)
-		__atomic_fetch_and(word, ~tracked_bit(pid), __ATOMIC_SEQ_CST);
-	return 0;
-}
-
-int loader_session_sockets(struct loader *l, uint64_t session, bool remove)
-{
-	int fd = bpf_map__fd(l->net->maps.sock_owner);
-	uint64_t key, next, *prev = NULL;
-	struct at_net v;
-	int n = 0;
-
-	/* Deleting the current key breaks get_next_key's walk, so deletions
-	 * wait until the walk is done. */
-	uint64_t doomed[256];
-	size_t nd = 0;
-
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &v) || v.h.session != session)
-			continue;
-		n++;
-		if (remove && nd < sizeof(doomed) / sizeof(doomed[0]))
-			doomed[nd++] = key;
-	}
-	for (size_t i = 0; i < nd; i++)
-		bpf_map_delete_elem(fd, &doomed[i]);
-	return n;
-}
-
-int loader_is_tracked(struct loader *l, pid_t pid)
-{
-	uint32_t key = (uint32_t)pid;
-	struct at_proc v;
-
-	if (bpf_map_lookup_elem(l->tracked_fd, &key, &v) == 0)
-		return 1;
-	return errno == ENOENT ? 0 : -1;
-}
-
-uint64_t loader_session_of(struct loader *l, pid_t pid)
-{
-	uint32_t key = (uint32_t)pid;
-	struct at_proc v;
-
-	if (bpf_map_lookup_elem(l->tracked_fd, &key, &v))
-		return 0;
-	return v.session;
-}
-
-int loader_add_session_cgroup(struct loader *l, uint64_t cgroup_id, uint64_t session)
-{
-	return bpf_map_update_elem(l->cgroups_fd, &cgroup_id, &session, BPF_ANY);
-}
-
-int loader_del_session_cgroup(struct loader *l, uint64_t cgroup_id)
-{
-	return bpf_map_delete_elem(l->cgroups_fd, &cgroup_id);
-}
-
-int loader_watch_comm(struct loader *l, const char *name)
-{
-	char key[AT_COMM_LEN] = { 0 };
-	uint8_t one = 1;
-
-	/* The kernel's comm is the first 15 bytes of the name. */
-	strncpy(key, name, AT_COMM_LEN - 1);
-	return bpf_map_update_elem(l->comms_fd, key, &one, BPF_ANY);
-}
-
-int loader_stream_skip(struct loader *l, const struct at_stream_key *k, uint64_t until)
-{
-	return bpf_map_update_elem(bpf_map__fd(l->net->maps.stream_skip), k, &until, BPF_ANY);
-}
-
-uint64_t loader_stream_offset(struct loader *l, const struct at_stream_key *k)
-{
-	uint64_t off = 0;
-
-	if (bpf_map_lookup_elem(bpf_map__fd(l->net->maps.stream_off), k, &off))
-		return 0;
-	return off;
-}
-
-int loader_read_drops(struct loader *l, uint64_t out[AT_LOSS__MAX])
-{
-	uint64_t *vals = calloc((size_t)l->nr_cpus, sizeof(*vals));
-
-	if (!vals)
-		return -1;
-	for (uint32_t k = 0; k < AT_LOSS__MAX; k++) {
-		out[k] = 0;
-		if (bpf_map_lookup_elem(l->drops_fd, &k, vals))
-			continue;
-		for (int c = 0; c < l->nr_cpus; c++)
-			out[k] += vals[c];
-	}
-	free(vals);
-	return 0;
-}
-
-uint32_t loader_kernel_dev(uint64_t st_dev)
-{
-	return (uint32_t)(major((dev_t)st_dev) << 20 | minor((dev_t)st_dev));
-}
-
-int loader_exe_known(struct loader *l, uint32_t kdev, uint64_t ino, uint64_t size,
-		     int64_t ctime_sec, uint32_t ctime_nsec)
-{
-	struct at_exe_key k = { .ino = ino, .dev = kdev };
-	struct at_exe_ver v = {
-		.size = size, .ctime_sec = ctime_sec, .ctime_nsec = ctime_nsec,
-	};
-
-	return bpf_map_update_elem(bpf_map__fd(l->proc->maps.exe_known), &k, &v, BPF_ANY);
-}
-
-int loader_cgroup_known(struct loader *l, uint64_t cgroup_id)
-{
-	uint8_t one = 1;
-
-	return bpf_map_update_elem(bpf_map__fd(l->proc->maps.cgroup_known), &cgroup_id, &one,
-				   BPF_ANY);
-}
-
-int loader_exec_wakes(struct loader *l, uint64_t *at_once, uint64_t *later)
-{
-	uint64_t *vals = calloc((size_t)l->nr_cpus, sizeof(*vals));
-	uint64_t *out[2] = { at_once, later };
-	int fd = bpf_map__fd(l->proc->maps.exec_wakes), ret = 0;
-
-	*at_once = *later = 0;
-	if (!vals)
-		return -1;
-	for (uint32_t k = 0; k < 2; k++) {
-		if (bpf_map_lookup_elem(fd, &k, vals)) {
-			ret = -1;
-			continue;
-		}
-		for (int c = 0; c < l->nr_cpus; c++)
-			*out[k] += vals[c];
-	}
-	free(vals);
-	return ret;
 }
