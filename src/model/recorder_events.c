@@ -2,8 +2,8 @@
  * From the ring buffer to the sinks: each kernel record decoded (to an
  * object, or for plain file events straight to text), annotated with its
  * tool call, checked by the detectors and written to the store and the
- * JSONL stream. The recording's lifecycle (the command, sessions, the
- * loop) is recorder.c's.
+ * JSONL stream. The recording's lifecycle (the loop, the end) is
+ * recorder.c's; the command and the sessions are recorder_sessions.c's.
  */
 #include "model/recorder_int.h"
 

@@ -1,6 +1,7 @@
 /*
  * The recorder's state, shared by its parts: the recording's lifecycle
- * (recorder.c), records to events and events to the sinks
+ * (recorder.c), its sessions from the command's start to session_end
+ * (recorder_sessions.c), records to events and events to the sinks
  * (recorder_events.c), and enforcing (recorder_guard.c: the policy, its
  * violations, reloads and the control socket the agents' hooks ask).
  */
@@ -31,6 +32,9 @@ struct hookserv;
 struct flows;
 struct redact_ctx;
 struct correlator;
+
+/* Sessions a recording holds at once (r->sessions, allocated whole). */
+#define MAX_SESSIONS 4096
 
 struct session {
 	uint64_t id;
@@ -98,11 +102,23 @@ struct recorder {
 	char workspace[PATH_MAX];
 };
 
-/* recorder.c: the recording's lifecycle */
+/* recorder_sessions.c: sessions, from the command's start to session_end */
 struct session *rec_find_session(struct recorder *r, uint64_t id);
 struct session *rec_add_session(struct recorder *r, uint64_t id, pid_t root, const char *mode);
 /* The session_start record (argv and cwd of the recorded command, or NULL). */
 void rec_session_start(struct recorder *r, struct session *s, char **argv, const char *cwd);
+/* The session's last findings, then its session_end record; s is ended. */
+void rec_session_end(struct recorder *r, struct session *s);
+/* The loss counters past the event kinds (AT_EV__MAX up to AT_LOSS__MAX),
+ * by the names session_end's drops and --stats give them. */
+extern const char *const rec_loss_names[AT_LOSS__MAX - AT_EV__MAX];
+/* Start what the options ask for: the command (in its session cgroup), the
+ * --pid process, or the --comm watches. -1 when it cannot (printed). */
+int rec_start_sessions(struct recorder *r, uint64_t run_id);
+/* SIGCHLD: reap children, and note how the recorded command ended. */
+void rec_reap_child(struct recorder *r);
+/* End the sessions whose tree is gone; true when recording should stop. */
+bool rec_check_sessions(struct recorder *r);
 
 /* recorder_events.c: records to events, events to the sinks */
 /* An event to every sink, annotated with its tool call and findings. */
