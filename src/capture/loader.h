@@ -87,12 +87,6 @@ int loader_stream_skip(struct loader *l, const struct at_stream_key *k, uint64_t
 uint64_t loader_stream_offset(struct loader *l, const struct at_stream_key *k);
 /* Sum the per-CPU loss counters into out[AT_LOSS__MAX]. */
 int loader_read_drops(struct loader *l, uint64_t out[AT_LOSS__MAX]);
-/*
- * The executable (or library) of dev (user space's st_dev), ino has been
- * looked at for TLS, as it is now (size, change time): an exec of it,
- * while unchanged, needs no forced wakeup (include/agenttrail/events.h).
- * -1 when the map is full (execs of it then still wake the reader).
- */
 /* Exec records so far that woke the reader at once, and that did not. */
 int loader_exec_wakes(struct loader *l, uint64_t *at_once, uint64_t *later);
 /*
