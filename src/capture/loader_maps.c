@@ -142,21 +142,35 @@ uint64_t loader_stream_offset(struct loader *l, const struct at_stream_key *k)
 	return off;
 }
 
-int loader_read_drops(struct loader *l, uint64_t out[AT_LOSS__MAX])
+/*
+ * Sum slots 0..n-1 of the per-CPU array fd over the CPUs into out[]. A slot
+ * that cannot be read stays 0; the number of such slots, or -1 when out of
+ * memory.
+ */
+static int percpu_sums(struct loader *l, int fd, uint32_t n, uint64_t *out)
 {
 	uint64_t *vals = calloc((size_t)l->nr_cpus, sizeof(*vals));
+	int unread = 0;
 
+	for (uint32_t k = 0; k < n; k++)
+		out[k] = 0;
 	if (!vals)
 		return -1;
-	for (uint32_t k = 0; k < AT_LOSS__MAX; k++) {
-		out[k] = 0;
-		if (bpf_map_lookup_elem(l->drops_fd, &k, vals))
+	for (uint32_t k = 0; k < n; k++) {
+		if (bpf_map_lookup_elem(fd, &k, vals)) {
+			unread++;
 			continue;
+		}
 		for (int c = 0; c < l->nr_cpus; c++)
 			out[k] += vals[c];
 	}
 	free(vals);
-	return 0;
+	return unread;
+}
+
+int loader_read_drops(struct loader *l, uint64_t out[AT_LOSS__MAX])
+{
+	return percpu_sums(l, l->drops_fd, AT_LOSS__MAX, out) < 0 ? -1 : 0;
 }
 
 uint32_t loader_kernel_dev(uint64_t st_dev)
@@ -185,21 +199,10 @@ int loader_cgroup_known(struct loader *l, uint64_t cgroup_id)
 
 int loader_exec_wakes(struct loader *l, uint64_t *at_once, uint64_t *later)
 {
-	uint64_t *vals = calloc((size_t)l->nr_cpus, sizeof(*vals));
-	uint64_t *out[2] = { at_once, later };
-	int fd = bpf_map__fd(l->proc->maps.exec_wakes), ret = 0;
+	uint64_t sums[2];
+	int rc = percpu_sums(l, bpf_map__fd(l->proc->maps.exec_wakes), 2, sums);
 
-	*at_once = *later = 0;
-	if (!vals)
-		return -1;
-	for (uint32_t k = 0; k < 2; k++) {
-		if (bpf_map_lookup_elem(fd, &k, vals)) {
-			ret = -1;
-			continue;
-		}
-		for (int c = 0; c < l->nr_cpus; c++)
-			*out[k] += vals[c];
-	}
-	free(vals);
-	return ret;
+	*at_once = sums[0];
+	*later = sums[1];
+	return rc == 0 ? 0 : -1;
 }
