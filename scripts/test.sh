@@ -26,6 +26,9 @@ else
   ensure_packages libbpf-tools auditd
 fi
 
+# A static busybox for the guard's chroot test (the VM test's initramfs uses it too).
+ensure_packages busybox-static
+
 # Sanitizer build of the library and unit tests.
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DAT_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$(nproc)" >/dev/null

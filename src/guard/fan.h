@@ -56,6 +56,7 @@ struct fan {
 	struct { uint32_t tid; uint64_t ts; } seen_exec[64];
 	unsigned seen_next;
 	size_t marks;
+	bool seccomp;             /* unlink/rename stopped by the seccomp backend */
 };
 
 struct policy;

@@ -240,9 +240,15 @@ static unsigned ops_of(const struct subject *s, bool exec)
 	return ops;
 }
 
+/*
+ * The violation event of a decision, queued for the recorder. mechanism:
+ * "fanotify" or "seccomp" (decided before the operation; enforced), or
+ * "tracepoint" (seen in the recorded event, after the fact; not enforced).
+ */
 static void queue_violation(struct fan *f, struct subject *s, const size_t *fired, size_t nfired,
-			    unsigned op, enum pol_effect eff, const char *why, bool observed)
+			    unsigned op, enum pol_effect eff, const char *why, const char *mechanism)
 {
+	bool observed = !strcmp(mechanism, "tracepoint");
 	const struct policy *p = f->g->pol;
 	const struct pol_rule *r = &p->rules[fired[0]];
 	char comm[32] = "?", link[64], labels[1024] = "", reason[2048];
@@ -280,7 +286,7 @@ static void queue_violation(struct fan *f, struct subject *s, const size_t *fire
 	json_object_set_new(o, "rules", rules);
 	json_object_set_new(o, "op", json_string(pol_op_name(op)));
 	json_object_set_new(o, "effect", json_string(pol_effect_name(eff)));
-	json_object_set_new(o, "mechanism", json_string(observed ? "tracepoint" : "fanotify"));
+	json_object_set_new(o, "mechanism", json_string(mechanism));
 	json_object_set_new(o, "errno", json_integer(eff == POL_NOTIFY || observed ? 0 : EPERM));
 	if (observed)
 		json_object_set_new(o, "enforced", json_false());
@@ -353,7 +359,7 @@ static uint32_t refuse_unknown_exec(struct fan *f, const struct fanotify_event_m
 		snprintf(s->exe, sizeof(s->exe), "%s", s->path);
 		subject_labels(f, s);
 		queue_violation(f, s, &fired, 1, POL_OP_EXEC, POL_BLOCK,
-				"refused: its arguments could not be captured", false);
+				"refused: its arguments could not be captured", "fanotify");
 	}
 	pthread_rwlock_unlock(&f->pol_lock);
 	f->decisions++;
@@ -444,7 +450,7 @@ uint32_t fan_decide(struct fan *f, const struct fanotify_event_metadata *m, stru
 				op = b;
 				break;
 			}
-		queue_violation(f, s, fired, nfired, op, eff, why, false);
+		queue_violation(f, s, fired, nfired, op, eff, why, "fanotify");
 	}
 	pthread_rwlock_unlock(&f->pol_lock);
 	f->decisions++;
@@ -458,20 +464,87 @@ uint32_t fan_decide(struct fan *f, const struct fanotify_event_metadata *m, stru
 
 
 /*
- * unlink and rename have no permission event: a rule on them is checked
- * against the recorded event, after the fact. The violation says so
- * (mechanism "tracepoint", enforced false); effect kill still stops the
- * process from going on.
+ * The rules an unlink or rename of paths[] (the name, or a rename's old and
+ * new names; NULL where absent) by s fires, and the strongest effect among
+ * them (0: none). sts[k] is the file at paths[k] when known (an inode a
+ * rule's path named, reached through another name), else NULL. drained:
+ * the recorded history is already up to date (the recorder's thread).
+ */
+static enum pol_effect unlink_rename_rules(struct fan *f, struct subject *s, unsigned op,
+					   const char *const paths[2], const struct stat *const sts[2],
+					   bool drained, size_t *fired, size_t *nfired, char *why,
+					   size_t whylen)
+{
+	const struct policy *p = f->g->pol;
+	enum pol_effect eff = 0;
+
+	*nfired = 0;
+	subject_labels(f, s);
+	for (size_t ri = 0; ri < p->nrules; ri++) {
+		const struct pol_rule *r = &p->rules[ri];
+		bool hit = false;
+
+		if (f->g->lsm_rule[ri] || !(r->ops & op) || !pol_dnf_eval(&r->when, &s->labels))
+			continue;
+		for (int k = 0; k < 2 && !hit; k++) {
+			if (!paths[k])
+				continue;
+			if (sts[k])
+				s->st = *sts[k];
+			else
+				memset(&s->st, 0, sizeof(s->st));
+			if (paths_match(f, r, ri, s, paths[k])) {
+				hit = true;
+				snprintf(s->path, sizeof(s->path), "%s", paths[k]);
+			}
+		}
+		if (!hit || unless_after(f, r, ri, &drained, why, whylen))
+			continue;
+		if (*nfired < AT_VIOL_FIRED)
+			fired[(*nfired)++] = ri;
+		if (r->effect == POL_KILL || (r->effect == POL_BLOCK && eff != POL_KILL) || !eff)
+			eff = r->effect;
+	}
+	return eff;
+}
+
+enum pol_effect fan_judge_unlink_rename(struct fan *f, struct subject *s, unsigned op,
+					const char *const paths[2], const struct stat *const sts[2])
+{
+	size_t fired[AT_VIOL_FIRED], nfired;
+	enum pol_effect eff;
+	char why[512] = "";
+
+	pthread_rwlock_rdlock(&f->pol_lock);
+	eff = unlink_rename_rules(f, s, op, paths, sts, false, fired, &nfired, why, sizeof(why));
+	/* notify alone lets it happen: reported from the recorded event */
+	if (eff == POL_NOTIFY)
+		eff = 0;
+	if (eff)
+		queue_violation(f, s, fired, nfired, op, eff, why, "seccomp");
+	pthread_rwlock_unlock(&f->pol_lock);
+	if (eff == POL_KILL)
+		kill((pid_t)s->tgid, SIGKILL);
+	return eff;
+}
+
+/*
+ * An unlink or rename that happened (the recorded event), checked against
+ * the rules after the fact: what the seccomp backend did not stop (no
+ * BPF-LSM and a process it does not see), and every notify rule. The
+ * violation says so (mechanism "tracepoint", enforced false); effect kill
+ * still stops the process from going on.
  */
 void fan_observe_unlink_rename(struct fan *f, const json_t *ev, unsigned op)
 {
 	struct subject *s;
-	const struct policy *p;
 	size_t fired[AT_VIOL_FIRED], nfired = 0;
-	enum pol_effect eff = 0;
+	enum pol_effect eff;
 	const json_t *ret = json_object_get(ev, "ret");
 	const char *paths[2] = { json_string_value(json_object_get(ev, "path")),
 				 json_string_value(json_object_get(ev, "new_path")) };
+	const struct stat *sts[2] = { NULL, NULL };
+	char why[512] = "";
 
 	if (!json_is_integer(ret) || json_integer_value(ret) < 0)
 		return;
@@ -483,36 +556,20 @@ void fan_observe_unlink_rename(struct fan *f, const json_t *ev, unsigned op)
 	s->proc.session = (uint64_t)json_integer_value(json_object_get(ev, "session"));
 	s->proc.start_ns = (uint64_t)json_integer_value(json_object_get(ev, "start_ns"));
 	pthread_rwlock_rdlock(&f->pol_lock);
-	p = f->g->pol;
-	subject_labels(f, s);
-	for (size_t ri = 0; ri < p->nrules; ri++) {
-		const struct pol_rule *r = &p->rules[ri];
-		bool hit = false;
-
-		if (f->g->lsm_rule[ri] || !(r->ops & op) || !pol_dnf_eval(&r->when, &s->labels))
-			continue;
-		for (int k = 0; k < 2 && !hit; k++)
-			if (paths[k] && paths_match(f, r, ri, s, paths[k])) {
-				hit = true;
-				snprintf(s->path, sizeof(s->path), "%s", paths[k]);
-			}
-		if (!hit)
-			continue;
-		if (nfired < AT_VIOL_FIRED)
-			fired[nfired++] = ri;
-		if (r->effect == POL_KILL || !eff)
-			eff = r->effect;
-	}
+	eff = unlink_rename_rules(f, s, op, paths, sts, true, fired, &nfired, why, sizeof(why));
 	if (nfired) {
 		const char *exe = json_string_value(json_object_get(ev, "exe"));
-
 		const char *comm = json_string_value(json_object_get(ev, "comm"));
 
 		snprintf(s->exe, sizeof(s->exe), "%s", exe ? exe : "?");
 		snprintf(s->comm, sizeof(s->comm), "%s", comm ? comm : "?");
 		queue_violation(f, s, fired, nfired, op, eff,
-				"observed: this kernel cannot refuse unlink or rename without BPF-LSM",
-				true);
+				eff == POL_NOTIFY ? "" :
+				f->seccomp ? "observed: not refused: a process the seccomp filter does not "
+					     "cover (another mount or user namespace, or not started by "
+					     "agenttrail run)"
+					   : "observed: this kernel cannot refuse unlink or rename without BPF-LSM",
+				"tracepoint");
 		if (eff == POL_KILL)
 			kill((pid_t)s->tgid, SIGKILL);
 	}

@@ -39,6 +39,14 @@ struct subject {
 
 /* FAN_ALLOW or FAN_DENY for one permission event (the responder thread). */
 uint32_t fan_decide(struct fan *f, const struct fanotify_event_metadata *m, struct subject *s);
+/* An unlink or rename a session process asks for (the seccomp backend's
+ * thread, before the kernel does it): paths[] the name, or a rename's old
+ * and new names; sts[k] the file at paths[k] when there is one, else NULL.
+ * s holds tid, tgid, proc and exe. Returns the effect that refuses it (0:
+ * none; notify rules are left to the recorded event), having queued the
+ * violation and, for kill, sent SIGKILL. */
+enum pol_effect fan_judge_unlink_rename(struct fan *f, struct subject *s, unsigned op,
+					const char *const paths[2], const struct stat *const sts[2]);
 /* unlink/rename rules against a recorded event (the recorder's thread). */
 void fan_observe_unlink_rename(struct fan *f, const json_t *ev, unsigned op);
 /* Remember that rule `rule` names the file of st (hard links, renames). */

@@ -11,6 +11,7 @@
 #include "guard/control.h"
 #include "guard/feedback.h"
 #include "guard/hookserv.h"
+#include "guard/seccomp_notify.h"
 #include "model/recorder_int.h"
 
 #define HOOK_DRAIN_BUDGET_NS 1000000000ull
@@ -49,6 +50,18 @@ int rec_guard_open(struct recorder *r, struct policy *pol)
 		}
 		r->fanning = true;
 	}
+	if (r->fanning && snotify_needed(&r->guard)) {
+		if (!r->o->argv)
+			fprintf(stderr, "agenttrail: policy %s: unlink and rename rules are only observed "
+				"in a session agenttrail did not start (no seccomp filter)\n",
+				r->o->policy);
+		else if (!snotify_available())
+			fprintf(stderr, "agenttrail: policy %s: this kernel offers no seccomp user "
+				"notification: unlink and rename rules are only observed\n",
+				r->o->policy);
+		else
+			r->sn_wanted = true;
+	}
 	if (!r->o->quiet)
 		fprintf(stderr, "agenttrail: enforcing %s: %zu rules, %zu labels, %zu files labelled\n",
 			r->o->policy, r->guard.pol->nrules, r->guard.pol->nlabels, r->guard.files_bound);
@@ -58,6 +71,16 @@ int rec_guard_open(struct recorder *r, struct policy *pol)
 void rec_guard_close(struct recorder *r)
 {
 	rec_control_close(r);
+	if (r->snotifying) {
+		snotify_stop(&r->sn);
+		if (r->o->stats)
+			fprintf(stderr, "unlink/rename by seccomp: %llu decided, %llu refused, %llu done "
+					"for the caller, %llu let through\n",
+				(unsigned long long)r->sn.decided, (unsigned long long)r->sn.refused,
+				(unsigned long long)r->sn.emulated,
+				(unsigned long long)r->sn.passed_on);
+	}
+	r->snotifying = false;
 	if (r->fanning)
 		fan_close(&r->fan);
 	r->fanning = false;
@@ -131,6 +154,10 @@ void rec_reload_policy(struct recorder *r)
 	rc = guard_reload(&r->guard, err, sizeof(err));
 	if (rc == 0 && r->fanning && fan_policy_changed(&r->fan, err, sizeof(err)))
 		fprintf(stderr, "agenttrail: policy reload: file and exec rules: %s\n", err);
+	if (rc == 0 && r->fanning && !r->snotifying && snotify_needed(&r->guard))
+		fprintf(stderr, "agenttrail: policy reload: the command was started without the "
+			"seccomp filter: its unlink and rename rules are only observed until the next "
+			"run\n");
 	if (r->fanning)
 		fan_unlock_policy(&r->fan);
 	if (rc)

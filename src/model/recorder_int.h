@@ -21,6 +21,7 @@
 #include "capture/tls.h"
 #include "guard/fan.h"
 #include "guard/guard.h"
+#include "guard/seccomp_notify.h"
 #include "model/event_json.h"
 #include "model/pidset.h"
 #include "model/recorder.h"
@@ -95,6 +96,9 @@ struct recorder {
 	bool guarding;
 	struct fan fan;        /* file and exec rules (fanotify) */
 	bool fanning;
+	struct snotify sn;     /* unlink and rename (seccomp), for the command */
+	bool sn_wanted;        /* give the command the filter */
+	bool snotifying;
 	/* the agents' hooks (the control socket) */
 	struct control *ctl;
 	struct hookserv *hooks;

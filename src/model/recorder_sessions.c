@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -161,9 +162,28 @@ static char **command_env(char *sess_var, char *sock_var)
 	return env;
 }
 
+/* The command's seccomp filter for unlink and rename: its notification fd,
+ * sent by the child before it execs, and the thread that answers it. */
+static void start_snotify(struct recorder *r, int sn[2])
+{
+	char err[300];
+	int listener;
+
+	close(sn[1]);
+	if (snotify_receive(sn[0], &listener))
+		fprintf(stderr, "agenttrail: no seccomp filter for the command (%s): unlink and "
+			"rename rules are only observed\n", strerror(errno));
+	else if (snotify_start(&r->sn, &r->fan, listener, err, sizeof(err)))
+		fprintf(stderr, "agenttrail: seccomp: %s: unlink and rename rules are only "
+			"observed\n", err);
+	else
+		r->snotifying = true;
+	close(sn[0]);
+}
+
 static pid_t spawn_child(struct recorder *r, char **argv, uint64_t session, int *exec_errno)
 {
-	int go[2], errp[2];
+	int go[2], errp[2], sn[2] = { -1, -1 };
 	char sess_var[64], sock_var[PATH_MAX + 32];
 	char **env;
 	ssize_t n;
@@ -183,9 +203,18 @@ static pid_t spawn_child(struct recorder *r, char **argv, uint64_t session, int 
 		free(env);
 		return -1;
 	}
+	if (r->sn_wanted && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sn)) {
+		fprintf(stderr, "agenttrail: no seccomp filter for the command (socketpair: %s): "
+			"unlink and rename rules are only observed\n", strerror(errno));
+		sn[0] = sn[1] = -1;
+	}
 	pid = fork();
 	if (pid < 0) {
 		free(env);
+		if (sn[0] >= 0) {
+			close(sn[0]);
+			close(sn[1]);
+		}
 		return -1;
 	}
 	if (pid == 0) {
@@ -205,6 +234,10 @@ static pid_t spawn_child(struct recorder *r, char **argv, uint64_t session, int 
 			;
 		if (n != 1)
 			_exit(126);
+		if (sn[1] >= 0) {
+			close(sn[0]);
+			snotify_child(sn[1]);
+		}
 		execvpe(argv[0], argv, env);
 		e = errno;
 		if (write(errp[1], &e, sizeof(e)) < 0)
@@ -223,6 +256,8 @@ static pid_t spawn_child(struct recorder *r, char **argv, uint64_t session, int 
 	if (write(go[1], &c, 1) != 1)
 		fprintf(stderr, "agenttrail: cannot start the command: %s\n", strerror(errno));
 	close(go[1]);
+	if (sn[0] >= 0)
+		start_snotify(r, sn);
 	while ((n = read(errp[0], &e, sizeof(e))) < 0 && errno == EINTR)
 		;
 	close(errp[0]);
