@@ -7,6 +7,7 @@
 #include "capture/loader.h"
 #include "guard/guard.h"
 #include "guard/lsm.h"
+#include "guard/seccomp_notify.h"
 
 static void usage(FILE *f)
 {
@@ -27,10 +28,11 @@ static void usage(FILE *f)
  * connect and datagram send in the kernel by cgroup sock_addr hooks; file
  * and exec rules whose paths name files by inode by BPF-LSM where it loads;
  * the other exec and open/read/write rules by fanotify permission events
- * decided in user space; unlink and rename without BPF-LSM only observed.
- * Said per rule, never silently dropped.
+ * decided in user space; unlink and rename without BPF-LSM by the seccomp
+ * filter `run` gives its command, decided in user space, else only
+ * observed. Said per rule, never silently dropped.
  */
-static const char *mechanism(unsigned op, enum pol_effect e, bool lsm)
+static const char *mechanism(unsigned op, enum pol_effect e, bool lsm, bool seccomp)
 {
 	bool kill = e == POL_KILL, notify = e == POL_NOTIFY;
 
@@ -54,8 +56,15 @@ static const char *mechanism(unsigned op, enum pol_effect e, bool lsm)
 		       : notify ? "fanotify open permission event (reported)"
 				: "fanotify open permission event (EPERM)";
 	default:
+		if (seccomp && !notify)
+			return kill ? "seccomp user notification, decided in user space, for the tree "
+				      "'run' starts (refused, then SIGKILL); observed only in attached "
+				      "sessions"
+				    : "seccomp user notification, decided in user space, for the tree "
+				      "'run' starts (EPERM); observed only in attached sessions";
 		return kill ? "OBSERVED ONLY here (no BPF-LSM): reported after the fact, then SIGKILL"
-			    : "OBSERVED ONLY here (no BPF-LSM): reported after the fact, not refused";
+		       : notify ? "reported after the fact (the recorded event)"
+				: "OBSERVED ONLY here (no BPF-LSM): reported after the fact, not refused";
 	}
 }
 
@@ -115,6 +124,7 @@ int cmd_check(int argc, char **argv)
 	if (!quiet) {
 		char why[160];
 		bool lsm = loader_lsm_available(why, sizeof(why));
+		bool seccomp = snotify_available();
 
 		printf("%s: valid: %zu labels, %zu rules, %zu flows (~ = %s, workspace = %s)\n",
 		       argv[optind], p->nlabels, p->nrules, p->nflows, p->home, p->workspace);
@@ -125,7 +135,8 @@ int cmd_check(int argc, char **argv)
 			for (unsigned op = 1; op <= POL_OP_SEND; op <<= 1)
 				if (r->ops & op)
 					printf("    %-8s %s\n", pol_op_name(op),
-					       mechanism(op, r->effect, lsm && lsm_rule_capable(r)));
+					       mechanism(op, r->effect, lsm && lsm_rule_capable(r),
+							 seccomp));
 		}
 	}
 	policy_free(p);

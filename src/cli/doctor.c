@@ -24,6 +24,7 @@
 #include "capture/cgroup.h"
 #include "capture/loader.h"
 #include "cli/commands.h"
+#include "guard/seccomp_notify.h"
 #include "probe.skel.h"
 
 struct probe_result {
@@ -177,7 +178,11 @@ static size_t ladder(bool sockaddr, bool fan, bool lsm, bool hook_signal, struct
 		    : fan ? "fanotify FAN_OPEN_PERM, decided in user space (EPERM)" : "observed only" };
 	out[n++] = (struct ladder_row){ "unlink, rename",
 		lsm ? "BPF-LSM path_unlink / path_rename, in the kernel (EPERM)"
-		    : "observed only: reported after the fact (needs BPF-LSM)" };
+		    : snotify_available()
+			  ? "seccomp user notification for the tree 'run' starts, decided in user "
+			    "space (EPERM); observed only in attached sessions"
+			  : "observed only: reported after the fact (needs BPF-LSM or seccomp "
+			    "user notification)" };
 	out[n++] = (struct ladder_row){ "kill effect",
 		hook_signal ? "bpf_send_signal from the cgroup hook; SIGKILL after a fanotify denial"
 			    : "bpf_send_signal at the refused syscall's exit; SIGKILL after a fanotify denial" };
