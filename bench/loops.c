@@ -5,6 +5,8 @@
  *   loops open N [PATH]     openat(AT_FDCWD, PATH, O_RDONLY) + close, N times
  *   loops stat N [PATH]     stat(PATH), N times
  *   loops forkexec N        fork + execve("/bin/true") + waitpid, N times
+ *   loops unlink N          unlink of N empty files, which it creates first
+ *                           (untimed) in a new directory under /tmp
  *   loops connect N         TCP connect + close (with a RST, see below) to a
  *                           loopback listener that this program runs in a
  *                           thread, N times
@@ -34,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -135,6 +138,43 @@ static void loop_rate(double rate, double seconds, const char *path)
 	printf("ops=%ld seconds=%.3f rate=%.0f\n", done, (t - t0) / 1e9,
 	       done ? (double)done / ((t - t0) / 1e9) : 0.0);
 	printf("ns_per_op=%.1f\n", done ? (t - t0) / (double)done : 0.0);
+}
+
+/*
+ * Times itself: the files are made first, outside the timed loop, in a
+ * directory of their own (removed at the end).
+ */
+static void loop_unlink(long n)
+{
+	char dir[] = "/tmp/loops-unlink-XXXXXX", name[32];
+	double t0, t1;
+	int dfd;
+
+	if (!mkdtemp(dir))
+		die("mkdtemp");
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		die(dir);
+	for (long i = 0; i < n; i++) {
+		int fd;
+
+		snprintf(name, sizeof(name), "f%ld", i);
+		fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0)
+			die(name);
+		close(fd);
+	}
+	t0 = now_ns();
+	for (long i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "f%ld", i);
+		if (unlinkat(dfd, name, 0))
+			die(name);
+	}
+	t1 = now_ns();
+	close(dfd);
+	if (rmdir(dir))
+		die(dir);
+	printf("ns_per_op=%.1f\n", (t1 - t0) / (double)n);
 }
 
 /*
@@ -256,7 +296,7 @@ static void loop_turns(bool open_mode, long n, const char *path)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: loops open N [PATH] | stat N [PATH] | forkexec N | connect N\n"
+		"usage: loops open N [PATH] | stat N [PATH] | forkexec N | unlink N | connect N\n"
 		"       loops rate R SECONDS [PATH]\n"
 		"       loops turns open|stat N [PATH]   (a chunk per byte on stdin)\n"
 		"prints ns_per_op=X (CLOCK_MONOTONIC around the loop, divided by N)\n");
@@ -322,6 +362,10 @@ int main(int argc, char **argv)
 	if (strcmp(mode, "connect") == 0) {
 		/* times itself: its setup must stay outside the timed loop */
 		loop_connect(n);
+		return 0;
+	}
+	if (strcmp(mode, "unlink") == 0 && argc == 3) {
+		loop_unlink(n);
 		return 0;
 	}
 

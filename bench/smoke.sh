@@ -71,13 +71,13 @@ fi
 import json
 import sys
 
-WORKLOADS = ["open", "stat", "forkexec", "connect", "tls", "build", "agent"]
+WORKLOADS = ["open", "stat", "forkexec", "unlink", "connect", "tls", "build", "agent"]
 CONFIGS = ["bare", "in-session", "in-session-db", "enforce32", "enforce256", "outside",
            "enforce256-outside", "execsnoop+opensnoop", "auditd"]
 SESSION = ["in-session", "in-session-db", "enforce32", "enforce256"]
 ENFORCE = {"enforce32": 32, "enforce256": 256, "enforce256-outside": 256}
 # --quick runs these configurations with these workloads only
-ONLY = {"enforce256": ["open", "forkexec", "connect"]}
+ONLY = {"enforce256": ["open", "forkexec", "unlink", "connect"]}
 PEERS = ["execsnoop+opensnoop", "auditd"]
 errors = []
 

@@ -19,7 +19,7 @@ BASELINE_CONFIGS = tuple(BASELINE_OF.values())
 OUTSIDE_CONFIGS = ("outside", "enforce256-outside")
 # --quick runs these configurations with these workloads only (an enforcing
 # sample costs seconds of agenttrail start-up; enforce32 runs with all of them)
-QUICK_CONFIG_WORKLOADS = {"enforce256": ("open", "forkexec", "connect")}
+QUICK_CONFIG_WORKLOADS = {"enforce256": ("open", "forkexec", "unlink", "connect")}
 PEER_CONFIGS = ("execsnoop+opensnoop", "auditd")
 
 # the comm the background tracer of "outside" records: no process has it

@@ -135,10 +135,13 @@ AUDITD = "/sbin/auditd"
 AUDITCTL = "/sbin/auditctl"
 AUDIT_KEY = "at-bench"
 # What agenttrail records about processes, files and connections, as audit
-# rules: every execve, every open, every connect, of every process.
+# rules: every execve, every open, every unlink and rename, every connect, of
+# every process.
 AUDIT_RULES = [
     ["-a", "always,exit", "-F", "arch=b64", "-S", "execve,execveat", "-k", AUDIT_KEY],
     ["-a", "always,exit", "-F", "arch=b64", "-S", "open,openat,openat2", "-k", AUDIT_KEY],
+    ["-a", "always,exit", "-F", "arch=b64", "-S", "unlink,unlinkat,rmdir,rename,renameat,renameat2",
+     "-k", AUDIT_KEY],
     ["-a", "always,exit", "-F", "arch=b64", "-S", "connect", "-k", AUDIT_KEY],
 ]
 # Debian's /etc/audit/rules.d/audit.rules sets these; the kernel's defaults

@@ -18,6 +18,7 @@ WORKLOADS = [
     ("open", 200000, 2000, "op", "ns", 1),
     ("stat", 200000, 2000, "op", "ns", 1),
     ("forkexec", 1000, 50, "op", "ns", 1),
+    ("unlink", 20000, 500, "op", "ns", 1),
     ("connect", 10000, 500, "op", "ns", 1),
     ("tls", 1024, 32, "MiB", "ms", 1e6),     # MiB downloaded over HTTPS
     ("build", 3, 1, "build", "s", 1e9),      # clean builds per sample
