@@ -176,6 +176,8 @@ FILE_EXIT(creat, AT_EV_OPEN,
 FILE_EXIT(unlink, AT_EV_UNLINK, a.arg = STR(0))
 FILE_EXIT(unlinkat, AT_EV_UNLINK,
 	  a.dirfd = (int)ARG(0); a.arg = STR(1); a.flags = ARG(2))
+/* rmdir(p) is unlinkat(AT_FDCWD, p, AT_REMOVEDIR): one kind, the same flags */
+FILE_EXIT(rmdir, AT_EV_UNLINK, a.arg = STR(0); a.flags = 0x200)
 FILE_EXIT(rename, AT_EV_RENAME, a.arg = STR(0); a.arg2 = STR(1))
 FILE_EXIT(renameat, AT_EV_RENAME,
 	  a.dirfd = (int)ARG(0); a.arg = STR(1); a.dirfd2 = (int)ARG(2); a.arg2 = STR(3))

@@ -150,6 +150,7 @@ static const struct {
 } syscalls[] = {
 	{ "open", SYS_open },         { "openat", SYS_openat },     { "openat2", SYS_openat2 },
 	{ "creat", SYS_creat },       { "unlink", SYS_unlink },     { "unlinkat", SYS_unlinkat },
+	{ "rmdir", SYS_rmdir },
 	{ "rename", SYS_rename },     { "renameat", SYS_renameat }, { "renameat2", SYS_renameat2 },
 	{ "mkdir", SYS_mkdir },       { "mkdirat", SYS_mkdirat },   { "chmod", SYS_chmod },
 	{ "fchmodat", SYS_fchmodat },

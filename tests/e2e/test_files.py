@@ -98,12 +98,14 @@ def test_unlink_rename_mkdir_chmod():
         "os.rename('a.txt', 'dir/b.txt')\n"
         "os.chmod('dir/b.txt', 0o600)\n"
         "os.unlink('gone.txt')\n"
+        "os.mkdir('empty')\n"
+        "os.rmdir('empty')\n"
         "try:\n"
         "    os.unlink('never.txt')\n"
         "except FileNotFoundError:\n"
         "    pass\n" % d)
     r = record(workload(script))
-    m = r.one("mkdir")
+    m = r.one("mkdir", arg_path="dir/new")
     eq(m["path"], os.path.join(d, "dir", "new"), "mkdir path")
     eq(m["mode"], 0o700, "mkdir mode")
     eq(m["ret"], 0, "mkdir ret")
@@ -119,6 +121,9 @@ def test_unlink_rename_mkdir_chmod():
     eq(ul["ret"], 0, "unlink ret")
     bad = r.one("unlink", arg_path="never.txt")
     eq(bad["errno"], "ENOENT", "failed unlink errno")
+    rd = r.one("unlink", arg_path="empty")   # rmdir(2)
+    eq((rd["path"], rd["ret"], rd["flags"]), (os.path.join(d, "empty"), 0, 0x200),
+       "rmdir: path, ret, AT_REMOVEDIR")
 
 
 def test_path_through_bind_mount():
