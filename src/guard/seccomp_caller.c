@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -200,6 +201,14 @@ int sn_read_string(pid_t tid, uint64_t addr, char *out, size_t len)
 
 
 #define WALK_MAX_LINKS 40     /* the kernel's limit (MAXSYMLINKS) */
+#define PROC_MAGIC 0x9fa0     /* PROC_SUPER_MAGIC */
+
+struct walk {
+	int root;                 /* the caller's root directory */
+	pid_t tid;
+	uint32_t tgid;
+	int links;                /* symlinks followed so far */
+};
 
 static bool same_inode(int a, int b)
 {
@@ -208,25 +217,95 @@ static bool same_inode(int a, int b)
 	return !fstat(a, &sa) && !fstat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+static int walk(struct walk *w, int start, const char *path);
+
 /*
- * The directory path names, walked from start (root when path is
- * absolute) one component at a time as the caller's own walk would go: the
- * mounts are those of its namespace (start and root are its /proc links),
- * ".." stops at its root, a symlink is followed from where it sits (an
- * absolute one from its root). Each step is an openat() with our thread
- * holding the caller's credentials, so search permission is the caller's.
- * Returns an O_PATH descriptor of the directory, or -errno.
+ * A symlink of procfs, met at component comp of a walk in directory cur.
+ * "self" and "thread-self" name whoever reads them - here agenttrail - so
+ * they are put as the caller's numbers; the others (fd/N, cwd, root) are
+ * magic: they jump to the object itself, which only following them (not
+ * their text) reaches, under the caller's credentials for its access.
  */
-static int walk(int root, int start, const char *path, int *links)
+static int proc_link(struct walk *w, int cur, const char *comp)
 {
-	char comp[NAME_MAX + 1], target[PATH_MAX];
-	int cur = dup(path[0] == '/' ? root : start);
+	char sub[64];
+	int next;
+
+	if (!strcmp(comp, "self") || !strcmp(comp, "thread-self")) {
+		if (!strcmp(comp, "self"))
+			snprintf(sub, sizeof(sub), "%u", w->tgid);
+		else
+			snprintf(sub, sizeof(sub), "%u/task/%d", w->tgid, (int)w->tid);
+		return walk(w, cur, sub);
+	}
+	next = openat(cur, comp, O_PATH | O_CLOEXEC);
+	return next < 0 ? -errno : next;
+}
+
+/* The next directory after cur: comp, a symlink followed as the caller's
+ * walk would follow it. Closes nothing. */
+static int step(struct walk *w, int cur, const char *comp)
+{
+	char target[PATH_MAX];
+	struct statfs sfs;
+	struct stat st;
+	int next = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	ssize_t k;
+
+	if (next < 0)
+		return -errno;
+	if (fstat(next, &st)) {
+		int e = errno;
+
+		close(next);
+		return -e;
+	}
+	if (S_ISDIR(st.st_mode))
+		return next;
+	if (!S_ISLNK(st.st_mode)) {
+		close(next);
+		return -ENOTDIR;
+	}
+	if (++w->links > WALK_MAX_LINKS) {
+		close(next);
+		return -ELOOP;
+	}
+	if (fstatfs(next, &sfs) == 0 && sfs.f_type == PROC_MAGIC) {
+		close(next);
+		next = proc_link(w, cur, comp);
+	} else {
+		k = readlinkat(next, "", target, sizeof(target) - 1);
+		close(next);
+		if (k < 0)
+			return -EIO;
+		target[k] = '\0';
+		next = walk(w, cur, target);
+	}
+	if (next >= 0 && (fstat(next, &st) || !S_ISDIR(st.st_mode))) {
+		close(next);
+		return -ENOTDIR;
+	}
+	return next;
+}
+
+/*
+ * The directory path names, walked from start (the caller's root when path
+ * is absolute) one component at a time as the caller's own walk would go:
+ * the mounts are those of its namespace (start and root are its /proc
+ * links), ".." stops at its root, a symlink is followed from where it sits
+ * (an absolute one from its root). Each step is an openat() with our
+ * thread holding the caller's credentials, so search permission is the
+ * caller's. Returns an O_PATH descriptor of the directory, or -errno.
+ */
+static int walk(struct walk *w, int start, const char *path)
+{
+	char comp[NAME_MAX + 1];
+	int cur = dup(path[0] == '/' ? w->root : start);
 
 	if (cur < 0)
 		return -errno;
 	while (*path) {
 		size_t len;
-		struct stat st;
 		int next;
 
 		while (*path == '/')
@@ -243,37 +322,12 @@ static int walk(int root, int start, const char *path, int *links)
 		path += len;
 		if (!strcmp(comp, "."))
 			continue;
-		if (!strcmp(comp, "..") && same_inode(cur, root))
+		if (!strcmp(comp, "..") && same_inode(cur, w->root))
 			continue;   /* the caller's root is as high as it goes */
-		next = openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (next < 0 || fstat(next, &st)) {
-			int e = errno;
-
-			if (next >= 0)
-				close(next);
-			close(cur);
-			return -e;
-		}
-		if (S_ISLNK(st.st_mode)) {
-			ssize_t k = readlinkat(next, "", target, sizeof(target) - 1);
-
-			close(next);
-			if (k < 0 || ++*links > WALK_MAX_LINKS) {
-				close(cur);
-				return k < 0 ? -EIO : -ELOOP;
-			}
-			target[k] = '\0';
-			next = walk(root, cur, target, links);
-			if (next < 0) {
-				close(cur);
-				return next;
-			}
-		} else if (!S_ISDIR(st.st_mode)) {
-			close(next);
-			close(cur);
-			return -ENOTDIR;
-		}
+		next = step(w, cur, comp);
 		close(cur);
+		if (next < 0)
+			return next;
 		cur = next;
 	}
 	return cur;
@@ -311,11 +365,11 @@ int sn_name_start(pid_t tid, int dfd, struct sn_name *nm)
 
 /* As the caller: the directory of the last component, and what the rules
  * match on. */
-int sn_name_resolve(struct sn_name *nm, int root)
+int sn_name_resolve(struct sn_name *nm, int root, pid_t tid, uint32_t tgid)
 {
 	char link[64], dir[PATH_MAX], lastname[NAME_MAX + 1];
 	size_t dl = (size_t)(nm->last - nm->arg), ll;
-	int links = 0;
+	struct walk w = { .root = root, .tid = tid, .tgid = tgid, .links = 0 };
 	ssize_t k;
 
 	if (nm->last == nm->arg) {
@@ -325,7 +379,7 @@ int sn_name_resolve(struct sn_name *nm, int root)
 	} else {
 		memcpy(dir, nm->arg, dl);
 		dir[dl] = '\0';
-		nm->dir = walk(root, nm->start, dir, &links);
+		nm->dir = walk(&w, nm->start, dir);
 		if (nm->dir < 0)
 			return nm->dir;
 	}

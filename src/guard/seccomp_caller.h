@@ -55,9 +55,10 @@ struct sn_name {
  * descriptor dfd), with our own credentials. 0 or -errno. */
 int sn_name_start(pid_t tid, int dfd, struct sn_name *nm);
 /* With the caller's credentials: the directory of the last component
- * (walked as the caller's own walk would go, root its root directory),
- * the full path for the rules, the file there. 0 or -errno. */
-int sn_name_resolve(struct sn_name *nm, int root);
+ * (walked as the caller's own walk would go: root its root directory,
+ * /proc/self its own), the full path for the rules, the file there. 0 or
+ * -errno. */
+int sn_name_resolve(struct sn_name *nm, int root, pid_t tid, uint32_t tgid);
 void sn_name_close(struct sn_name *nm);
 
 #endif

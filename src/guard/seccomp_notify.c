@@ -309,7 +309,7 @@ static enum verdict handle(struct snotify *n, const struct seccomp_notif *req, s
 	if (!rc && as_caller && sn_creds_take(&n->self, &w->creds))
 		rc = -EPERM;  /* cannot act as the caller: fail closed */
 	for (int k = 0; k < w->c.npaths && !rc; k++)
-		rc = sn_name_resolve(&w->nm[k], w->root);
+		rc = sn_name_resolve(&w->nm[k], w->root, tid, tgid);
 	if (as_caller && sn_creds_restore(&n->self))
 		rc = creds_lost();
 	if (rc)

@@ -56,6 +56,13 @@ elif op == "unlinkat-opath":  # DIR NAME LABEL: the directory as an O_PATH descr
 elif op == "renameat2":       # OLD NEW FLAGS LABEL
     report(sys.argv[5], renameat2(AT_FDCWD, sys.argv[2], AT_FDCWD, sys.argv[3],
                                   int(sys.argv[4])))
+elif op == "procself-rename":  # DIR NAME NEW LABEL: DIR/NAME named through /proc/self/fd
+    fd = os.open(sys.argv[2], os.O_RDONLY | os.O_DIRECTORY)
+    old = "/proc/self/fd/%d/%s" % (fd, sys.argv[3])
+    report(sys.argv[5], libc.rename(old.encode(), sys.argv[4].encode()))
+elif op == "threadself-unlink":  # DIR NAME LABEL: through /proc/thread-self/fd
+    fd = os.open(sys.argv[2], os.O_RDONLY | os.O_DIRECTORY)
+    report(sys.argv[4], libc.unlink(("/proc/thread-self/fd/%d/%s" % (fd, sys.argv[3])).encode()))
 elif op == "badfd":           # NAME LABEL: a descriptor that is not open
     report(sys.argv[3], libc.unlinkat(977, sys.argv[2].encode(), 0))
 elif op == "fault":           # LABEL: a path pointer into nothing
@@ -68,7 +75,7 @@ def workspace():
     ws = os.path.join(d, "ws")
     for sub in ("keep/sub", "free", "jail/bin", "jail/keep"):
         os.makedirs(os.path.join(ws, sub))
-    for name in ("keep/a", "keep/b", "keep/c", "keep/sub/x", "free/a", "free/b", "free/c",
+    for name in ("keep/a", "keep/b", "keep/c", "keep/sub/x", "free/a", "free/b", "free/c", "free/d",
                  "tripwire", "jail/keep/j"):
         with open(os.path.join(ws, name), "w") as f:
             f.write(name + "\n")
@@ -110,24 +117,29 @@ def test_refused_before_they_happen_and_done_as_asked_otherwise():
         %(c)s unlinkat free c2 unlinkat-free
         %(c)s renameat2 free/b keep/x 1 noreplace-in
         %(c)s renameat2 keep/b free/b 2 exchange-out
+        %(c)s procself-rename keep a free/a9 procself-kept
+        %(c)s threadself-unlink free d threadself-free
         %(c)s badfd name badfd
         %(c)s fault fault
     """
     bare, r, ws = run_both(script, KEEP)
     # the names that exist, then the calls' own errors, as bare
     for name in ("rm-free", "mv-free", "the-symlink-itself", "missing", "missing-kept",
-                 "unlinkat-free", "badfd", "fault"):
+                 "unlinkat-free", "threadself-free", "badfd", "fault"):
         r.expect(name, bare.results.get(name))
     for name in ("rm-kept", "rm-r-kept", "rmdir-slash", "mv-out", "mv-in", "through-symlink",
                  "dotdot", "absolute"):
         r.expect(name, "1")
-    for name in ("unlinkat-kept", "unlinkat-opath-kept", "noreplace-in", "exchange-out"):
+    for name in ("unlinkat-kept", "unlinkat-opath-kept", "noreplace-in", "exchange-out",
+                 "procself-kept"):
         r.expect(name, "errno=%d" % EPERM)
     eq(bare.results.get("rm-kept"), "0", "bare rm")
     eq(sorted(os.listdir(os.path.join(ws, "keep"))), ["a", "b", "c", "sub"], "keep/")
     eq(os.listdir(os.path.join(ws, "keep", "sub")), ["x"], "keep/sub/")
-    eq(sorted(os.listdir(os.path.join(ws, "free"))), ["b"],
-       "free/ (b stays: its renames into keep/ were refused)")
+    # b stays (its renames into keep/ were refused); d went through
+    # /proc/thread-self/fd: the caller's descriptor, not ours
+    eq(sorted(os.listdir(os.path.join(ws, "free"))), ["b"], "free/")
+    eq(bare.results.get("threadself-free"), "0", "bare unlink through /proc/thread-self")
     v = r.violations(rule="keep")
     assert len(v) >= 12, r.events
     for e in v:
