@@ -204,6 +204,17 @@ struct {
 	__type(value, __u64);
 } ring_written SEC(".maps");
 
+/* include/agenttrail/events.h: executables whose exec needs no forced
+ * wakeup (proc.bpf.c), filled by user space with each binary it has
+ * looked at for TLS, least recently used first out; an open for writing
+ * by a session process takes its file out (file.bpf.c). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, AT_EXE_KNOWN_MAX);
+	__type(key, struct at_exe_key);
+	__type(value, struct at_exe_ver);
+} exe_known SEC(".maps");
+
 /* The frequent kinds' rule: once per AT_WAKE_SHIFT bytes of this CPU. */
 static __always_inline __u64 ring_wake_bytes(__u64 size)
 {
@@ -237,6 +248,13 @@ static __always_inline __u64 ring_wake(__u16 kind, __u64 size)
 static __always_inline void submit(void *rec, __u64 size, __u16 kind)
 {
 	if (bpf_ringbuf_output(&events, rec, size, ring_wake(kind, size)))
+		count_drop(kind);
+}
+
+/* The same, waking the reader at once. */
+static __always_inline void submit_now(void *rec, __u64 size, __u16 kind)
+{
+	if (bpf_ringbuf_output(&events, rec, size, BPF_RB_FORCE_WAKEUP))
 		count_drop(kind);
 }
 

@@ -76,6 +76,22 @@ static __always_inline void label_open(struct at_proc *p, struct file *f, __u32 
 		label_read_at(tgid, ino, BPF_CORE_READ(f, f_path.dentry));
 }
 
+/*
+ * A program user space has looked at for TLS, opened for writing: out of
+ * exe_known, so that its next exec wakes the reader at once, and the record
+ * says so and wakes it too. Its uprobes sit at offsets chosen for the old
+ * contents (uprobes are per inode); user space takes them off before a new
+ * version runs, if it hears of it first.
+ */
+static __always_inline bool known_exe_written(__u64 ino, __u32 dev, __u32 flags)
+{
+	struct at_exe_key k = { .ino = ino, .dev = dev };
+
+	if (!(flags & AT_O_ACCMODE) && !(flags & AT_O_TRUNC))
+		return false;
+	return bpf_map_delete_elem(&exe_known, &k) == 0;
+}
+
 static __always_inline int emit_file(void *ctx, __u16 kind, long ret, const struct file_args *a)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -120,6 +136,8 @@ static __always_inline int emit_file(void *ctx, __u16 kind, long ret, const stru
 			if (res.pseudo)
 				r->f.h.flags |= AT_F_PATH_PSEUDO;
 			file_ino_dev(f, &r->f.ino, &r->f.dev);
+			if (known_exe_written(r->f.ino, r->f.dev, a->flags))
+				r->f.h.flags |= AT_F_EXE_WRITTEN;
 		}
 		if (f)
 			label_open(p, f, a->flags);
@@ -139,7 +157,10 @@ static __always_inline int emit_file(void *ctx, __u16 kind, long ret, const stru
 	}
 	off &= AT_DATA_MASK;
 	r->f.h.size = sizeof(r->f) + off;
-	submit(r, sizeof(r->f) + off, kind);
+	if (r->f.h.flags & AT_F_EXE_WRITTEN)
+		submit_now(r, sizeof(r->f) + off, kind);
+	else
+		submit(r, sizeof(r->f) + off, kind);
 	return 0;
 }
 

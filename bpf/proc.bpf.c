@@ -29,16 +29,9 @@ struct {
 /* Set by the loader: TLS uprobes follow execs (record without --no-tls). */
 const volatile bool exec_wakes_tls = true;
 
-/* include/agenttrail/events.h: executables whose exec needs no forced
- * wakeup, and cgroups whose path user space knows; filled by user space,
- * least recently used first out (a long --comm recording sees many). */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, AT_EXE_KNOWN_MAX);
-	__type(key, struct at_exe_key);
-	__type(value, struct at_exe_ver);
-} exe_known SEC(".maps");
-
+/* include/agenttrail/events.h: cgroups whose path user space knows;
+ * filled by user space, least recently used first out (a long --comm
+ * recording sees many). (exe_known, its executables: common.bpf.h.) */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, AT_CGROUP_KNOWN_MAX);

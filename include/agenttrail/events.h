@@ -72,6 +72,7 @@ enum at_loss {
 #define AT_F_DNS_TRUNC    (1u << 5) /* dns: message longer than AT_DNS_MAX */
 #define AT_F_CORE_DUMP    (1u << 6) /* exit: dumped core */
 #define AT_F_PATH_PSEUDO  (1u << 7) /* open: not a file in the tree (pipe, socket, memfd) */
+#define AT_F_EXE_WRITTEN  (1u << 8) /* open for writing of a program looked at for TLS */
 
 struct at_hdr {
 	__u16 kind;

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,7 +81,12 @@ void tls_mgr_init(struct tls_mgr *m, struct loader *l, bool enabled, bool verbos
 	}
 }
 
-static bool seen_before(struct tls_mgr *m, dev_t dev, ino_t ino)
+static uint32_t kdev_of(const struct stat *st, const struct tls_kname *kn)
+{
+	return kn && kn->ino == (uint64_t)st->st_ino ? kn->dev : loader_kernel_dev(st->st_dev);
+}
+
+static bool seen_before(struct tls_mgr *m, dev_t dev, ino_t ino, uint32_t kdev)
 {
 	for (size_t i = 0; i < m->nseen; i++)
 		if (m->seen[i].dev == dev && m->seen[i].ino == ino)
@@ -96,12 +102,13 @@ static bool seen_before(struct tls_mgr *m, dev_t dev, ino_t ino)
 	}
 	m->seen[m->nseen].dev = dev;
 	m->seen[m->nseen].ino = ino;
+	m->seen[m->nseen].kdev = kdev;
 	m->nseen++;
 	return false;
 }
 
 static struct tls_attachment *new_attachment(struct tls_mgr *m, const char *path,
-					     const struct stat *st)
+					     const struct stat *st, uint32_t kdev)
 {
 	struct tls_attachment *a;
 
@@ -122,6 +129,7 @@ static struct tls_attachment *new_attachment(struct tls_mgr *m, const char *path
 	a->id = (uint32_t)m->natt + 1;
 	a->dev = st->st_dev;
 	a->ino = st->st_ino;
+	a->kdev = kdev;
 	m->natt++;
 	return a;
 }
@@ -229,13 +237,13 @@ int tls_mgr_consider_file(struct tls_mgr *m, const char *path, const struct tls_
 
 	if (!m->enabled || !path || path[0] != '/' || stat(path, &st) || !S_ISREG(st.st_mode))
 		return 0;
-	if (seen_before(m, st.st_dev, st.st_ino))
+	if (seen_before(m, st.st_dev, st.st_ino, kdev_of(&st, kn)))
 		return 0;
 	/* looked at once, whatever the outcome below (the reader is awake
 	 * now and attaches before it reads the next record) */
 	known_now(m, &st, kn);
 	if (is_gnutls(path)) {
-		a = new_attachment(m, path, &st);
+		a = new_attachment(m, path, &st, kdev_of(&st, kn));
 		if (!a)
 			return 0;
 		a->lib = "gnutls";
@@ -262,7 +270,7 @@ int tls_mgr_consider_file(struct tls_mgr *m, const char *path, const struct tls_
 					err[0] ? err : strerror(-e));
 			return 0;
 		}
-		a = new_attachment(m, path, &st);
+		a = new_attachment(m, path, &st, kdev_of(&st, kn));
 		if (!a)
 			return 0;
 		a->lib = strcmp(t.lib, "boringssl") == 0 ? "boringssl" : "openssl";
@@ -281,6 +289,69 @@ int tls_mgr_consider_file(struct tls_mgr *m, const char *path, const struct tls_
 	}
 	report(m, a);
 	return 1;
+}
+
+/* Links destroyed off the recorder's thread: taking a uprobe off waits
+ * for grace periods (up to a second here) after the breakpoints are out,
+ * and the recorder has the new version to attach meanwhile. */
+struct detach_job {
+	struct bpf_link *links[TLS_MAX_LINKS];
+	int nlinks;
+};
+
+static void *detach_thread(void *arg)
+{
+	struct detach_job *j = arg;
+
+	for (int i = 0; i < j->nlinks; i++)
+		bpf_link__destroy(j->links[i]);
+	free(j);
+	return NULL;
+}
+
+static void detach_in_background(struct tls_mgr *m, struct tls_attachment *a)
+{
+	struct detach_job *j = calloc(1, sizeof(*j));
+	pthread_t t;
+
+	for (size_t i = 0; i < m->ndetachers;)   /* slots of finished ones */
+		if (pthread_tryjoin_np(m->detachers[i], NULL) == 0)
+			m->detachers[i] = m->detachers[--m->ndetachers];
+		else
+			i++;
+	if (j && m->ndetachers < sizeof(m->detachers) / sizeof(m->detachers[0])) {
+		memcpy(j->links, a->links, sizeof(j->links));
+		j->nlinks = a->nlinks;
+		if (pthread_create(&t, NULL, detach_thread, j) == 0) {
+			m->detachers[m->ndetachers++] = t;
+			a->nlinks = 0;
+			return;
+		}
+	}
+	free(j);
+	detach(a);   /* here, then */
+}
+
+void tls_mgr_file_written(struct tls_mgr *m, uint32_t kdev, uint64_t ino)
+{
+	for (size_t i = 0; i < m->nseen; i++)
+		if (m->seen[i].kdev == kdev && (uint64_t)m->seen[i].ino == ino) {
+			m->seen[i] = m->seen[--m->nseen];
+			break;
+		}
+	for (size_t i = 0; i < m->natt; i++) {
+		struct tls_attachment *a = &m->att[i];
+
+		if (a->kdev != kdev || (uint64_t)a->ino != ino || a->disabled)
+			continue;
+		detach_in_background(m, a);
+		a->disabled = true;
+		a->rewritten = true;
+		if (m->verbose || !m->quiet)
+			fprintf(stderr, "agenttrail: TLS capture: %s is being rewritten; its uprobes "
+				"are taken off, and it is looked at again when it next runs\n",
+				a->path);
+	}
 }
 
 void tls_mgr_consider_maps(struct tls_mgr *m, pid_t pid)
@@ -362,9 +433,10 @@ json_t *tls_mgr_json(const struct tls_mgr *m)
 
 	for (size_t i = 0; arr && i < m->natt; i++) {
 		const struct tls_attachment *a = &m->att[i];
-		json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:b}", "path", a->path, "lib",
+		json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:b, s:b}", "path", a->path, "lib",
 				      a->lib ? a->lib : "", "method", a->method ? a->method : "",
-				      "validated", a->validated, "disabled", a->disabled);
+				      "validated", a->validated, "disabled", a->disabled,
+				      "rewritten", a->rewritten);
 
 		if (o)
 			json_array_append_new(arr, o);
@@ -374,6 +446,8 @@ json_t *tls_mgr_json(const struct tls_mgr *m)
 
 void tls_mgr_close(struct tls_mgr *m)
 {
+	for (size_t i = 0; i < m->ndetachers; i++)
+		pthread_join(m->detachers[i], NULL);
 	for (size_t i = 0; i < m->natt; i++) {
 		detach(&m->att[i]);
 		free(m->att[i].path);

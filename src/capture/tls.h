@@ -18,6 +18,7 @@
 #ifndef AT_CAPTURE_TLS_H
 #define AT_CAPTURE_TLS_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,6 +35,7 @@ struct tls_attachment {
 	uint32_t id;
 	dev_t dev;
 	ino_t ino;
+	uint32_t kdev;          /* the kernel's device number of the file */
 	char *path;
 	const char *lib;        /* "openssl", "boringssl", "gnutls" */
 	const char *method;     /* "symbols", "boringssl-scan" */
@@ -41,12 +43,14 @@ struct tls_attachment {
 	struct bpf_link *links[TLS_MAX_LINKS];
 	int nlinks;
 	bool validated;         /* saw HTTP through it */
-	bool disabled;          /* detached: unsupported build */
+	bool disabled;          /* detached: unsupported build, or rewritten */
+	bool rewritten;         /* detached: opened for writing in a session */
 };
 
 struct tls_file {
 	dev_t dev;
 	ino_t ino;
+	uint32_t kdev;          /* the kernel's device number */
 };
 
 struct tls_mgr {
@@ -56,6 +60,8 @@ struct tls_mgr {
 	struct tls_file *seen;  /* every file considered, with or without TLS */
 	size_t nseen, capseen;
 	struct tls_cache no_tls; /* files without a TLS library, across runs */
+	pthread_t detachers[16]; /* taking rewritten programs' uprobes off */
+	size_t ndetachers;
 	bool verbose;
 	bool quiet;
 	bool enabled;
@@ -72,6 +78,11 @@ struct tls_kname {
 };
 /* The same, told how the kernel names the file (NULL: unknown). */
 int tls_mgr_consider_file(struct tls_mgr *m, const char *path, const struct tls_kname *kn);
+/* A session process opened a file looked at here for writing (the
+ * kernel's names; AT_F_EXE_WRITTEN): take its uprobes off, since they sit
+ * at offsets chosen for the old contents, and look at it again when it
+ * next runs. */
+void tls_mgr_file_written(struct tls_mgr *m, uint32_t kdev, uint64_t ino);
 /* Every executable mapping of a running process (--pid, and the tree
  * found at start). */
 void tls_mgr_consider_maps(struct tls_mgr *m, pid_t pid);

@@ -379,6 +379,10 @@ static int handle_record(struct recorder *r, void *data, size_t size)
 	if (h->kind == AT_EV_DNS && (h->flags & AT_F_DNS_TCP) && size >= sizeof(struct at_dns) &&
 	    ((const struct at_dns *)data)->len == 2)
 		return 0;
+	/* a program with uprobes being rewritten: off before it runs again */
+	if (h->kind == AT_EV_OPEN && (h->flags & AT_F_EXE_WRITTEN) && size >= sizeof(struct at_file))
+		tls_mgr_file_written(&r->tls, ((const struct at_file *)data)->dev,
+				     ((const struct at_file *)data)->ino);
 	if (file_as_text(r, h))
 		return handle_file_text(r, h, data, size, s);
 	ev = event_to_json(&r->ev, data, size, err, sizeof(err));

@@ -222,6 +222,42 @@ def test_private_libssl_found_when_loaded():
     eq(body_bytes(rec.one("http")["response"]), b"echo:private", "captured through the copy")
 
 
+def build_tls_static(d):
+    """tests/e2e/tls_static.c twice: as is, and with its OpenSSL 64 KiB
+    further into the file (-DPAD)."""
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tls_static.c")
+    out = []
+    for name, extra in (("v1", []), ("v2", ["-DPAD"])):
+        exe = os.path.join(d, name)
+        subprocess.run(["cc", "-O1", *extra, "-o", exe, src, "-Wl,-Bstatic", "-lssl", "-lcrypto",
+                        "-Wl,-Bdynamic", "-lpthread", "-ldl"], check=True)
+        out.append(exe)
+    return out
+
+
+def test_program_rewritten_in_place_is_looked_at_again():
+    """A program with OpenSSL inside, overwritten in place (same inode) by
+    a new build during the recording: the uprobes set for the old contents
+    come off when it is opened for writing, and the new version is looked
+    at and attached when it runs, so both versions' traffic is captured
+    and the new one does not run into breakpoints meant for other code."""
+    d = tmpdir()
+    v1, v2 = build_tls_static(d)
+    bin_ = os.path.join(d, "client")
+    srv = Http1Server(ca())
+    args = "127.0.0.1 %d %s" % (srv.port, ca().ca_cert)
+    try:
+        rec = record(["sh", "-c", "cp %s %s && %s %s /echo/one && cp %s %s && %s %s /echo/two" % (
+            v1, bin_, bin_, args, v2, bin_, bin_, args)], extra=["--verbose"])
+    finally:
+        srv.close()
+    eq(rec.rc, 0, "both versions ran: " + rec.stderr[-2000:])
+    got = sorted(body_bytes(h["response"]) for h in rec.of("http"))
+    eq(got, [b"echo:one", b"echo:two"], "both versions' traffic captured")
+    assert "%s is being rewritten" % bin_ in rec.stderr, rec.stderr[-2000:]
+    eq(rec.stderr.count("TLS capture: %s (openssl" % bin_), 2, "attached twice:\n" + rec.stderr)
+
+
 STREAM_SCRIPT = {"turns": [{"text": "The local model says hello."}], "match": "all"}
 
 
