@@ -414,6 +414,91 @@ static void *sn_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * The answerer of last resort, started with the thread: a detached process
+ * that holds the notification fd too and waits until agenttrail is gone -
+ * its end of a pipe reads end of file when agenttrail stops or is killed -
+ * then lets every call of the processes still filtered go on (the
+ * recording, and with it every rule, has ended), and exits with the last
+ * of them. Without it they would get ENOSYS from every unlink and rename.
+ * Only async-signal-safe calls after fork: agenttrail has threads.
+ */
+static void answerer_loop(struct snotify *n)
+{
+	struct seccomp_notif *req = n->req;
+	struct seccomp_notif_resp *resp = n->resp;
+	struct pollfd p[2] = { { .fd = 3, .events = 0 }, { .fd = 4, .events = POLLIN } };
+	char c;
+
+	/* agenttrail answers while it lives; leave when the tree is gone */
+	for (;;) {
+		if (poll(p, 2, -1) < 0)
+			continue;
+		if (p[0].revents & (POLLHUP | POLLERR | POLLNVAL))
+			_exit(0);
+		if (p[1].revents && read(4, &c, 1) <= 0)
+			break;
+	}
+	close(4);
+	for (;;) {
+		p[0].events = POLLIN;
+		if (poll(p, 1, -1) < 0)
+			continue;
+		if (!(p[0].revents & POLLIN))
+			_exit(0);
+		memset(req, 0, n->req_size);
+		if (ioctl(3, SECCOMP_IOCTL_NOTIF_RECV, req))
+			continue;
+		memset(resp, 0, n->resp_size);
+		resp->id = req->id;
+		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+		(void)ioctl(3, SECCOMP_IOCTL_NOTIF_SEND, resp);
+	}
+}
+
+static int start_answerer(struct snotify *n, char *err, size_t errlen)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC)) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		sigset_t none;
+		int null;
+
+		if (fork() != 0)
+			_exit(0);     /* not agenttrail's child: nobody to reap it */
+		setsid();
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGINT, SIG_IGN);
+		signal(SIGTERM, SIG_IGN);
+		if (dup2(n->listener, 3) < 0 || dup2(p[0], 4) < 0)
+			_exit(1);
+		null = open("/dev/null", O_RDWR);
+		for (int fd = 0; fd < 3 && null >= 0; fd++)
+			dup2(null, fd);
+		syscall(SYS_close_range, 5, ~0U, 0);
+		answerer_loop(n);
+		_exit(0);
+	}
+	close(p[0]);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	n->answerer_fd = p[1];
+	return 0;
+}
+
 int snotify_start(struct snotify *n, struct fan *f, int listener, char *err, size_t errlen)
 {
 	struct seccomp_notif_sizes sizes;
@@ -421,7 +506,7 @@ int snotify_start(struct snotify *n, struct fan *f, int listener, char *err, siz
 
 	memset(n, 0, sizeof(*n));
 	n->listener = listener;
-	n->stop_fd = -1;
+	n->stop_fd = n->answerer_fd = -1;
 	n->f = f;
 	if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes)) {
 		snprintf(err, errlen, "seccomp notification sizes: %s", strerror(errno));
@@ -444,6 +529,8 @@ int snotify_start(struct snotify *n, struct fan *f, int listener, char *err, siz
 	}
 	/* the caller waits for the answer: let the two run as one */
 	(void)ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+	if (start_answerer(n, err, errlen))
+		goto fail;
 	n->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (n->stop_fd < 0) {
 		snprintf(err, errlen, "eventfd: %s", strerror(errno));
@@ -461,60 +548,6 @@ fail:
 	return -1;
 }
 
-/* A detached process answers what is left: every call goes on, as the
- * recording (and with it every other rule) has ended. Only async-signal-
- * safe calls after fork: agenttrail has threads. */
-static void hand_over(struct snotify *n)
-{
-	struct pollfd p = { .fd = n->listener, .events = POLLIN };
-	pid_t pid;
-
-	if (poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)) && !(p.revents & POLLIN))
-		return;   /* nobody left */
-	pid = fork();
-	if (pid < 0) {
-		fprintf(stderr, "agenttrail: seccomp: cannot leave a process to answer for the "
-			"command's remaining processes (%s): their unlink and rename now fail\n",
-			strerror(errno));
-		return;
-	}
-	if (pid == 0) {
-		struct seccomp_notif *req = n->req;
-		struct seccomp_notif_resp *resp = n->resp;
-		sigset_t none;
-		int null;
-
-		if (fork() != 0)
-			_exit(0);
-		setsid();
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (dup2(n->listener, 3) < 0)
-			_exit(1);
-		null = open("/dev/null", O_RDWR);
-		for (int fd = 0; fd < 3 && null >= 0; fd++)
-			dup2(null, fd);
-		syscall(SYS_close_range, 4, ~0U, 0);
-		for (;;) {
-			p.fd = 3;
-			p.events = POLLIN;
-			if (poll(&p, 1, -1) < 0)
-				continue;
-			if (!(p.revents & POLLIN))
-				_exit(0);
-			memset(req, 0, n->req_size);
-			if (ioctl(3, SECCOMP_IOCTL_NOTIF_RECV, req))
-				continue;
-			memset(resp, 0, n->resp_size);
-			resp->id = req->id;
-			resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-			(void)ioctl(3, SECCOMP_IOCTL_NOTIF_SEND, resp);
-		}
-	}
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-}
-
 void snotify_stop(struct snotify *n)
 {
 	uint64_t one = 1;
@@ -528,15 +561,15 @@ void snotify_stop(struct snotify *n)
 	}
 	if (n->f)
 		n->f->seccomp = false;
-	if (n->listener >= 0) {
-		if (n->req && n->resp)
-			hand_over(n);
+	/* the answerer takes over from here */
+	if (n->answerer_fd >= 0)
+		close(n->answerer_fd);
+	if (n->listener >= 0)
 		close(n->listener);
-	}
 	if (n->stop_fd >= 0)
 		close(n->stop_fd);
 	free(n->req);
 	free(n->resp);
-	n->listener = n->stop_fd = -1;
+	n->listener = n->stop_fd = n->answerer_fd = -1;
 	n->req = n->resp = NULL;
 }

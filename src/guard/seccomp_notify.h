@@ -19,9 +19,9 @@
  * let through (its names cannot be resolved as it sees them); the recorded
  * event is then checked after the fact, as on a kernel without this
  * backend. io_uring's UNLINKAT and RENAMEAT do not pass through seccomp.
- * When agenttrail stops while processes of the tree live on, a small
- * process keeps answering for them (letting every call go on) until the
- * last one is gone, so they never see ENOSYS.
+ * When agenttrail stops (or is killed) while processes of the tree live
+ * on, a small process started with the backend answers for them (letting
+ * every call go on) until the last one is gone, so they never see ENOSYS.
  */
 #ifndef AT_GUARD_SECCOMP_NOTIFY_H
 #define AT_GUARD_SECCOMP_NOTIFY_H
@@ -41,6 +41,7 @@ struct guard;
 struct snotify {
 	int listener;             /* the filter's notification fd, -1 when none */
 	int stop_fd;              /* eventfd: stop the thread */
+	int answerer_fd;          /* the answerer of last resort waits for its EOF */
 	pthread_t thread;
 	bool running;
 	struct fan *f;
@@ -68,8 +69,8 @@ int snotify_receive(int sock, int *listener);
 
 /* Start answering for listener (taken over, closed by snotify_stop). */
 int snotify_start(struct snotify *n, struct fan *f, int listener, char *err, size_t errlen);
-/* Stop answering; processes of the tree still alive are handed to a
- * detached process that lets their calls go on. */
+/* Stop answering; processes of the tree still alive are answered from now
+ * on by the answerer of last resort, which lets their calls go on. */
 void snotify_stop(struct snotify *n);
 
 #endif

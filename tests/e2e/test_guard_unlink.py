@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -284,6 +285,27 @@ def test_processes_left_behind_keep_working_after_the_end():
                               os.path.join(d, "policy.yaml")], stdout=subprocess.PIPE)
         return not out.stdout.strip()
     wait_for(left, 10, "the answering process to end")
+
+
+def test_processes_left_behind_keep_working_after_agenttrail_is_killed():
+    """Even a SIGKILLed agenttrail leaves the answerer behind (started with
+    the backend, not at the end)."""
+    d, home, ws = workspace()
+    done = os.path.join(d, "done")
+    pol = os.path.join(d, "policy.yaml")
+    with open(pol, "w") as f:
+        f.write(textwrap.dedent(KEEP))
+    p = subprocess.Popen([tg.AGENTTRAIL, "run", "--policy", pol, "--quiet", "--no-db", "--",
+                          "sh", "-c", "setsid sh -c 'sleep 3; rm keep/b; echo $? > %s' "
+                          "</dev/null >/dev/null 2>&1 & sleep 60" % done],
+                         cwd=ws, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         env=dict(os.environ, HOME=home))
+    time.sleep(1.5)
+    p.kill()
+    p.wait(timeout=10)
+    wait_for(lambda: os.path.exists(done) and open(done).read().strip(), 20, "the daemon's rm")
+    eq(open(done).read().strip(), "0", "the daemon's rm after agenttrail was killed")
+    assert not os.path.exists(os.path.join(ws, "keep", "b"))
 
 
 if __name__ == "__main__":
