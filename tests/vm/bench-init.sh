@@ -39,6 +39,7 @@ hostname agenttrail-vm
 LOOPS=/bin/loops
 TRUE=/bin/at-true
 BPFTOOL=/bin/bpftool
+AGENTTRAIL=/bin/agenttrail
 BTMP=/tmp/bench
 mkdir -p "$BTMP"
 # agenttrail's ~ for the generated policies (bench/vm-lsm.py policies)
@@ -110,6 +111,7 @@ dirty() {
 # that this agenttrail opened no fanotify group (with every file and exec
 # rule in the LSM, none is needed).
 hold_start() {
+	bench_settle "$AGENTTRAIL"
 	rm -f "$BTMP/hold" "$BTMP/hold.ready"
 	mkfifo "$BTMP/hold"
 	HOME=$PHOME agenttrail run --policy "$P256" --no-db --stats --ready-file "$BTMP/hold.ready" \
@@ -167,6 +169,7 @@ echo 0 >/proc/sys/kernel/bpf_stats_enabled
 # TCG translates guest code to host code the first time it runs: one pass of
 # the loops, not counted, so that the first configuration of round 1 does not
 # pay for translating the kernel's open, fork, exec and connect paths.
+bench_settle "$AGENTTRAIL"
 bench_bare 0 warmup >/dev/null || echo "warm-up pass failed: $(cat "$BTMP/bare.err")"
 W=$(bench_workload)
 CONFIGS="bare in-session enforce32 enforce256 enforce256-outside"
@@ -222,6 +225,8 @@ while [ "$r" -le "$ROUNDS" ]; do
 	done
 	t=$(now)
 	for c in "$@"; do
+		# the previous configuration's agenttrail gone (hold_start waits too)
+		bench_settle "$AGENTTRAIL" || DIRTY="$DIRTY settle-$r/$c"
 		run_config "$r" "$c" || MISSING="$MISSING $r/$c"
 	done
 	echo "VMBENCH ROUND $r done order=$(echo "$@" | tr ' ' ,) seconds=$(awk -v a="$t" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')"

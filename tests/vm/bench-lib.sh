@@ -11,6 +11,7 @@
 #   LOOPS     bench/loops, built statically (the same file on both sides)
 #   TRUE      a static program that exits 0, for the fork+exec loop
 #   BPFTOOL   bpftool
+#   AGENTTRAIL  the agenttrail binary the sessions run (its absolute path)
 #   N_OPEN N_FORK N_CONN   iterations of the open, fork+exec, connect loops
 #   BTMP      a scratch directory
 
@@ -32,6 +33,33 @@ bench_samples() {
 			sub(/^ns_per_op=/, "")
 			print "VMBENCH SAMPLE round=" r " config=" c " workload=" w[n] " ns_per_op=" $0 (x ? " " x : "")
 		}' "$1"
+}
+
+# agenttrail_pids AGENTTRAIL: the processes running the binary AGENTTRAIL
+# (another agenttrail on the machine is not ours to wait for).
+agenttrail_pids() {
+	for _p in $(pidof agenttrail); do
+		[ "$(readlink "/proc/$_p/exe" 2>/dev/null)" = "$1" ] && echo "$_p"
+	done
+	return 0
+}
+
+# bench_settle AGENTTRAIL: wait, up to 120 s, until no process runs
+# AGENTTRAIL. agenttrail exits as soon as its command is done but leaves a
+# detached child that detaches its BPF programs (an RCU grace period per
+# link, seconds under TCG); until then every syscall on the machine still
+# runs them, and a bare sample taken then would not be bare.
+bench_settle() {
+	_i=0
+	while [ -n "$(agenttrail_pids "$1")" ]; do
+		_i=$((_i + 1))
+		if [ "$_i" -gt 600 ]; then
+			echo "VMBENCH WARN agenttrail still running after 120 s: $(agenttrail_pids "$1" | tr '\n' ' ')"
+			return 1
+		fi
+		sleep 0.2
+	done
+	return 0
 }
 
 # bench_bare ROUND CONFIG [EXTRA]: the loops, in no session.
@@ -70,6 +98,7 @@ bpf_progs() {
 bpf_open_turn() {
 	_tag=$1
 	shift
+	bench_settle "$AGENTTRAIL"
 	rm -f "$BTMP/turn.in" "$BTMP/turn.out" "$BTMP/turn.ready"
 	mkfifo "$BTMP/turn.in" "$BTMP/turn.out" || return 1
 	bpf_progs "$BTMP/base.txt" || return 1
