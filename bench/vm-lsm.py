@@ -152,6 +152,9 @@ def build(vm_lines, host_lines, meta):
     params = next((kv for k, kv, _ in vm_lines if k == "PARAMS"), {})
     data = {"meta": meta, "params": params, "workloads": {}, "calibration": {},
             "mechanisms": {}, "rounds": [t for k, _, t in vm_lines if k == "ROUND"]}
+    # the host is shared: its load and any other agenttrail, per phase
+    data["host_info"] = [kv for k, kv, _ in host_lines if k == "HOSTINFO"]
+    data["warnings"] = [t for k, _, t in vm_lines + host_lines if k == "WARN"]
     for kind, kv, text in vm_lines:
         if kind == "MECH":
             data["mechanisms"].setdefault(kv["policy"], []).append(
@@ -230,6 +233,13 @@ def report(d):
              % (m.get("command", "?"), p.get("rounds", "?"), p.get("n_open", "?"),
                 p.get("n_fork", "?"), p.get("n_conn", "?"), m.get("host_rounds", "?"),
                 m.get("host_rounds", "?"), m.get("total_s", "?"), m.get("qemu_s", "?")))
+    if d["host_info"]:
+        L += ["", "The host is shared: " + "; ".join(
+            "%s the boot, load average %s and %s other agenttrail process(es) running"
+            % (h.get("phase", "?"), h.get("loadavg", "?"), h.get("other_agenttrail", "?"))
+            for h in d["host_info"]) + "."]
+    for w in d["warnings"]:
+        L += ["", "Warning: " + w]
     L += ["", "**Calibration** (measured in this run): the guest's bare time over the host's "
           "bare time, per loop, and the BPF time per open+close of `agenttrail record`'s "
           "programs (same programs, same loop) in the guest over the host's.", "",

@@ -101,7 +101,6 @@ bpf_open_turn() {
 	bench_settle "$AGENTTRAIL"
 	rm -f "$BTMP/turn.in" "$BTMP/turn.out" "$BTMP/turn.ready"
 	mkfifo "$BTMP/turn.in" "$BTMP/turn.out" || return 1
-	bpf_progs "$BTMP/base.txt" || return 1
 	"$@" --ready-file "$BTMP/turn.ready" -- "$LOOPS" turns open "$N_OPEN" \
 		<"$BTMP/turn.in" >"$BTMP/turn.out" 2>"$BTMP/turn.err" &
 	_pid=$!
@@ -114,7 +113,11 @@ bpf_open_turn() {
 		_i=$((_i + 1))
 	done
 	_line=""
-	if [ -e "$BTMP/turn.ready" ] && bpf_progs "$BTMP/before.txt"; then
+	# this agenttrail's programs: the prog_id of every BPF fd it holds (on a
+	# shared host another agenttrail may load the same programs meanwhile)
+	cat "/proc/$_pid/fdinfo/"* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' |
+		sort -u >"$BTMP/ours.txt"
+	if [ -e "$BTMP/turn.ready" ] && [ -s "$BTMP/ours.txt" ] && bpf_progs "$BTMP/before.txt"; then
 		printf x >&7
 		read -r _line <&6 || _line=""
 		case $_line in
@@ -132,12 +135,12 @@ bpf_open_turn() {
 		return 1
 	fi
 	echo "VMBENCH BPFLOOP tag=$_tag ops=$N_OPEN $_line"
-	# programs that were not loaded before agenttrail started, and ran
+	# the programs of this agenttrail that ran
 	awk -v tag="$_tag" '
-		FILENAME == ARGV[1] { base[$1] = 1; next }
+		FILENAME == ARGV[1] { ours[$1] = 1; next }
 		FILENAME == ARGV[2] { rt[$1] = $3; rc[$1] = $4; next }
-		!($1 in base) && ($1 in rt) && $4 > rc[$1] {
+		($1 in ours) && ($1 in rt) && $4 > rc[$1] {
 			printf "VMBENCH BPF tag=%s id=%s name=%s run_time_ns=%.0f run_cnt=%.0f\n",
 				tag, $1, $2, $3 - rt[$1], $4 - rc[$1]
-		}' "$BTMP/base.txt" "$BTMP/before.txt" "$BTMP/after.txt"
+		}' "$BTMP/ours.txt" "$BTMP/before.txt" "$BTMP/after.txt"
 }
