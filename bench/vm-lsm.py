@@ -177,11 +177,20 @@ def build(vm_lines, host_lines, meta):
         }
     hb, vb = bpf_summary(bpf_turns(host_lines, "record")), bpf_summary(bpf_turns(vm_lines, "record"))
     data["bpf"] = {"host_record": hb, "vm_record": vb,
-                   "vm_enforce256": bpf_summary(bpf_turns(vm_lines, "enforce256"))}
+                   "vm_enforce256": bpf_summary(bpf_turns(vm_lines, "enforce256")),
+                   "vm_outside256": bpf_summary(bpf_turns(vm_lines, "outside256"))}
+    ho = bpf_summary(bpf_turns(host_lines, "outside-record"))
+    vo = bpf_summary(bpf_turns(vm_lines, "outside-record"))
+    data["bpf"].update({"host_outside_record": ho, "vm_outside_record": vo})
     bpf_factor = None
     if hb and vb and hb["bpf_ns_per_open"] > 0:
         bpf_factor = round(vb["bpf_ns_per_open"] / hb["bpf_ns_per_open"], 2)
     data["calibration"]["bpf"] = {"factor": bpf_factor}
+    # the same for the short path of a process outside every session (a
+    # second BPF factor, for code that is mostly a lookup that misses)
+    data["calibration"]["bpf_outside"] = {
+        "factor": round(vo["bpf_ns_per_open"] / ho["bpf_ns_per_open"], 2)
+        if ho and vo and ho["bpf_ns_per_open"] > 0 else None}
     # the configurations: medians, and added time per round against bare
     for wl in WORKLOADS:
         bare = {r: x for r, _, x in vm.get(("bare", wl), [])}
@@ -255,6 +264,12 @@ def report(d):
                  "| %s | %s | %s |"
                  % (hb["turns"], vb["turns"], fmt(hb["bpf_ns_per_open"]), fmt(vb["bpf_ns_per_open"]),
                     "%.1f×" % cal["bpf"]["factor"] if cal["bpf"]["factor"] else "-"))
+    ho, vo = d["bpf"]["host_outside_record"], d["bpf"]["vm_outside_record"]
+    if ho and vo:
+        L.append("| BPF time per open+close outside any session while another is recorded, ns "
+                 "(turns: host %d, guest %d; not used below) | %s | %s | %s |"
+                 % (ho["turns"], vo["turns"], fmt(ho["bpf_ns_per_open"]), fmt(vo["bpf_ns_per_open"]),
+                    "%.1f×" % cal["bpf_outside"]["factor"] if cal["bpf_outside"]["factor"] else "-"))
     L += ["", "**Added time per operation** (guest, raw: median over rounds of the config's "
           "sample minus bare's sample of the same round), and the host-equivalent estimate: "
           "the guest's added time divided by the loop's factor, and by the BPF factor. The "
@@ -284,18 +299,28 @@ def report(d):
     if le:
         L += ["**BPF time per program** during one chunk of %s opens, in the guest (median of "
               "%d turns; host-equivalent ÷ the BPF factor). `record`: observing; `enforce256`: "
-              "`run --policy P256`, where `guard_file_open` is the BPF-LSM program." %
+              "`run --policy P256`, where `guard_file_open` is the BPF-LSM program; "
+              "`outside256`: the loop in no session while `run --policy P256` holds one "
+              "(the programs of that agenttrail)." %
               (fmt(le["ops"]), le["turns"]), "",
               "| session | program | calls per open | guest ns per call | guest ns per open "
               "| host-equiv. ns per open |", "|---|---|---:|---:|---:|---:|"]
         bf = cal["bpf"]["factor"]
-        for tag, s in (("record", vb), ("enforce256", le)):
+        lo = d["bpf"]["vm_outside256"]
+        for tag, s in (("record", vb), ("enforce256", le), ("outside-record", vo),
+                       ("outside256", lo)):
             if not s:
                 continue
             for n, pr in sorted(s["programs"].items(), key=lambda kv: -kv[1]["ns_per_open"]):
                 L.append("| %s | `%s` | %.2f | %s | %s | %s |"
                          % (tag, n, pr["calls_per_open"], fmt(pr["ns_per_call"]),
                             fmt(pr["ns_per_open"]), fmt(pr["ns_per_open"] / bf) if bf else "-"))
+        L += ["", "All programs together, BPF ns per open+close (guest / host-equivalent): "
+              + "; ".join("%s %s / %s" % (tag, fmt(s["bpf_ns_per_open"]),
+                                          fmt(s["bpf_ns_per_open"] / bf) if bf else "-")
+                          for tag, s in (("record", vb), ("enforce256", le),
+                                         ("outside-record", vo), ("outside256", lo))
+                          if s) + "."]
         if hb:
             L += ["", "On the host, `record`'s programs: " + ", ".join(
                 "`%s` %.2f calls and %s ns per open" % (n, pr["calls_per_open"], fmt(pr["ns_per_open"]))

@@ -80,6 +80,7 @@ bench_host() {
 	sysctl -qw kernel.bpf_stats_enabled=1 || die "cannot set kernel.bpf_stats_enabled"
 	for t in $(seq "$BENCH_HOST_TURNS"); do
 		bench_host_run bpf_open_turn "record/$1-$t" "$AT" record --no-db --quiet
+		bench_host_run bpf_outside_turn "outside-record/$1-$t" "$AT" record --no-db --quiet
 	done
 	bench_cleanup
 	BENCH_STATS_WAS=""

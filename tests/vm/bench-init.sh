@@ -16,7 +16,7 @@ export HOME=/root
 umask 022
 
 PLAN="bench_doctor_lsm bench_lsm_active bench_policy32_lsm bench_policy256_lsm
-bench_no_fanotify bench_bpf_record bench_bpf_lsm bench_runs_clean bench_samples"
+bench_no_fanotify bench_bpf_record bench_bpf_lsm bench_bpf_outside bench_runs_clean bench_samples"
 
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 exec </dev/console >/dev/console 2>&1
@@ -150,6 +150,7 @@ enforce_clean "$BTMP/hold.err" "$HOLD_RC" 256 || dirty hold-check "$BTMP/hold.er
 echo 1 >/proc/sys/kernel/bpf_stats_enabled
 BAD_REC=""
 BAD_LSM=""
+BAD_OUT=""
 t=1
 while [ "$t" -le "$TURNS" ]; do
 	bpf_open_turn "record/$t" agenttrail record --no-db --quiet >"$BTMP/bpf.txt" 2>&1 ||
@@ -159,10 +160,20 @@ while [ "$t" -le "$TURNS" ]; do
 		>"$BTMP/bpf.txt" 2>&1 && grep -q 'name=guard_file_open' "$BTMP/bpf.txt" ||
 		BAD_LSM="$BAD_LSM $t"
 	cat "$BTMP/bpf.txt"
+	# the loop outside every session, while another is recorded (the host
+	# runs this too), and while P256 is enforced on another
+	bpf_outside_turn "outside-record/$t" agenttrail record --no-db --quiet \
+		>"$BTMP/bpf.txt" 2>&1 || BAD_OUT="$BAD_OUT record/$t"
+	cat "$BTMP/bpf.txt"
+	bpf_outside_turn "outside256/$t" env HOME=$PHOME agenttrail run --policy "$P256" --no-db \
+		--quiet --stats >"$BTMP/bpf.txt" 2>&1 && enforce_clean "$BTMP/hold.err" 0 256 ||
+		BAD_OUT="$BAD_OUT 256/$t"
+	cat "$BTMP/bpf.txt"
 	t=$((t + 1))
 done
 check bench_bpf_record "failed turns:$BAD_REC" [ -z "$BAD_REC" ]
 check bench_bpf_lsm "turns that failed, or where guard_file_open did not run:$BAD_LSM" [ -z "$BAD_LSM" ]
+check bench_bpf_outside "failed turns:$BAD_OUT" [ -z "$BAD_OUT" ]
 echo 0 >/proc/sys/kernel/bpf_stats_enabled
 
 # --- interleaved rounds ----------------------------------------------------------

@@ -95,15 +95,27 @@ bpf_progs() {
 # session or not, runs agenttrail's dispatcher). Prints a BPFLOOP line (the
 # loop's own ns per op) and one BPF line per program that ran.
 # kernel.bpf_stats_enabled must be 1.
+# Without COMMAND the loop runs in no session, and the programs counted are
+# those of the agenttrail whose pid is in BPF_IDS_PID (one holding a session
+# elsewhere): what an open outside every session costs.
 bpf_open_turn() {
 	_tag=$1
 	shift
-	bench_settle "$AGENTTRAIL"
+	[ $# -eq 0 ] || bench_settle "$AGENTTRAIL"
 	rm -f "$BTMP/turn.in" "$BTMP/turn.out" "$BTMP/turn.ready"
 	mkfifo "$BTMP/turn.in" "$BTMP/turn.out" || return 1
-	"$@" --ready-file "$BTMP/turn.ready" -- "$LOOPS" turns open "$N_OPEN" \
-		<"$BTMP/turn.in" >"$BTMP/turn.out" 2>"$BTMP/turn.err" &
-	_pid=$!
+	if [ $# -gt 0 ]; then
+		"$@" --ready-file "$BTMP/turn.ready" -- "$LOOPS" turns open "$N_OPEN" \
+			<"$BTMP/turn.in" >"$BTMP/turn.out" 2>"$BTMP/turn.err" &
+		_pid=$!
+		_ids=$_pid
+	else
+		_ids=${BPF_IDS_PID:-}
+		[ -n "$_ids" ] || return 1
+		"$LOOPS" turns open "$N_OPEN" <"$BTMP/turn.in" >"$BTMP/turn.out" 2>"$BTMP/turn.err" &
+		_pid=$!
+		: >"$BTMP/turn.ready"
+	fi
 	# the same order as the redirections above, or both sides block
 	exec 7>"$BTMP/turn.in"
 	exec 6<"$BTMP/turn.out"
@@ -115,7 +127,7 @@ bpf_open_turn() {
 	_line=""
 	# this agenttrail's programs: the prog_id of every BPF fd it holds (on a
 	# shared host another agenttrail may load the same programs meanwhile)
-	cat "/proc/$_pid/fdinfo/"* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' |
+	cat "/proc/$_ids/fdinfo/"* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' |
 		sort -u >"$BTMP/ours.txt"
 	if [ -e "$BTMP/turn.ready" ] && [ -s "$BTMP/ours.txt" ] && bpf_progs "$BTMP/before.txt"; then
 		printf x >&7
@@ -143,4 +155,37 @@ bpf_open_turn() {
 			printf "VMBENCH BPF tag=%s id=%s name=%s run_time_ns=%.0f run_cnt=%.0f\n",
 				tag, $1, $2, $3 - rt[$1], $4 - rc[$1]
 		}' "$BTMP/ours.txt" "$BTMP/before.txt" "$BTMP/after.txt"
+}
+
+# bpf_outside_turn TAG COMMAND...: bpf_open_turn of the loop in no session
+# while COMMAND (agenttrail record or run, with its options; "--ready-file F
+# -- cat" is appended) holds a session of a cat waiting on a FIFO; the
+# programs counted are that agenttrail's. Fails if it never got ready or did
+# not exit 0; its stderr is left in $BTMP/hold.err.
+bpf_outside_turn() {
+	_otag=$1
+	shift
+	bench_settle "$AGENTTRAIL"
+	rm -f "$BTMP/hold" "$BTMP/hold.ready"
+	mkfifo "$BTMP/hold" || return 1
+	"$@" --ready-file "$BTMP/hold.ready" -- cat <"$BTMP/hold" >/dev/null 2>"$BTMP/hold.err" &
+	_hpid=$!
+	exec 8>"$BTMP/hold"
+	_i=0
+	while [ ! -e "$BTMP/hold.ready" ] && [ "$_i" -lt 1200 ] && kill -0 "$_hpid" 2>/dev/null; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	_ok=1
+	if [ -e "$BTMP/hold.ready" ]; then
+		BPF_IDS_PID=$_hpid
+		bpf_open_turn "$_otag" || _ok=0
+		unset BPF_IDS_PID
+	else
+		_ok=0
+	fi
+	exec 8>&-
+	wait "$_hpid"
+	_hrc=$?
+	[ "$_ok" -eq 1 ] && [ "$_hrc" -eq 0 ]
 }
