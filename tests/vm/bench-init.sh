@@ -165,8 +165,9 @@ while [ "$t" -le "$TURNS" ]; do
 	bpf_outside_turn "outside-record/$t" agenttrail record --no-db --quiet \
 		>"$BTMP/bpf.txt" 2>&1 || BAD_OUT="$BAD_OUT record/$t"
 	cat "$BTMP/bpf.txt"
+	# (not --quiet: enforce_clean looks for its "enforcing ..." line)
 	bpf_outside_turn "outside256/$t" env HOME=$PHOME agenttrail run --policy "$P256" --no-db \
-		--quiet --stats >"$BTMP/bpf.txt" 2>&1 && enforce_clean "$BTMP/hold.err" 0 256 ||
+		--stats >"$BTMP/bpf.txt" 2>&1 && enforce_clean "$BTMP/hold.err" 0 256 ||
 		BAD_OUT="$BAD_OUT 256/$t"
 	cat "$BTMP/bpf.txt"
 	t=$((t + 1))
