@@ -227,6 +227,13 @@ def signed(x, places=0):
     return "-" if x is None else ("+" if x >= 0 else "") + fmt(x, places)
 
 
+def bpf_factor_for(cal, tag):
+    """The BPF factor for a session's programs: the outside one for the
+    loop outside every session (short programs that return after a lookup,
+    whose measured time is mostly the statistics' clock reads)."""
+    return cal["bpf_outside" if tag.startswith("outside") else "bpf"]["factor"]
+
+
 def report(d):
     m, p, cal = d["meta"], d["params"], d["calibration"]
     L = ["## BPF-LSM backend under TCG, with a calibration, %s" % m.get("date", "?"), ""]
@@ -298,29 +305,32 @@ def report(d):
     le = d["bpf"]["vm_enforce256"]
     if le:
         L += ["**BPF time per program** during one chunk of %s opens, in the guest (median of "
-              "%d turns; host-equivalent ÷ the BPF factor). `record`: observing; `enforce256`: "
+              "%d turns; host-equivalent ÷ the BPF factor, or for the loop outside any session ÷ the "
+              "outside factor). `record`: observing; `enforce256`: "
               "`run --policy P256`, where `guard_file_open` is the BPF-LSM program; "
               "`outside256`: the loop in no session while `run --policy P256` holds one "
               "(the programs of that agenttrail)." %
               (fmt(le["ops"]), le["turns"]), "",
               "| session | program | calls per open | guest ns per call | guest ns per open "
               "| host-equiv. ns per open |", "|---|---|---:|---:|---:|---:|"]
-        bf = cal["bpf"]["factor"]
         lo = d["bpf"]["vm_outside256"]
-        for tag, s in (("record", vb), ("enforce256", le), ("outside-record", vo),
-                       ("outside256", lo)):
+        sessions = (("record", vb), ("enforce256", le), ("outside-record", vo), ("outside256", lo))
+        for tag, s in sessions:
             if not s:
                 continue
+            bf = bpf_factor_for(cal, tag)
             for n, pr in sorted(s["programs"].items(), key=lambda kv: -kv[1]["ns_per_open"]):
                 L.append("| %s | `%s` | %.2f | %s | %s | %s |"
                          % (tag, n, pr["calls_per_open"], fmt(pr["ns_per_call"]),
                             fmt(pr["ns_per_open"]), fmt(pr["ns_per_open"] / bf) if bf else "-"))
-        L += ["", "All programs together, BPF ns per open+close (guest / host-equivalent): "
+        L += ["", "All programs together, BPF ns per open+close (guest / host-equivalent, "
+              "÷ %s in a session, ÷ %s outside): " % (
+                  "%.1f" % cal["bpf"]["factor"] if cal["bpf"]["factor"] else "-",
+                  "%.1f" % cal["bpf_outside"]["factor"] if cal["bpf_outside"]["factor"] else "-")
               + "; ".join("%s %s / %s" % (tag, fmt(s["bpf_ns_per_open"]),
-                                          fmt(s["bpf_ns_per_open"] / bf) if bf else "-")
-                          for tag, s in (("record", vb), ("enforce256", le),
-                                         ("outside-record", vo), ("outside256", lo))
-                          if s) + "."]
+                                          fmt(s["bpf_ns_per_open"] / bpf_factor_for(cal, tag))
+                                          if bpf_factor_for(cal, tag) else "-")
+                          for tag, s in sessions if s) + "."]
         if hb:
             L += ["", "On the host, `record`'s programs: " + ", ".join(
                 "`%s` %.2f calls and %s ns per open" % (n, pr["calls_per_open"], fmt(pr["ns_per_open"]))
