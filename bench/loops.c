@@ -4,7 +4,10 @@
  *
  *   loops open N [PATH]     openat(AT_FDCWD, PATH, O_RDONLY) + close, N times
  *   loops stat N [PATH]     stat(PATH), N times
- *   loops forkexec N        fork + execve("/bin/true") + waitpid, N times
+ *   loops forkexec N [PROG] fork + execve(PROG, {"true"}) + waitpid, N times;
+ *                           PROG (default /bin/true) must exit 0 (the VM
+ *                           bench passes one static program, so that the
+ *                           host and the guest exec the same file)
  *   loops unlink N          unlink of N empty files, which it creates first
  *                           (untimed) in a new directory under /tmp
  *   loops connect N         TCP connect + close (with a RST, see below) to a
@@ -18,7 +21,7 @@
  *                           at end of input (the paired measurement of
  *                           bench/run --paired: two of these take turns)
  *
- * PATH defaults to /etc/passwd and must be absolute.  The last line written
+ * PATH defaults to /etc/passwd, PROG to /bin/true; both must be absolute.  The last line written
  * to stdout is "ns_per_op=X", the CLOCK_MONOTONIC time of the loop divided
  * by N; setup (the listener, the thread) is outside the timed region.
  * `rate` first prints "ops=N seconds=S rate=X": how many opens it made, in
@@ -81,7 +84,7 @@ static void loop_stat(long n, const char *path)
 	}
 }
 
-static void loop_forkexec(long n)
+static void loop_forkexec(long n, const char *prog)
 {
 	char *const argv[] = { "true", NULL };
 	char *const envp[] = { NULL };
@@ -93,13 +96,13 @@ static void loop_forkexec(long n)
 		if (pid < 0)
 			die("fork");
 		if (pid == 0) {
-			execve("/bin/true", argv, envp);
+			execve(prog, argv, envp);
 			_exit(127);
 		}
 		if (waitpid(pid, &status, 0) != pid)
 			die("waitpid");
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-			fprintf(stderr, "loops: /bin/true failed (status %#x)\n", status);
+			fprintf(stderr, "loops: %s failed (status %#x)\n", prog, status);
 			exit(1);
 		}
 	}
@@ -296,8 +299,8 @@ static void loop_turns(bool open_mode, long n, const char *path)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: loops open N [PATH] | stat N [PATH] | forkexec N | unlink N | connect N\n"
-		"       loops rate R SECONDS [PATH]\n"
+		"usage: loops open N [PATH] | stat N [PATH] | forkexec N [PROG] | unlink N |\n"
+		"       connect N\n"		"       loops rate R SECONDS [PATH]\n"
 		"       loops turns open|stat N [PATH]   (a chunk per byte on stdin)\n"
 		"prints ns_per_op=X (CLOCK_MONOTONIC around the loop, divided by N)\n");
 	exit(2);
@@ -348,7 +351,9 @@ int main(int argc, char **argv)
 		usage();
 
 	const char *mode = argv[1];
-	const char *path = argc == 4 ? argv[3] : default_path;
+	/* open and stat: the file; forkexec: the program */
+	const char *path = argc == 4 ? argv[3] : strcmp(mode, "forkexec") == 0 ? "/bin/true"
+							 : default_path;
 	char *end;
 	long n = strtol(argv[2], &end, 10);
 
@@ -375,8 +380,8 @@ int main(int argc, char **argv)
 		loop_open(n, path);
 	else if (strcmp(mode, "stat") == 0)
 		loop_stat(n, path);
-	else if (strcmp(mode, "forkexec") == 0 && argc == 3)
-		loop_forkexec(n);
+	else if (strcmp(mode, "forkexec") == 0)
+		loop_forkexec(n, path);
 	else
 		usage();
 

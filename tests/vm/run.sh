@@ -10,6 +10,9 @@
 #   AGENTTRAIL_VM_MEM      guest memory in MiB (default 2048)
 #   AGENTTRAIL_VM_SMP      guest CPUs (default 2)
 #   AGENTTRAIL_VM_LOG      also copy the full serial log to this file
+#   AGENTTRAIL_VM_BENCH    1: the bench of the BPF-LSM backend instead of the
+#                          checks (tests/vm/bench-host.sh; not part of the
+#                          normal run; default timeout 1800)
 # The last line is "vm: N passed, M failed"; the exit status is 0 only when
 # every planned check passed.
 set -euo pipefail
@@ -17,7 +20,9 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 CACHE=${AGENTTRAIL_VM_CACHE:-/var/cache/agenttrail-vm}
-VM_TIMEOUT=${AGENTTRAIL_VM_TIMEOUT:-600}
+BENCH=${AGENTTRAIL_VM_BENCH:-}
+[ "$BENCH" = 1 ] || BENCH=""
+VM_TIMEOUT=${AGENTTRAIL_VM_TIMEOUT:-$([ -n "$BENCH" ] && echo 1800 || echo 600)}
 VM_MEM=${AGENTTRAIL_VM_MEM:-2048}
 VM_SMP=${AGENTTRAIL_VM_SMP:-2}
 META=linux-image-cloud-amd64
@@ -99,6 +104,7 @@ WORK=$(mktemp -d /tmp/agenttrail-vm.XXXXXX)
 QEMU_PID=""
 WATCH_PID=""
 cleanup() {
+	! declare -F bench_cleanup >/dev/null || bench_cleanup
 	[ -z "$WATCH_PID" ] || kill "$WATCH_PID" 2>/dev/null || true
 	if [ -n "$QEMU_PID" ] && kill -0 "$QEMU_PID" 2>/dev/null; then
 		kill "$QEMU_PID" 2>/dev/null || true
@@ -144,6 +150,11 @@ echo "root:x:0:" >"$ROOT/etc/group"
 cp "$HERE/init.sh" "$ROOT/init"
 chmod 755 "$ROOT/init"
 mknod "$ROOT/dev/console" c 5 1
+if [ -n "$BENCH" ]; then
+	# shellcheck source=bench-host.sh
+	. "$HERE/bench-host.sh"
+	bench_prepare
+fi
 (cd "$ROOT" && find . -print0 | cpio --null -o -H newc -R 0:0 --quiet) | gzip -1 >"$WORK/initrd.gz"
 say "kernel $(basename "$VMLINUZ") ($(basename "$KDIR")), initramfs $(du -h "$WORK/initrd.gz" | cut -f1)"
 
@@ -163,7 +174,7 @@ watch_guest() {
 	since=$(date +%s)
 	while kill -0 "$QEMU_PID" 2>/dev/null; do
 		sleep 2
-		n=$(grep -c '^VMTEST RESULT' "$LOG" 2>/dev/null || true)
+		n=$(grep -cE '^(VMTEST RESULT|VMBENCH SAMPLE)' "$LOG" 2>/dev/null || true)
 		now=$(date +%s)
 		if [ "$n" != "$results" ]; then
 			results=$n
@@ -197,6 +208,7 @@ boot() {
 	elapsed=$(($(date +%s) - start))
 }
 
+[ -z "$BENCH" ] || bench_host before
 boot
 if [ -e "$WORK/stalled" ]; then
 	say "the guest kernel stalled after ${elapsed}s (no check finished for ${STALL_S}s):"
@@ -247,6 +259,12 @@ elif [ "$qrc" -ne 0 ]; then
 	extra_fail+=("qemu_exit_$qrc")
 fi
 grep -q '^VMTEST END' "$CLEAN" || extra_fail+=("vmtest_end")
+# The bench: the host's loops once more, and the report (even from a
+# partial run: what the guest measured is kept).
+if [ -n "$BENCH" ] && grep -q '^VMBENCH SAMPLE' "$CLEAN"; then
+	bench_host after
+	bench_report || extra_fail+=("bench_report")
+fi
 
 passed=0
 failed=0
