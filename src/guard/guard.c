@@ -242,6 +242,10 @@ static int install(struct guard *g, struct policy *p, char *err, size_t errlen)
 	files_bind(g);
 	if (lsm_install(g, err, errlen))
 		return -1;
+	if (g->lsm_full && !g->quiet)
+		fprintf(stderr, "agenttrail: %zu rule%s that BPF-LSM could decide go to fanotify: "
+			"more than %d rules name one of their files\n", g->lsm_full,
+			g->lsm_full == 1 ? "" : "s", AT_LSM_SLOTS);
 	/* addresses the session already resolved keep their names */
 	for (size_t i = 0; i < g->nbound; i++) {
 		const struct tbl_ep_entry *e = tables_bind(&g->t, g->bound[i].name, g->bound[i].addr);

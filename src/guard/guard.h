@@ -33,6 +33,7 @@ struct guard {
 	/* BPF-LSM backend (-1 when this kernel refuses it) */
 	int fd_lsm_self, fd_lsm_children, fd_lsm_rules;
 	bool lsm_rule[POL_MAX_RULES];  /* rule decided by the LSM programs */
+	size_t lsm_full;          /* LSM-shaped rules left to fanotify: a file's entry was full */
 	/* names the session's DNS answers bound, replayed after a reload */
 	struct guard_bound { char name[256]; uint8_t addr[16]; } *bound;
 	size_t nbound, capbound;

@@ -69,34 +69,36 @@ static uint32_t fnv32(const char *s)
 	return h;
 }
 
-/* Add a ref to the entry of (dev, ino) in map fd. */
-static int add_ref(int fd, const struct stat *st, uint16_t slot, uint16_t flags, uint32_t hash,
-		   char *err, size_t errlen)
-{
-	struct at_inode_key k = { .ino = st->st_ino, .dev = files_kdev(st->st_dev) };
-	struct at_lsm_entry e;
+/* One reference a rule puts in a file table: (dev, ino) in map fd. */
+struct lsm_ref {
+	int fd;
+	struct at_inode_key k;
+	uint16_t flags;
+	uint32_t hash;
+};
 
-	if (bpf_map_lookup_elem(fd, &k, &e))
-		memset(&e, 0, sizeof(e));
-	for (uint32_t i = 0; i < e.n; i++)
-		if (e.r[i].rule == slot && e.r[i].flags == flags && e.r[i].name_hash == hash)
-			return 0;
-	if (e.n >= AT_LSM_SLOTS) {
-		snprintf(err, errlen, "more than %d rules name one file", AT_LSM_SLOTS);
-		return -1;
+#define LSM_REFS_MAX 64       /* per rule; more paths than this: fanotify */
+
+static void add_planned(struct lsm_ref *refs, size_t *n, int fd, const struct stat *st,
+			uint16_t flags, uint32_t hash)
+{
+	if (*n == LSM_REFS_MAX) {
+		*n = LSM_REFS_MAX + 1;   /* too many: the rule is not put here */
+		return;
 	}
-	e.r[e.n].rule = slot;
-	e.r[e.n].flags = flags;
-	e.r[e.n].name_hash = hash;
-	e.n++;
-	if (bpf_map_update_elem(fd, &k, &e, BPF_ANY)) {
-		snprintf(err, errlen, "writing the LSM file table: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
+	if (*n > LSM_REFS_MAX)
+		return;
+	memset(&refs[*n], 0, sizeof(refs[*n]));
+	refs[*n].fd = fd;
+	refs[*n].k.ino = st->st_ino;
+	refs[*n].k.dev = files_kdev(st->st_dev);
+	refs[*n].flags = flags;
+	refs[*n].hash = hash;
+	(*n)++;
 }
 
-static int put_glob(struct guard *g, const char *pat, uint16_t slot, char *err, size_t errlen)
+/* The references glob pat puts (the file, or its directory). */
+static void plan_glob(struct guard *g, const char *pat, struct lsm_ref *refs, size_t *n)
 {
 	char prefix[4096], dir[4096];
 	struct stat st;
@@ -104,28 +106,94 @@ static int put_glob(struct guard *g, const char *pat, uint16_t slot, char *err, 
 
 	switch (shape_of(pat, prefix, sizeof(prefix))) {
 	case SHAPE_EXACT:
-		if (stat(prefix, &st) == 0 && add_ref(g->fd_lsm_self, &st, slot, 0, 0, err, errlen))
-			return -1;
+		if (stat(prefix, &st) == 0)
+			add_planned(refs, n, g->fd_lsm_self, &st, 0, 0);
 		/* the name in its directory: the file may be created later */
 		snprintf(dir, sizeof(dir), "%s", prefix);
 		base = strrchr(dir, '/');
 		if (!base || !base[1])
-			return 0;
+			return;
 		*base = '\0';
-		if (stat(dir[0] ? dir : "/", &st) == 0 &&
-		    add_ref(g->fd_lsm_children, &st, slot, 0, fnv32(base + 1), err, errlen))
-			return -1;
-		return 0;
+		if (stat(dir[0] ? dir : "/", &st) == 0)
+			add_planned(refs, n, g->fd_lsm_children, &st, 0, fnv32(base + 1));
+		return;
 	case SHAPE_SUBTREE:
-		if (stat(prefix, &st))
-			return 0;
-		return add_ref(g->fd_lsm_self, &st, slot, AT_LSM_SUBTREE, 0, err, errlen);
+		if (stat(prefix, &st) == 0)
+			add_planned(refs, n, g->fd_lsm_self, &st, AT_LSM_SUBTREE, 0);
+		return;
 	case SHAPE_CHILDREN:
-		if (stat(prefix, &st))
-			return 0;
-		return add_ref(g->fd_lsm_children, &st, slot, AT_LSM_ANY_NAME, 0, err, errlen);
+		if (stat(prefix, &st) == 0)
+			add_planned(refs, n, g->fd_lsm_children, &st, AT_LSM_ANY_NAME, 0);
+		return;
 	case SHAPE_NONE:
 		break;
+	}
+}
+
+static bool same_ref(const struct lsm_ref *a, uint16_t slot, const struct at_lsm_entry *e,
+		     uint32_t i)
+{
+	return e->r[i].rule == slot && e->r[i].flags == a->flags && e->r[i].name_hash == a->hash;
+}
+
+/*
+ * Do a rule's references fit, each file's entry holding at most
+ * AT_LSM_SLOTS of them? A rule that does not is left to fanotify whole
+ * (half of its files in the kernel's table would be worse than none).
+ */
+static bool refs_fit(const struct lsm_ref *refs, size_t n, uint16_t slot)
+{
+	if (n > LSM_REFS_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		struct at_lsm_entry e;
+		uint32_t used = 0;
+
+		if (bpf_map_lookup_elem(refs[i].fd, &refs[i].k, &e))
+			memset(&e, 0, sizeof(e));
+		used = e.n;
+		/* the rule's own new references to the same file */
+		for (size_t j = 0; j < n; j++) {
+			bool present = false;
+
+			if (refs[j].fd != refs[i].fd || memcmp(&refs[j].k, &refs[i].k, sizeof(refs[j].k)))
+				continue;
+			for (size_t d = 0; d < j && !present; d++)
+				present = refs[d].fd == refs[j].fd &&
+					  !memcmp(&refs[d].k, &refs[j].k, sizeof(refs[d].k)) &&
+					  refs[d].flags == refs[j].flags && refs[d].hash == refs[j].hash;
+			for (uint32_t x = 0; x < e.n && x < AT_LSM_SLOTS && !present; x++)
+				present = same_ref(&refs[j], slot, &e, x);
+			if (!present)
+				used++;
+		}
+		if (used > AT_LSM_SLOTS)
+			return false;
+	}
+	return true;
+}
+
+/* Add a planned reference to the entry of its file. */
+static int add_ref(const struct lsm_ref *ref, uint16_t slot, char *err, size_t errlen)
+{
+	struct at_lsm_entry e;
+
+	if (bpf_map_lookup_elem(ref->fd, &ref->k, &e))
+		memset(&e, 0, sizeof(e));
+	for (uint32_t i = 0; i < e.n && i < AT_LSM_SLOTS; i++)
+		if (same_ref(ref, slot, &e, i))
+			return 0;
+	if (e.n >= AT_LSM_SLOTS) {   /* refs_fit() said it would: a bug */
+		snprintf(err, errlen, "more than %d rules name one file", AT_LSM_SLOTS);
+		return -1;
+	}
+	e.r[e.n].rule = slot;
+	e.r[e.n].flags = ref->flags;
+	e.r[e.n].name_hash = ref->hash;
+	e.n++;
+	if (bpf_map_update_elem(ref->fd, &ref->k, &e, BPF_ANY)) {
+		snprintf(err, errlen, "writing the LSM file table: %s", strerror(errno));
+		return -1;
 	}
 	return 0;
 }
@@ -133,9 +201,12 @@ static int put_glob(struct guard *g, const char *pat, uint16_t slot, char *err, 
 int lsm_install(struct guard *g, char *err, size_t errlen)
 {
 	const struct policy *p = g->pol;
+	struct lsm_ref refs[LSM_REFS_MAX];
+	size_t nrefs;
 	uint32_t n = 0;
 
 	memset(g->lsm_rule, 0, sizeof(g->lsm_rule));
+	g->lsm_full = 0;
 	if (g->fd_lsm_rules < 0)
 		return 0;
 	guard_clear_map(g->fd_lsm_self, sizeof(struct at_inode_key));
@@ -160,12 +231,19 @@ int lsm_install(struct guard *g, char *err, size_t errlen)
 				if (pol_set_has(&r->when.t[t].none, (unsigned)i))
 					kr.none[t].w[b / 64] |= 1ull << (b % 64);
 			}
+		nrefs = 0;
+		for (size_t gi = 0; gi < r->paths.n; gi++)
+			plan_glob(g, r->paths.v[gi].pattern, refs, &nrefs);
+		if (!refs_fit(refs, nrefs, (uint16_t)n)) {
+			g->lsm_full++;   /* left to fanotify */
+			continue;
+		}
 		if (bpf_map_update_elem(g->fd_lsm_rules, &n, &kr, BPF_ANY)) {
 			snprintf(err, errlen, "writing the LSM rule table: %s", strerror(errno));
 			return -1;
 		}
-		for (size_t gi = 0; gi < r->paths.n; gi++)
-			if (put_glob(g, r->paths.v[gi].pattern, (uint16_t)n, err, errlen))
+		for (size_t i = 0; i < nrefs; i++)
+			if (add_ref(&refs[i], (uint16_t)n, err, errlen))
 				return -1;
 		g->lsm_rule[ri] = true;
 		n++;
