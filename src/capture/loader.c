@@ -385,9 +385,20 @@ static int attach_guard(struct loader *l, char *err, size_t errlen)
 			return fail(err, errlen, "attach the guard's kill tracepoints", errno);
 		l->guard_links[10 + i] = link;
 	}
-	if (!l->guard_entry)
-		return 0;
-	/* open flags and exec argv for fanotify decisions */
+	return 0;
+}
+
+/*
+ * Open flags and exec argv for fanotify's decisions, from syscall entry:
+ * per-syscall tracepoints, which every process of the machine passes
+ * (about 0.2 us per open outside any session), so they are attached only
+ * once the guard knows fanotify decides something - not when BPF-LSM
+ * takes every file and exec rule.
+ */
+int loader_attach_guard_entry(struct loader *l, char *err, size_t errlen)
+{
+	if (!l->guard || !l->guard_entry)
+		return fail(err, errlen, "the guard's syscall-entry programs were not loaded", ENOENT);
 	struct bpf_program *entry[] = {
 		l->guard->progs.guard_enter_openat, l->guard->progs.guard_enter_open,
 		l->guard->progs.guard_enter_creat, l->guard->progs.guard_enter_openat2,
@@ -396,7 +407,7 @@ static int attach_guard(struct loader *l, char *err, size_t errlen)
 	for (size_t i = 0; i < sizeof(entry) / sizeof(entry[0]); i++) {
 		struct bpf_link *link;
 
-		if (!bpf_program__autoload(entry[i]))
+		if (!bpf_program__autoload(entry[i]) || l->guard_links[4 + i])
 			continue;
 		link = bpf_program__attach(entry[i]);
 		if (!link)

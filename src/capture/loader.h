@@ -26,7 +26,9 @@ struct loader_opts {
 	bool verbose;             /* libbpf debug output on stderr */
 	bool guard;               /* a policy is enforced: labels move, hooks attach */
 	bool guard_entry;         /* ...and it has file/exec rules (fanotify needs
-				   * open flags and argv from syscall entry) */
+				   * open flags and argv from syscall entry): the
+				   * programs are loaded, loader_attach_guard_entry()
+				   * attaches them */
 	bool tls_follows_exec;    /* TLS uprobes are attached as programs start:
 				   * an exec wakes the reader at once */
 };
@@ -68,6 +70,9 @@ void loader_close(struct loader *l);
  * to loader_close() if it cannot fork.
  */
 void loader_close_deferred(struct loader *l);
+/* Attach the guard's syscall-entry programs (open flags, exec argv), which
+ * the fanotify backend needs; idempotent. 0, or -1 with a message. */
+int loader_attach_guard_entry(struct loader *l, char *err, size_t errlen);
 
 int loader_track(struct loader *l, pid_t pid, uint64_t session);
 int loader_untrack(struct loader *l, pid_t pid);

@@ -44,7 +44,8 @@ int rec_guard_open(struct recorder *r, struct policy *pol)
 	r->guarding = true;
 	r->guard.tool_reason = !r->o->no_tool_reason;
 	if (fan_needed_now(&r->guard)) {
-		if (fan_open(&r->fan, &r->guard, &r->ld, err, sizeof(err))) {
+		if (loader_attach_guard_entry(&r->ld, err, sizeof(err)) ||
+		    fan_open(&r->fan, &r->guard, &r->ld, err, sizeof(err))) {
 			fprintf(stderr, "agenttrail: policy %s: %s\n", r->o->policy, err);
 			return -1;
 		}
