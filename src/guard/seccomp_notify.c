@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -479,6 +480,7 @@ static int start_answerer(struct snotify *n, char *err, size_t errlen)
 		if (fork() != 0)
 			_exit(0);     /* not agenttrail's child: nobody to reap it */
 		setsid();
+		prctl(PR_SET_NAME, "at-answerer");   /* not another agenttrail, in ps */
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGINT, SIG_IGN);

@@ -297,7 +297,7 @@ def test_processes_left_behind_keep_working_after_agenttrail_is_killed():
         f.write(textwrap.dedent(KEEP))
     p = subprocess.Popen([tg.AGENTTRAIL, "run", "--policy", pol, "--quiet", "--no-db", "--",
                           "sh", "-c", "setsid sh -c 'sleep 3; rm keep/b; echo $? > %s' "
-                          "</dev/null >/dev/null 2>&1 & sleep 60" % done],
+                          "</dev/null >/dev/null 2>&1 & sleep 6" % done],
                          cwd=ws, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          env=dict(os.environ, HOME=home))
     time.sleep(1.5)
