@@ -8,8 +8,10 @@
  *   cc -O1 [-DPAD] -o tls_static tls_static.c -Wl,-Bstatic -lssl -lcrypto \
  *      -Wl,-Bdynamic -lpthread -ldl
  *
- * Usage: tls_static HOST PORT CAFILE PATH: GET PATH over HTTPS (HTTP/1.1,
- * Connection: close), the response body on stdout, exit 0 on a 200.
+ * Usage: tls_static HOST PORT CAFILE PATH [DELAY_MS]: GET PATH over HTTPS
+ * (HTTP/1.1, Connection: close), the response body on stdout, exit 0 on a
+ * 200. DELAY_MS: wait that long first (a program agenttrail has not seen is
+ * attached after its exec is read; the test is not about that race).
  */
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifdef PAD
@@ -53,9 +56,15 @@ int main(int argc, char **argv)
 	char *body;
 	int fd, n;
 
-	if (argc != 5) {
-		fprintf(stderr, "usage: tls_static HOST PORT CAFILE PATH\n");
+	if (argc != 5 && argc != 6) {
+		fprintf(stderr, "usage: tls_static HOST PORT CAFILE PATH [DELAY_MS]\n");
 		return 2;
+	}
+	if (argc == 6) {
+		long ms = atol(argv[5]);
+		struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+		nanosleep(&ts, NULL);
 	}
 	ctx = SSL_CTX_new(TLS_client_method());
 	if (!ctx || !SSL_CTX_load_verify_locations(ctx, argv[3], NULL))
