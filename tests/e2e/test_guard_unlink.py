@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 import textwrap
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import test_guard as tg  # noqa: E402
@@ -291,16 +290,18 @@ def test_processes_left_behind_keep_working_after_agenttrail_is_killed():
     """Even a SIGKILLed agenttrail leaves the answerer behind (started with
     the backend, not at the end)."""
     d, home, ws = workspace()
-    done = os.path.join(d, "done")
+    started, done = os.path.join(d, "started"), os.path.join(d, "done")
     pol = os.path.join(d, "policy.yaml")
     with open(pol, "w") as f:
         f.write(textwrap.dedent(KEEP))
     p = subprocess.Popen([tg.AGENTTRAIL, "run", "--policy", pol, "--quiet", "--no-db", "--",
-                          "sh", "-c", "setsid sh -c 'sleep 3; rm keep/b; echo $? > %s' "
-                          "</dev/null >/dev/null 2>&1 & sleep 6" % done],
+                          "sh", "-c", "setsid sh -c 'touch %s; sleep 3; rm keep/b; echo $? > %s' "
+                          "</dev/null >/dev/null 2>&1 & sleep 6" % (started, done)],
                          cwd=ws, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          env=dict(os.environ, HOME=home))
-    time.sleep(1.5)
+    # the daemon runs (agenttrail has started it, filter and all) before
+    # agenttrail is killed
+    wait_for(lambda: os.path.exists(started), 60, "the daemon to start")
     p.kill()
     p.wait(timeout=10)
     wait_for(lambda: os.path.exists(done) and open(done).read().strip(), 20, "the daemon's rm")
