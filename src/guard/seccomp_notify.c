@@ -100,15 +100,33 @@ bool snotify_available(void)
 
 /* ---- handing the notification fd from the child to agenttrail -------------- */
 
+/* One message each way: the child's errno as the payload, and its
+ * notification fd as SCM_RIGHTS when it has one (u; NULL: none). */
+union fd_cmsg {
+	char buf[CMSG_SPACE(sizeof(int))];
+	struct cmsghdr align;
+};
+
+static void fd_msg_init(struct msghdr *msg, struct iovec *iov, int *e, union fd_cmsg *u)
+{
+	memset(msg, 0, sizeof(*msg));
+	iov->iov_base = e;
+	iov->iov_len = sizeof(*e);
+	msg->msg_iov = iov;
+	msg->msg_iovlen = 1;
+	if (u) {
+		memset(u, 0, sizeof(*u));
+		msg->msg_control = u->buf;
+		msg->msg_controllen = sizeof(u->buf);
+	}
+}
+
 void snotify_child(int sock)
 {
 	struct sock_fprog prog = { .len = sizeof(filter) / sizeof(filter[0]),
 				   .filter = (struct sock_filter *)filter };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr msg = { 0 };
+	union fd_cmsg u;
+	struct msghdr msg;
 	struct iovec iov;
 	int fd, e = 0;
 
@@ -118,17 +136,10 @@ void snotify_child(int sock)
 			  &prog);
 	if (fd < 0)
 		e = errno;
-	iov.iov_base = &e;
-	iov.iov_len = sizeof(e);
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
+	fd_msg_init(&msg, &iov, &e, fd >= 0 ? &u : NULL);
 	if (fd >= 0) {
-		struct cmsghdr *c;
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 
-		memset(&u, 0, sizeof(u));
-		msg.msg_control = u.buf;
-		msg.msg_controllen = sizeof(u.buf);
-		c = CMSG_FIRSTHDR(&msg);
 		c->cmsg_level = SOL_SOCKET;
 		c->cmsg_type = SCM_RIGHTS;
 		c->cmsg_len = CMSG_LEN(sizeof(int));
@@ -143,23 +154,15 @@ void snotify_child(int sock)
 
 int snotify_receive(int sock, int *listener)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr msg = { 0 };
+	union fd_cmsg u;
+	struct msghdr msg;
 	struct iovec iov;
 	struct cmsghdr *c;
 	ssize_t n;
 	int e = 0;
 
 	*listener = -1;
-	iov.iov_base = &e;
-	iov.iov_len = sizeof(e);
-	msg.msg_iov = &iov;
-	msg.msg_iovlen = 1;
-	msg.msg_control = u.buf;
-	msg.msg_controllen = sizeof(u.buf);
+	fd_msg_init(&msg, &iov, &e, &u);
 	while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
 		;
 	if (n < 0)
