@@ -575,6 +575,41 @@ error:
 	return -1;
 }
 
+/* The run counters the kernel keeps for obj's programs (only while
+ * kernel.bpf_stats_enabled is 1); tail-called handlers count in the
+ * program that called them. */
+static void add_prog_time(struct bpf_object *obj, uint64_t *ns, uint64_t *runs)
+{
+	struct bpf_program *prog;
+
+	if (!obj)
+		return;
+	bpf_object__for_each_program(prog, obj) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		memset(&info, 0, sizeof(info));
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) != 0)
+			continue;
+		*ns += info.run_time_ns;
+		*runs += info.run_cnt;
+	}
+}
+
+void loader_prog_time(const struct loader *l, uint64_t *ns, uint64_t *runs)
+{
+	*ns = 0;
+	*runs = 0;
+	add_prog_time(l->proc ? l->proc->obj : NULL, ns, runs);
+	add_prog_time(l->file ? l->file->obj : NULL, ns, runs);
+	add_prog_time(l->net ? l->net->obj : NULL, ns, runs);
+	add_prog_time(l->sysexit ? l->sysexit->obj : NULL, ns, runs);
+	add_prog_time(l->tls ? l->tls->obj : NULL, ns, runs);
+	add_prog_time(l->guard ? l->guard->obj : NULL, ns, runs);
+	add_prog_time(l->guard_lsm ? l->guard_lsm->obj : NULL, ns, runs);
+}
+
 void loader_close(struct loader *l)
 {
 	if (l->tracked_bits) {

@@ -94,6 +94,9 @@ uint64_t loader_stream_offset(struct loader *l, const struct at_stream_key *k);
 int loader_read_drops(struct loader *l, uint64_t out[AT_LOSS__MAX]);
 /* Exec records so far that woke the reader at once, and that did not. */
 int loader_exec_wakes(struct loader *l, uint64_t *at_once, uint64_t *later);
+/* The kernel's run time and run count of all loaded programs, counted only
+ * while sysctl kernel.bpf_stats_enabled is 1 (0 and 0 otherwise). */
+void loader_prog_time(const struct loader *l, uint64_t *ns, uint64_t *runs);
 /*
  * The executable (or library) kdev, ino (the kernel's names: at_exe_key)
  * has been looked at for TLS, as it is now (size, change time): an exec

@@ -238,9 +238,23 @@ static void print_summary(struct recorder *r)
 	if (r->ld.missing[0])
 		fprintf(stderr, "tracepoints absent on this kernel: %s\n", r->ld.missing);
 	{
+		uint64_t ns, runs;
+
+		loader_prog_time(&r->ld, &ns, &runs);
+		if (runs)
+			fprintf(stderr, "agenttrail BPF: %llu program runs, %.6f s"
+					" (counted while kernel.bpf_stats_enabled is 1)\n",
+				(unsigned long long)runs, (double)ns / 1e9);
+		else
+			fprintf(stderr, "agenttrail BPF: not counted (sysctl"
+					" kernel.bpf_stats_enabled=1 counts it)\n");
+	}
+	{
 		double u, s;
 
 		own_cpu(&u, &s);
+		fprintf(stderr, "agenttrail CPU when the recording ended: user %.6f s, system %.6f s"
+				" (then: storing what was left, closing)\n", r->end_cpu[0], r->end_cpu[1]);
 		fprintf(stderr, "agenttrail CPU: user %.6f s, system %.6f s\n", u, s);
 	}
 }
@@ -360,6 +374,8 @@ static int run_loop(struct recorder *r, int sigfd)
 
 static void finish(struct recorder *r)
 {
+	/* what it took while the sessions ran; the rest is storing and closing */
+	own_cpu(&r->end_cpu[0], &r->end_cpu[1]);
 	rec_drain_all(r);
 	rec_take_fan_violations(r);
 	rec_reap_child(r);

@@ -68,6 +68,7 @@ struct recorder {
 	uint64_t malformed;
 	uint64_t total;
 	int stop_signal;       /* the signal that ended the recording, or 0 */
+	double end_cpu[2];     /* own user, system CPU s when the loop ended (--stats) */
 	unsigned batch;        /* records handled in the current consume call */
 	uint64_t drain_cutoff_ns;  /* drain_all(): its start (CLOCK_MONOTONIC), or 0 */
 	bool past_cutoff;      /* drain_all(): a record from after the cutoff came */

@@ -134,6 +134,44 @@ def test_exec_wakes_reader_only_for_programs_not_looked_at():
        (0, 42), "--no-tls")
 
 
+BPF_STATS = "/proc/sys/kernel/bpf_stats_enabled"
+
+
+def bpf_line(r):
+    m = re.search(r"^agenttrail BPF: (.*)$", r.stderr, re.M)
+    if not m:
+        raise AssertionError("no 'agenttrail BPF:' line in --stats:\n" + r.stderr[-2000:])
+    return m.group(1)
+
+
+def test_stats_count_program_time_when_the_kernel_does():
+    """--stats reports the kernel's run time of agenttrail's programs while
+    kernel.bpf_stats_enabled is 1, and says how to get it otherwise."""
+    with open(BPF_STATS) as f:
+        before = f.read().strip()
+    loop = ["sh", "-c", "for i in $(seq 30); do cat /etc/hostname; done > /dev/null"]
+    try:
+        with open(BPF_STATS, "w") as f:
+            f.write("1")
+        on = record(loop, extra=["--stats"], db=False)
+        with open(BPF_STATS, "w") as f:
+            f.write("0")
+        off = record(loop, extra=["--stats"], db=False)
+    finally:
+        with open(BPF_STATS, "w") as f:
+            f.write(before)
+    eq(on.rc, 0, "exit status")
+    m = re.fullmatch(r"(\d+) program runs, ([0-9.]+) s \(counted while "
+                     r"kernel.bpf_stats_enabled is 1\)", bpf_line(on))
+    if not m:
+        raise AssertionError("unexpected BPF line: " + bpf_line(on))
+    opens = len(on.of("open"))
+    if opens < 30 or int(m.group(1)) < opens or float(m.group(2)) <= 0:
+        raise AssertionError("%s program runs, %s s for %d opens" % (m.group(1), m.group(2), opens))
+    eq(bpf_line(off), "not counted (sysctl kernel.bpf_stats_enabled=1 counts it)",
+       "without the sysctl")
+
+
 def test_exec_in_a_cgroup_gone_at_once_is_named():
     """An exec in a cgroup not named yet wakes the reader at once, so that a
     cgroup removed right after its process exits is still named."""
