@@ -6,9 +6,11 @@
 # positive time for every workload, that the JSON has every key, that the
 # in-session runs recorded events, that the enforcing runs loaded the whole
 # generated policy (32 or 256 rules) and made no decision (0 violations),
-# that the observers' CPU time and peak RSS were measured, that the stress
+# that the observers' CPU time and peak RSS and the workload's CPU time were
+# measured, that agenttrail's BPF programs were timed (`--bpf-stats`) and
+# the accounted ratio made from them, that the stress
 # reported every rate for both stores, that `--from-json` rewrites the same
-# report, and that the audit settings and the peer tracers are as they were
+# report, and that the audit settings, kernel.bpf_stats_enabled and the peer tracers are as they were
 # before.  Never asserts a time.
 #
 # A peer configuration may be skipped (the JSON then says why, e.g. auditd
@@ -46,10 +48,11 @@ audit_state() {
 	for p in execsnoop opensnoop auditd; do
 		echo "$p processes: $(pgrep -cx "$p")"
 	done
+	echo "kernel.bpf_stats_enabled: $(cat /proc/sys/kernel/bpf_stats_enabled)"
 }
 audit_state >"$tmp/audit.before"
 
-if ! "$here/run" --quick --json "$tmp/results.json" --md "$tmp/RESULTS.md" \
+if ! "$here/run" --quick --bpf-stats --json "$tmp/results.json" --md "$tmp/RESULTS.md" \
 	>"$tmp/report.md" 2>"$tmp/run.err"; then
 	cat "$tmp/report.md" "$tmp/run.err" >&2
 	result fail "bench/run --quick exited non-zero"
@@ -150,8 +153,24 @@ for wl in WORKLOADS:
             errors.append("%s: median %r is not > 0" % (where, median))
         if "| %s" % config not in report:
             errors.append("%s: no row in the report" % where)
+        wcpu = c.get("workload_cpu_s") or []
+        if len(wcpu) != len(samples) or not all(isinstance(x, (int, float)) and x >= 0
+                                                for x in wcpu):
+            errors.append("%s: workload_cpu_s %r, want a number per sample" % (where, wcpu))
         if config == "bare":
             continue
+        # --bpf-stats: the programs' time in every recorded sample, and the
+        # accounted ratio from it
+        if config in ("in-session", "in-session-db"):
+            bpf = c.get("bpf_s") or []
+            if len(bpf) != len(samples) or not all(isinstance(x, (int, float)) and x > 0 for x in bpf):
+                errors.append("%s: bpf_s %r, want > 0 in every sample" % (where, bpf))
+            if not isinstance(c.get("accounted_ratio"), (int, float)) or c["accounted_ratio"] < 1:
+                errors.append("%s: accounted_ratio %r" % (where, c.get("accounted_ratio")))
+            until = c.get("accounted_ratio_until_end")
+            if not isinstance(until, (int, float)) or not 1 <= until <= c.get("accounted_ratio", 0):
+                errors.append("%s: accounted_ratio_until_end %r, want 1 .. accounted_ratio"
+                              % (where, until))
         # the observer's own CPU time and peak RSS, in every sample
         for o in c.get("observer") or [None]:
             if not isinstance(o, dict):

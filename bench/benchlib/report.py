@@ -317,6 +317,21 @@ def summary_lines(doc):
         if parts:
             out.append("%s, median of per-round ratios to bare (%d rounds): %s"
                        % (wl, w["rounds"], ", ".join(parts)))
+    for wl, w in (doc.get("workloads") or {}).items():
+        bare_cpu = (w["configs"].get("bare") or {}).get("median_workload_cpu_s")
+        parts = []
+        for config, c in w["configs"].items():
+            if c.get("accounted_ratio") is not None:
+                until = ""
+                if c.get("accounted_ratio_until_end") is not None:
+                    until = ("; until the recording ended x%.3f (agenttrail %s ms)"
+                             % (c["accounted_ratio_until_end"], fmt_cpu(c["median_cpu_until_end_s"])))
+                parts.append("%s x%.3f (agenttrail %s ms + BPF programs %s ms%s)"
+                             % (config, c["accounted_ratio"], fmt_cpu(c["median_observer_cpu_s"]),
+                                fmt_cpu(c["median_bpf_s"]), until))
+        if parts and bare_cpu:
+            out.append("%s, accounted CPU over bare's %.2f s of CPU per sample: %s"
+                       % (wl, bare_cpu, ", ".join(parts)))
     b = ((doc.get("workloads") or {}).get("build") or {}).get("configs", {}).get("enforce256")
     if b and b.get("ratio_to_bare") is not None:
         out.append("build enforcing 256 rules: x%.3f of bare (target: at most x1.03)%s"

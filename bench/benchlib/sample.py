@@ -4,6 +4,7 @@ runs one (workload, configuration) pair with that configuration's observer."""
 
 import os
 import re
+import resource
 import subprocess
 import time
 
@@ -23,6 +24,9 @@ NS_RE = re.compile(r"^ns_per_op=([0-9]+(?:\.[0-9]+)?)$")
 SUMMARY_RE = re.compile(r"agenttrail: (\d+) events recorded, (\d+) lost in the kernel")
 OWN_CPU_RE = re.compile(r"^agenttrail CPU: user ([0-9.]+) s, system ([0-9.]+) s$", re.M)
 READY_CPU_RE = re.compile(r"^cpu_s ([0-9.]+) ([0-9.]+)$", re.M)
+END_CPU_RE = re.compile(r"^agenttrail CPU when the recording ended: user ([0-9.]+) s, "
+                        r"system ([0-9.]+) s", re.M)
+BPF_RE = re.compile(r"^agenttrail BPF: (\d+) program runs, ([0-9.]+) s", re.M)
 
 
 def own_cpu(stderr):
@@ -31,6 +35,20 @@ def own_cpu(stderr):
     builds)."""
     m = OWN_CPU_RE.search(stderr)
     return (float(m.group(1)), float(m.group(2))) if m else None
+
+
+def bpf_time(stderr):
+    """(program runs, seconds) of agenttrail's BPF programs, from --stats;
+    None unless kernel.bpf_stats_enabled counted them (bench/run
+    --bpf-stats)."""
+    m = BPF_RE.search(stderr)
+    return (int(m.group(1)), float(m.group(2))) if m else None
+
+
+def children_cpu():
+    """CPU seconds of every child we have waited for, and theirs."""
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def ready_cpu(path):
@@ -74,7 +92,9 @@ def workload_output(cmd, rc, stdout, stderr):
 
 
 def run_plain(cmd, tmpdir):
-    """Runs cmd; returns (ns_per_op, stdout, stderr, wall seconds)."""
+    """Runs cmd; returns (ns_per_op, stdout, stderr, wall seconds, CPU
+    seconds of cmd and its descendants)."""
+    cpu0 = children_cpu()
     t0 = time.monotonic()
     try:
         out = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
@@ -82,7 +102,9 @@ def run_plain(cmd, tmpdir):
     except subprocess.TimeoutExpired:
         fail("timed out after %d s: %s" % (RUN_TIMEOUT, " ".join(cmd)))
     wall = time.monotonic() - t0
-    return workload_output(cmd, out.returncode, out.stdout, out.stderr), out.stdout, out.stderr, wall
+    cpu = round(children_cpu() - cpu0, 3)
+    return (workload_output(cmd, out.returncode, out.stdout, out.stderr), out.stdout, out.stderr,
+            wall, cpu)
 
 
 def run_recorded(cmd, tmpdir, ready_file, settle, env=None):
@@ -155,6 +177,20 @@ def run_recorded(cmd, tmpdir, ready_file, settle, env=None):
         if obs["method"] == "ptrace-exit":
             obs["method"] = "wait4 (no exit stop): CPU and max RSS include the workload"
     obs["total"] = cpu_dict(user, system)
+    if at_exit and at_exit["cpu"]:
+        # wait4's figure is agenttrail's and that of every descendant it
+        # or they waited for: the workload, with the BPF programs that ran
+        # in its syscalls
+        obs["workload_cpu_s"] = round(sum(rusage_cpu(ru)) - obs["total"]["cpu_s"], 3)
+    bpf = bpf_time(stderr)
+    if bpf:
+        obs["bpf_runs"], obs["bpf_s"] = bpf
+    m = END_CPU_RE.search(stderr)
+    if m and startup:
+        # the capture while the workload ran: up to the end of the
+        # recording, before the last rows are stored and the store closed
+        obs["cpu_until_end_s"] = round(max(float(m.group(1)) + float(m.group(2))
+                                           - sum(startup), 0.0), 4)
     if startup:
         obs["startup"] = cpu_dict(*startup)
         user, system = max(user - startup[0], 0.0), max(system - startup[1], 0.0)
@@ -244,6 +280,7 @@ class Sampler:
                 full = session_cmd(binary, config, tmpdir, ready_file, cmd)
             stdout, stderr, wall, rec["observer"] = run_recorded(full, tmpdir, ready_file,
                                                                   args.settle, env)
+            rec["workload_cpu_s"] = rec["observer"].get("workload_cpu_s")
             rec["ns_per_op"] = workload_output(full, 0, stdout, stderr)
             rec["stats"] = parse_stats(stderr)
             if config in POLICY_RULES:
@@ -259,13 +296,13 @@ class Sampler:
                 attach_s = snoops.start()
             except RuntimeError as e:
                 fail(str(e))
-            rec["ns_per_op"], _, _, wall = run_plain(cmd, tmpdir)
+            rec["ns_per_op"], _, _, wall, rec["workload_cpu_s"] = run_plain(cmd, tmpdir)
             rec["observer"] = snoops.stop()
             rec["observer"]["attach_s"] = attach_s
         elif config == "auditd":
             try:
                 ready_s = auditd.start()
-                rec["ns_per_op"], _, _, wall = run_plain(cmd, tmpdir)
+                rec["ns_per_op"], _, _, wall, rec["workload_cpu_s"] = run_plain(cmd, tmpdir)
                 rec["observer"] = auditd.stop()
             except RuntimeError as e:
                 fail("auditd: %s" % e)
@@ -273,14 +310,14 @@ class Sampler:
         elif config in OUTSIDE_CONFIGS:
             t = self.background[config]
             cpu0 = t.cpu()
-            rec["ns_per_op"], _, _, wall = run_plain(cmd, tmpdir)
+            rec["ns_per_op"], _, _, wall, rec["workload_cpu_s"] = run_plain(cmd, tmpdir)
             cpu1 = t.cpu()
             rec["observer"] = {"peak_rss_kib": t.hwm_kib()}
             if cpu0 and cpu1:
                 total = cpu1[2] - cpu0[2] if cpu0[2] is not None and cpu1[2] is not None else None
                 rec["observer"].update(cpu_dict(cpu1[0] - cpu0[0], cpu1[1] - cpu0[1], total))
         else:
-            rec["ns_per_op"], _, _, wall = run_plain(cmd, tmpdir)
+            rec["ns_per_op"], _, _, wall, rec["workload_cpu_s"] = run_plain(cmd, tmpdir)
         rec["wall_s"] = round(wall, 3)
         # the sample's own agenttrail may still be tearing down: not foreign
         # (all of ours run from the private copy in tmpdir)

@@ -60,7 +60,9 @@ def summarise(results, rounds_of, n_of, configs):
                 "max_ns_per_op": max(every),
                 "wall_s": [s["wall_s"] for s in samples],
                 "settle_wait_s": [s["settle_wait_s"] for s in samples],
+                "workload_cpu_s": [s.get("workload_cpu_s") for s in samples],
             }
+            c["median_workload_cpu_s"] = med(c["workload_cpu_s"])
             if config != "bare":
                 obs = [s.get("observer") or {} for s in samples]
                 c["observer"] = obs
@@ -86,6 +88,9 @@ def summarise(results, rounds_of, n_of, configs):
                     c["median_%s_cpu_s" % key] = med([(o.get(key) or {}).get("cpu_s") for o in obs])
                 c["median_teardown_cpu_s"] = med([o.get("teardown_cpu_s") for o in obs])
                 c["median_teardown_s"] = med([o.get("teardown_s") for o in obs])
+                c["bpf_s"] = [o.get("bpf_s") for o in obs]
+                c["median_bpf_s"] = med(c["bpf_s"])
+                c["median_cpu_until_end_s"] = med([o.get("cpu_until_end_s") for o in obs])
             if config in PEER_CONFIGS:
                 c["peer_lost"] = [o.get("lost") for o in obs]
                 c["max_peer_lost"] = max((x for x in c["peer_lost"] if x is not None), default=None)
@@ -99,6 +104,19 @@ def summarise(results, rounds_of, n_of, configs):
                 c["violations"] = [f.get("violations") for f in found]
             cs[config] = c
         bare = cs["bare"]["median_ns_per_op"] if "bare" in cs else None
+        bare_cpu = cs["bare"]["median_workload_cpu_s"] if "bare" in cs else None
+        for config, c in cs.items():
+            # what agenttrail's capture and its programs cost, in CPU, over
+            # the bare workload's own CPU: a figure the machine's noise
+            # moves far less than the wall-clock ratio
+            if (config != "bare" and bare_cpu and c.get("median_observer_cpu_s") is not None
+                    and c.get("median_bpf_s") is not None):
+                added = c["median_observer_cpu_s"] + c["median_bpf_s"]
+                c["accounted_added_cpu_s"] = round(added, 4)
+                c["accounted_ratio"] = round((bare_cpu + added) / bare_cpu, 4)
+                if c.get("median_cpu_until_end_s") is not None:
+                    during = c["median_cpu_until_end_s"] + c["median_bpf_s"]
+                    c["accounted_ratio_until_end"] = round((bare_cpu + during) / bare_cpu, 4)
         for config, c in cs.items():
             c["ratio_to_bare"] = round(c["median_ns_per_op"] / bare, 4) if bare else None
             c["added_ns_per_op"] = (round(c["median_ns_per_op"] - bare, 1)
