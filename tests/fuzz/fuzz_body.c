@@ -24,14 +24,7 @@
 #include <string.h>
 
 #include "decode/http_body.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                     \
-	do {                            \
-		if (!(cond))            \
-			abort();        \
-	} while (0)
+#include "fuzz.h"
 
 #define FUZZ_CHUNK_MAX 16384u       /* the decoder's output chunk */
 #define FUZZ_CAP_SMALL 4096u

@@ -16,16 +16,9 @@
 
 #include "decode/dns.h"
 #include "model/dnscache.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 #define FUZZ_CACHE_CAPACITY 5   /* small, so that a message can fill it */
-
-#define CHECK(cond)                     \
-	do {                            \
-		if (!(cond))            \
-			abort();        \
-	} while (0)
 
 static void check_name(const char *name, bool may_be_empty)
 {

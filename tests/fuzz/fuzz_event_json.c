@@ -37,17 +37,10 @@
 #include "model/dnscache.h"
 #include "model/event_json.h"
 #include "sinks/json_out.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 #define MAX_CHUNKS 8
 #define FUZZ_CACHE_CAPACITY 4
-
-#define CHECK(cond)                     \
-	do {                            \
-		if (!(cond))            \
-			abort();        \
-	} while (0)
 
 static size_t fixed_size(unsigned kind)
 {

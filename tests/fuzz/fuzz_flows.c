@@ -24,14 +24,7 @@
 #include "decode/redact.h"
 #include "model/event_json.h"
 #include "model/flows.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)              \
-	do {                     \
-		if (!(cond))     \
-			abort(); \
-	} while (0)
+#include "fuzz.h"
 
 static void sink(void *ctx, json_t *rec)
 {

@@ -22,14 +22,7 @@
 #include <unistd.h>
 
 #include "cli/hook_install.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                     \
-	do {                            \
-		if (!(cond))            \
-			abort();        \
-	} while (0)
+#include "fuzz.h"
 
 /* One directory for the process, made on the first input: libFuzzer calls
  * us many times, and a directory per input would only cost time. tmpfs

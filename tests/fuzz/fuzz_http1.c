@@ -17,14 +17,7 @@
 
 #include "decode/http1.h"
 #include "decode/sse.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                     \
-	do {                            \
-		if (!(cond))            \
-			abort();        \
-	} while (0)
+#include "fuzz.h"
 
 struct fuzz_ctx {
 	struct http1_limits lim;

@@ -20,14 +20,7 @@
 #include <string.h>
 
 #include "decode/http2.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                     \
-	do {                            \
-		if (!(cond))            \
-			abort();        \
-	} while (0)
+#include "fuzz.h"
 
 #define MAX_SEEN 4096
 

@@ -26,14 +26,7 @@
 #include <jansson.h>
 
 #include "sinks/json_out.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                     \
-	do {                            \
-		if (!(cond))            \
-			abort();        \
-	} while (0)
+#include "fuzz.h"
 
 #define PREFIX "null"
 #define PREFIX_LEN 4

@@ -30,17 +30,10 @@
 #include <jansson.h>
 
 #include "decode/llm.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 #define MAX_CHUNKS 64
 #define SMALL_CAP 64
-
-#define CHECK(cond)                     \
-	do {                            \
-		if (!(cond))            \
-			abort();        \
-	} while (0)
 
 static const enum llm_provider providers[4] = {
 	LLM_ANTHROPIC, LLM_OPENAI_CHAT, LLM_OPENAI_RESPONSES, LLM_GEMINI,

@@ -18,14 +18,7 @@
 #include <string.h>
 
 #include "policy/policy_int.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                     \
-	do {                            \
-		if (!(cond))            \
-			abort();        \
-	} while (0)
+#include "fuzz.h"
 
 static const struct pol_env ENV = { .home = "/home/u", .workspace = "/home/u/src/proj" };
 

@@ -18,14 +18,7 @@
 #include <string.h>
 
 #include "decode/redact.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                     \
-	do {                            \
-		if (!(cond))            \
-			abort();        \
-	} while (0)
+#include "fuzz.h"
 
 static struct redact_ctx *ctx(void)
 {
