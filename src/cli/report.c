@@ -52,7 +52,7 @@ static int resolve_session(struct report_ctx *c)
 	if (c->o->has_session) {
 		c->session = c->o->session;
 		if (query_int(c, "SELECT 1 WHERE EXISTS(SELECT 1 FROM sessions WHERE id = ?1)"
-			      " OR EXISTS(SELECT 1 FROM events WHERE session = ?1)",
+			      " OR EXISTS(SELECT 1 FROM session_events WHERE session = ?1)",
 			      &v, &found) != 0)
 			return -1;
 		if (!found)
@@ -79,7 +79,7 @@ static int resolve_session(struct report_ctx *c)
 	"SELECT s.id, s.started_ns, s.ended_ns, s.ended_ns - s.started_ns," \
 	" s.mode, s.root_pid, s.argv, s.cwd, s.cgroup, s.host, s.exit_code," \
 	" s.exit_signal, s.events," \
-	" (SELECT count(*) FROM events e WHERE e.session = s.id)," \
+	" (SELECT count(*) FROM session_events e WHERE e.session = s.id)," \
 	" s.lost_total, s.drops FROM sessions s"
 
 static const char *const session_keys[] = {
@@ -222,7 +222,7 @@ static int summary_events(struct report_ctx *c, json_t *doc)
 	/* keys in their final order; setting a key again keeps its place */
 	if (jset(ev, "total", json_integer(0)) != 0 || jset(ev, "by_type", by_type) != 0)
 		return -1;
-	if (rq_prepare(c, "SELECT type, count(*) FROM events WHERE session = ?1"
+	if (rq_prepare(c, "SELECT type, count(*) FROM session_events WHERE session = ?1"
 		       " GROUP BY type ORDER BY type", &st) != 0)
 		return -1;
 	while (!bad && (step = rq_step(c, st)) == 1) {

@@ -17,10 +17,10 @@
  * gathered once (a correlated subquery per open scanned the session's
  * events for every one of them: minutes on a recorded build). */
 static const char timeline_sql[] =
-	"WITH cited(eid) AS (SELECT v.value FROM events f,"
+	"WITH cited(eid) AS (SELECT v.value FROM session_events f,"
 	"  json_each(json_extract(f.data, '$.evidence')) v"
 	"  WHERE f.session = ?1 AND f.type = 'finding')"
-	" SELECT e.id, e.ts_ns, e.type, e.data FROM events e"
+	" SELECT e.id, e.ts_ns, e.type, e.data FROM session_events e"
 	" WHERE e.session = ?1 AND (e.type IN ('llm_call', 'tool_call', 'exec', 'connect',"
 	"  'finding', 'violation', 'unlink', 'rename', 'mkdir', 'chmod')"
 	"  OR (e.type = 'open' AND (json_extract(e.data, '$.access') LIKE '%write%'"
@@ -28,7 +28,7 @@ static const char timeline_sql[] =
 	" ORDER BY e.ts_ns, e.id";
 
 static const char findings_sql[] =
-	"SELECT e.data FROM events e WHERE e.session = ?1 AND e.type = 'finding'"
+	"SELECT e.data FROM session_events e WHERE e.session = ?1 AND e.type = 'finding'"
 	" ORDER BY CASE json_extract(e.data, '$.severity') WHEN 'high' THEN 0"
 	"  WHEN 'medium' THEN 1 WHEN 'low' THEN 2 ELSE 3 END, e.ts_ns, e.id";
 
@@ -205,7 +205,7 @@ out:
 }
 
 static const char violations_sql[] =
-	"SELECT e.data FROM events e WHERE e.session = ?1 AND e.type = 'violation'"
+	"SELECT e.data FROM session_events e WHERE e.session = ?1 AND e.type = 'violation'"
 	" ORDER BY e.ts_ns, e.id";
 
 /* One event per row (column 0, JSON): as text through line(), or as a

@@ -324,6 +324,26 @@ fail:
 	return -1;
 }
 
+/*
+ * Before version 5, `events` had an index on (session, ts_ns) and no
+ * session_events view: readers query session_events, so a store that old
+ * gets one for this connection only, in the temp schema (the file itself
+ * is not touched).
+ */
+static int older_session_events(struct store *s, char *err, size_t errlen)
+{
+	static const char sql[] =
+		"CREATE TEMP VIEW session_events AS SELECT id, session, ts_ns, type,"
+		" pid, tid, start_ns, data FROM main.events";
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK) {
+		store_db_msg(err, errlen, s->db, rc, s->path, "reading an older schema");
+		return -1;
+	}
+	return 0;
+}
+
 int store_open_readonly(const char *path, struct store **out, char *err, size_t errlen)
 {
 	struct store *s;
@@ -352,6 +372,8 @@ int store_open_readonly(const char *path, struct store **out, char *err, size_t 
 		store_set_msg(err, errlen, "store %s: not an agenttrail database (empty)", path);
 		goto fail;
 	}
+	if (version < 5 && older_session_events(s, err, errlen) != 0)
+		goto fail;
 	*out = s;
 	return 0;
 

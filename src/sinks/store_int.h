@@ -37,6 +37,9 @@
 #define STORE_SPARE_MAX (64u << 10) /* ... if no larger than this */
 #define STORE_SCRATCH_MAX (1u << 20) /* a larger scratch is freed after use */
 #define STORE_ROW_ALIGN 1024    /* rows are allocated in multiples of this */
+/* Sessions with events in one transaction before their spans are written
+ * early (more only means more, shorter spans) */
+#define STORE_SPAN_SLOTS 8
 
 /* Which statements an event type runs after the insert into `events`.
  * Process statements (all but the session ones) need pid and start_ns. */
@@ -95,6 +98,8 @@ struct row_head {
 	int route;
 	bool identity;     /* integer pid and start_ns: process statements apply */
 	bool thread;       /* a fork of a thread: only its process row */
+	bool has_ts;       /* an integer ts_ns ... */
+	int64_t ts_ns;     /* ... for the span's first and last */
 	int64_t session, pid, start_ns;
 	size_t text_len;   /* the JSON, then the string values */
 	size_t json_len;   /* the JSON's bytes, without its NUL */
@@ -115,6 +120,14 @@ static inline const char *row_text(const struct row *r, int nslots)
 {
 	return (const char *)&r->cells[nslots];
 }
+
+/* The ids a session's events took in the open transaction (event_spans,
+ * docs/schema.md): every event of that session with an id from first_id
+ * to last_id, and only those, are the span's, `events` of them. */
+struct span {
+	int64_t session, first_id, last_id, first_ts, last_ts, events;
+	bool has_ts;
+};
 
 struct store {
 	sqlite3 *db;
@@ -163,6 +176,8 @@ struct store {
 	/* the writer's own */
 	bool in_tx;
 	unsigned long batch_n;     /* events in the open transaction */
+	struct span spans[STORE_SPAN_SLOTS];  /* ... by session */
+	unsigned nspans;
 	uint64_t batch_start_ms;   /* CLOCK_MONOTONIC ms when it began */
 	char wmsg[1024];           /* building a failure message */
 	/* Processes known to have a row in the committed or current

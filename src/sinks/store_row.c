@@ -78,6 +78,8 @@ static int plan_params(struct store *s)
 	for (int id = 0; id < ST__MAX; id++) {
 		int n = sqlite3_bind_parameter_count(s->st[id]);
 
+		if (id == ST_SPAN)
+			continue;   /* not bound from an event */
 		if (n > STORE_MAX_PARAMS)
 			return fail(s, "too many parameters in", store_stmt_sql[id]);
 		p->nparams[id] = n;
@@ -255,6 +257,8 @@ int store_row_encode(struct store *s, const json_t *ev, int route)
 		      json_is_integer(json_object_get(ev, "start_ns"));
 	h->thread = json_is_true(json_object_get(ev, "thread"));
 	h->session = json_integer_value(json_object_get(ev, "session"));
+	h->has_ts = json_is_integer(json_object_get(ev, "ts_ns"));
+	h->ts_ns = json_integer_value(json_object_get(ev, "ts_ns"));
 	h->pid = json_integer_value(json_object_get(ev, "pid"));
 	h->start_ns = json_integer_value(json_object_get(ev, "start_ns"));
 	return 0;
@@ -332,6 +336,8 @@ int store_row_encode_text(struct store *s, const struct store_head *h, const cha
 	d->identity = true;
 	d->thread = false;
 	d->session = h->session;
+	d->has_ts = true;
+	d->ts_ns = h->ts_ns;
 	d->pid = h->pid;
 	d->start_ns = h->start_ns;
 	return 0;

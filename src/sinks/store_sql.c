@@ -106,11 +106,46 @@ static const char schema_v4[] =
 	" json_extract(data, '$.errno')"
 	" FROM events WHERE type IN ('open', 'unlink', 'rename', 'mkdir', 'chmod');";
 
+/*
+ * Schema version 5: no index on `events` at all. Its one index,
+ * (session, ts_ns), was a third of SQLite's time per stored event (a
+ * replayed build: 2.5 µs per event with it, 1.6 without). In its place,
+ * `event_spans`: per session and transaction, the range of ids its events
+ * took, one row per batch of up to 1024 events instead of an index entry
+ * per event. `session_events` reads a session's events through it, and
+ * `files` becomes a view over that. A migrated store gets one span per
+ * session, from its first to its last event; spans of different sessions
+ * may overlap, so a span's rows are read with the session as a filter.
+ */
+static const char schema_v5[] =
+	"CREATE TABLE event_spans("
+	" session INTEGER NOT NULL, first_id INTEGER NOT NULL, last_id INTEGER NOT NULL,"
+	" first_ts_ns INTEGER, last_ts_ns INTEGER, events INTEGER NOT NULL,"
+	" PRIMARY KEY(session, first_id)) WITHOUT ROWID;"
+	"INSERT INTO event_spans(session, first_id, last_id, first_ts_ns, last_ts_ns, events)"
+	" SELECT session, min(id), max(id), min(ts_ns), max(ts_ns), count(*)"
+	" FROM events GROUP BY session;"
+	"CREATE VIEW session_events(id, session, ts_ns, type, pid, tid, start_ns, data) AS"
+	" SELECT e.id, s.session, e.ts_ns, e.type, e.pid, e.tid, e.start_ns, e.data"
+	" FROM event_spans s CROSS JOIN events e"
+	" ON e.id BETWEEN s.first_id AND s.last_id AND e.session = s.session;"
+	"DROP VIEW IF EXISTS files;"
+	"CREATE VIEW files(id, event_id, session, ts_ns, pid, start_ns, op, path,"
+	" arg_path, new_path, access, flags, ret, errno) AS"
+	" SELECT id, id, session, ts_ns, pid, start_ns, type,"
+	" json_extract(data, '$.path'), json_extract(data, '$.arg_path'),"
+	" json_extract(data, '$.new_path'), json_extract(data, '$.access'),"
+	" json_extract(data, '$.flags'), json_extract(data, '$.ret'),"
+	" json_extract(data, '$.errno')"
+	" FROM session_events WHERE type IN ('open', 'unlink', 'rename', 'mkdir', 'chmod');"
+	"DROP INDEX IF EXISTS events_session_ts;";
+
 const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	schema_v1, /* 0 -> 1 */
 	schema_v2, /* 1 -> 2 */
 	schema_v3, /* 2 -> 3 */
 	schema_v4, /* 3 -> 4 */
+	schema_v5, /* 4 -> 5 */
 };
 
 /* Prepared statements, indexed by enum stmt_id. */
@@ -234,4 +269,8 @@ const char *const store_stmt_sql[ST__MAX] = {
 		" tool_call_id, llm_call, name, input)"
 		" VALUES(:_event_id, :session, :ts_ns, :pid, :start_ns, :id, :llm_call,"
 		" :name, json_extract(:_data, '$.input'))",
+	/* one per session and transaction (store_write.c, write_spans) */
+	[ST_SPAN] =
+		"INSERT INTO event_spans(session, first_id, last_id, first_ts_ns,"
+		" last_ts_ns, events) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
 };

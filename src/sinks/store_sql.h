@@ -22,6 +22,7 @@ enum stmt_id {
 	ST_HTTP,
 	ST_LLM,
 	ST_TOOL,
+	ST_SPAN,         /* the writer's own: event_spans, not bound from an event */
 	ST__MAX,
 	ST_NONE = ST__MAX,
 };
@@ -32,7 +33,8 @@ extern const char *const store_migrations[STORE_SCHEMA_VERSION];
 
 /* Statements use named parameters that are the JSON keys of the event
  * (":pid" is bound to ev["pid"]), plus ":_event_id" (events.id of the
- * event) and ":_data" (the whole event as compact JSON). */
+ * event) and ":_data" (the whole event as compact JSON); all but ST_SPAN,
+ * whose numbered parameters the writer binds itself. */
 extern const char *const store_stmt_sql[ST__MAX];
 
 #endif /* AGENTTRAIL_SINKS_STORE_SQL_H */

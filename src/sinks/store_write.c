@@ -159,6 +159,69 @@ static bool proc_seen(struct store *s, const struct row *r)
 	return false;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Spans: which ids each session's events took (store_sql.c, schema_v5) */
+
+static int bind_ts(sqlite3_stmt *st, int idx, bool known, int64_t v)
+{
+	return known ? sqlite3_bind_int64(st, idx, (sqlite3_int64)v) : sqlite3_bind_null(st, idx);
+}
+
+/* The open transaction's spans into event_spans, and forgotten. */
+static int write_spans(struct store *s)
+{
+	sqlite3_stmt *st = s->st[ST_SPAN];
+
+	for (unsigned i = 0; i < s->nspans; i++) {
+		const struct span *sp = &s->spans[i];
+
+		if (sqlite3_bind_int64(st, 1, sp->session) != SQLITE_OK ||
+		    sqlite3_bind_int64(st, 2, sp->first_id) != SQLITE_OK ||
+		    sqlite3_bind_int64(st, 3, sp->last_id) != SQLITE_OK ||
+		    bind_ts(st, 4, sp->has_ts, sp->first_ts) != SQLITE_OK ||
+		    bind_ts(st, 5, sp->has_ts, sp->last_ts) != SQLITE_OK ||
+		    sqlite3_bind_int64(st, 6, sp->events) != SQLITE_OK)
+			return db_fail(s, sqlite3_errcode(s->db), "binding a span");
+		if (run(s, ST_SPAN, "recording the ids of a batch") != 0)
+			return -1;
+	}
+	s->nspans = 0;
+	return 0;
+}
+
+/* Event id of row r is in its session's span. Ids only grow within a
+ * transaction, so a span is its first and its latest. */
+static int note_span(struct store *s, const struct row *r, sqlite3_int64 id)
+{
+	const struct row_head *h = &r->h;
+	struct span *sp = NULL;
+
+	for (unsigned i = 0; i < s->nspans; i++) {
+		if (s->spans[i].session == h->session) {
+			sp = &s->spans[i];
+			break;
+		}
+	}
+	if (!sp) {
+		/* more sessions than slots: the spans so far are written now,
+		 * and the next ids of their sessions start new ones */
+		if (s->nspans == STORE_SPAN_SLOTS && write_spans(s) != 0)
+			return -1;
+		sp = &s->spans[s->nspans++];
+		*sp = (struct span){ .session = h->session, .first_id = id };
+	}
+	sp->last_id = id;
+	sp->events++;
+	if (h->has_ts) {
+		if (!sp->has_ts || h->ts_ns < sp->first_ts)
+			sp->first_ts = h->ts_ns;
+		if (!sp->has_ts || h->ts_ns > sp->last_ts)
+			sp->last_ts = h->ts_ns;
+		sp->has_ts = true;
+	}
+	return 0;
+}
+
 static int put_row(struct store *s, const struct row *r)
 {
 	const struct route *rt = &store_routes[r->h.route];
@@ -169,6 +232,8 @@ static int put_row(struct store *s, const struct row *r)
 	if (run_row(s, ST_EVENT, r, 0, "inserting an event") != 0)
 		return -1;
 	id = sqlite3_last_insert_rowid(s->db);
+	if (note_span(s, r, id) != 0)
+		return -1;
 
 	/* a thread is not a process: its fork only goes to `events` */
 	if (steps[0] == ST_FORK && r->h.thread)
@@ -200,6 +265,7 @@ static void undo_batch(struct store *s, unsigned long also_lost)
 	unsigned long n = s->batch_n + also_lost;
 
 	memset(s->seen, 0, sizeof(s->seen));   /* rows go with the rollback */
+	s->nspans = 0;                          /* ... and so do their ids */
 	if (!sqlite3_get_autocommit(s->db)) {
 		char saved[sizeof(s->wmsg)];
 
@@ -218,7 +284,7 @@ static int commit(struct store *s)
 {
 	if (!s->in_tx)
 		return 0;
-	if (run(s, ST_COMMIT, "committing") != 0) {
+	if (write_spans(s) != 0 || run(s, ST_COMMIT, "committing") != 0) {
 		/* COMMIT failed: the transaction may still be open */
 		undo_batch(s, 0);
 		return -1;

@@ -168,6 +168,11 @@ def test_sigint_mid_session_keeps_every_event():
     eq(sess[0][1], signal.SIGINT, "exit signal stored")
     n_db = con.execute("SELECT count(*) FROM events").fetchone()[0]
     eq(n_db, len(read_jsonl(jl)), "store and JSONL hold the same events")
+    # the spans find every event of the session, each once (schema 5)
+    eq(con.execute("SELECT sum(events) FROM event_spans").fetchone()[0],
+       n_db, "the spans count every stored event")
+    eq(con.execute("SELECT count(DISTINCT id) FROM session_events").fetchone()[0], n_db,
+       "session_events reads every stored event")
     con.close()
 
 

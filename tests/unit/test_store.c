@@ -245,7 +245,7 @@ static void test_fixture_rows(void **state)
 	s = open_ro(f->db);
 	db = store_db(s);
 
-	assert_rows(db, "SELECT key, value FROM meta", "schema_version|4");
+	assert_rows(db, "SELECT key, value FROM meta", "schema_version|5");
 	assert_rows(db, "PRAGMA journal_mode", "wal");
 	assert_rows(db, "SELECT id, session, ts_ns - 1700000000000000000, type, pid, tid,"
 		    " start_ns FROM events ORDER BY id",
@@ -371,7 +371,7 @@ static void test_newer_schema_refused(void **state)
 	assert_int_equal(store_open(f->db, &s, err, sizeof(err)), -1);
 	assert_null(s);
 	assert_non_null(strstr(err, "schema version 99, newer than this agenttrail"
-			       " supports (4)"));
+			       " supports (5)"));
 	assert_non_null(strstr(err, f->db));
 	assert_int_equal(store_open_readonly(f->db, &s, err, sizeof(err)), -1);
 	assert_null(s);

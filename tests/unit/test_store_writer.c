@@ -4,7 +4,7 @@
  * columns, a full queue holds the caller back without losing anything, a
  * batch is committed by the writer's clock, checkpoints wait for a quiet
  * moment (or a large WAL), a failure is told, and version-2 and version-3
- * databases are migrated.
+ * databases are migrated (version 4: test_store_spans.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -527,7 +527,8 @@ static void test_lost_count_exact_unflushed(void **state)
 }
 
 /* A version-2 database gains versions 3 (no per-process indexes on events
- * and files) and 4 (files a view over events), and keeps its rows. */
+ * and files), 4 (files a view over events) and 5 (no index on events at
+ * all: event_spans instead), and keeps its rows. */
 static void test_migrate_v2(void **state)
 {
 	struct fixture *f = *state;
@@ -555,10 +556,10 @@ static void test_migrate_v2(void **state)
 	s = open_rw(f->db);
 	put_decref(s, open_event(5, "/etc/hosts"));
 	assert_int_equal(store_flush(s), 0);
-	text_is(store_db(s), "SELECT value FROM meta WHERE key = 'schema_version'", "4");
+	text_is(store_db(s), "SELECT value FROM meta WHERE key = 'schema_version'", "5");
 	text_is(store_db(s), "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master"
 		" WHERE type = 'index' AND tbl_name IN ('events', 'files') ORDER BY name)",
-		"events_session_ts");
+		"NULL");
 	text_is(store_db(s), "SELECT group_concat(type, ',') FROM (SELECT type FROM events"
 		" ORDER BY id)", "old,open");
 	text_is(store_db(s), "SELECT group_concat(op || ' ' || path, ',') FROM files",
@@ -612,7 +613,7 @@ static void test_migrate_v3(void **state)
 			    "3|4|12|50|7|rename|/b|b|/c|-|0|-2|ENOENT");
 
 	s = open_rw(f->db);
-	text_is(store_db(s), "SELECT value FROM meta WHERE key = 'schema_version'", "4");
+	text_is(store_db(s), "SELECT value FROM meta WHERE key = 'schema_version'", "5");
 	text_is(store_db(s), "SELECT type FROM sqlite_master WHERE name = 'files'", "view");
 	text_is(store_db(s), cols, before);
 	text_is(store_db(s), "SELECT group_concat(id, ',') FROM files", "1,3");
