@@ -52,7 +52,7 @@ static int resolve_session(struct report_ctx *c)
 	if (c->o->has_session) {
 		c->session = c->o->session;
 		if (query_int(c, "SELECT 1 WHERE EXISTS(SELECT 1 FROM sessions WHERE id = ?1)"
-			      " OR EXISTS(SELECT 1 FROM session_events WHERE session = ?1)",
+			      " OR EXISTS(SELECT 1 FROM event_spans WHERE session = ?1)",
 			      &v, &found) != 0)
 			return -1;
 		if (!found)
@@ -63,8 +63,8 @@ static int resolve_session(struct report_ctx *c)
 	if (query_int(c, "SELECT id FROM sessions ORDER BY started_ns DESC, id DESC"
 		      " LIMIT 1", &v, &found) != 0)
 		return -1;
-	if (!found && query_int(c, "SELECT session FROM events ORDER BY ts_ns DESC,"
-				" id DESC LIMIT 1", &v, &found) != 0)
+	if (!found && query_int(c, "SELECT session FROM event_spans ORDER BY last_ts_ns DESC,"
+				" last_id DESC LIMIT 1", &v, &found) != 0)
 		return -1;
 	if (!found)
 		return rq_fail(c, "the database has no sessions yet");
@@ -79,7 +79,7 @@ static int resolve_session(struct report_ctx *c)
 	"SELECT s.id, s.started_ns, s.ended_ns, s.ended_ns - s.started_ns," \
 	" s.mode, s.root_pid, s.argv, s.cwd, s.cgroup, s.host, s.exit_code," \
 	" s.exit_signal, s.events," \
-	" (SELECT count(*) FROM session_events e WHERE e.session = s.id)," \
+	" (SELECT coalesce(sum(events), 0) FROM event_spans e WHERE e.session = s.id)," \
 	" s.lost_total, s.drops FROM sessions s"
 
 static const char *const session_keys[] = {

@@ -325,14 +325,18 @@ fail:
 }
 
 /*
- * Before version 5, `events` had an index on (session, ts_ns) and no
- * session_events view: readers query session_events, so a store that old
- * gets one for this connection only, in the temp schema (the file itself
- * is not touched).
+ * Before version 5, `events` had an index on (session, ts_ns), and there
+ * were no event_spans and no session_events. Readers query those, so a
+ * store that old gets them as views for this connection only, in the temp
+ * schema (the file itself is not touched): one span per session, as the
+ * migration makes them, and session_events straight over the index.
  */
 static int older_session_events(struct store *s, char *err, size_t errlen)
 {
 	static const char sql[] =
+		"CREATE TEMP VIEW event_spans AS SELECT session, min(id) AS first_id,"
+		" max(id) AS last_id, min(ts_ns) AS first_ts_ns, max(ts_ns) AS last_ts_ns,"
+		" count(*) AS events FROM main.events GROUP BY session;"
 		"CREATE TEMP VIEW session_events AS SELECT id, session, ts_ns, type,"
 		" pid, tid, start_ns, data FROM main.events";
 	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
@@ -545,6 +549,10 @@ int store_put(struct store *s, json_t *ev)
 		return fail(s, "event without a string \"type\"");
 	if (!json_is_integer(json_object_get(ev, "session")))
 		return fail(s, "%s event without an integer \"session\"", type);
+	/* what the span of its batch records of it (store_write.c) */
+	if (json_object_get(ev, "ts_ns") && !json_is_integer(json_object_get(ev, "ts_ns")) &&
+	    !json_is_null(json_object_get(ev, "ts_ns")))
+		return fail(s, "%s event with a \"ts_ns\" that is not an integer", type);
 	if (store_row_encode(s, ev, store_route_of(type)) != 0)
 		return -1;
 	return enqueue(s);

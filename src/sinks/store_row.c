@@ -16,7 +16,7 @@ const struct route store_routes[STORE_ROUTES] = {
 	{ "fork", ST_FORK, ST_NONE },
 	{ "exec", ST_EXEC, ST_NONE },
 	{ "exit", ST_EXIT, ST_NONE },
-	/* file events: `files` is a view over `events` (schema version 4), so
+	/* file events: `files` is a view over the events (since schema version 4), so
 	 * they route like ROUTE_OTHER; listed here, the commonest type is
 	 * found by the sixth strcmp instead of after all nineteen */
 	{ "open", ST_PROC_SEEN, ST_NONE },

@@ -137,12 +137,33 @@ int store_exec_sql(sqlite3 *db, const char *path, const char *sql,
 	return 0;
 }
 
+static int apply_migrations(sqlite3 *db, const char *path, long long version, char *err,
+			    size_t errlen)
+{
+	char sql[128];
+
+	for (long long v = version; v < STORE_SCHEMA_VERSION; v++) {
+		if (store_exec_sql(db, path, store_migrations[v], "creating the schema",
+			     err, errlen) != 0)
+			return -1;
+	}
+	if (snprintf(sql, sizeof(sql), "INSERT INTO meta(key, value)"
+		     " VALUES('schema_version', %d) ON CONFLICT(key)"
+		     " DO UPDATE SET value = excluded.value",
+		     STORE_SCHEMA_VERSION) >= (int)sizeof(sql)) {
+		store_set_msg(err, errlen, "store %s: internal: version statement", path);
+		return -1;
+	}
+	return store_exec_sql(db, path, sql, "writing the schema version", err, errlen);
+}
+
 /* Inside one write transaction: check the version again (another process
- * may have created the schema meanwhile) and apply missing migrations. */
+ * may have created the schema meanwhile), apply missing migrations, and
+ * give spans to the events stored after the last span (store_sql.c says
+ * who leaves such events). */
 int store_migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
 {
 	long long version;
-	char sql[128];
 
 	if (store_exec_sql(db, path, "BEGIN IMMEDIATE", "starting the schema update",
 		     err, errlen) != 0)
@@ -150,22 +171,11 @@ int store_migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
 	if (store_read_version(db, path, &version, err, errlen) != 0 ||
 	    store_refuse_newer(path, version, err, errlen) != 0)
 		goto rollback;
-	if (version == STORE_SCHEMA_VERSION)
-		return store_exec_sql(db, path, "COMMIT", "checking the schema", err, errlen);
-
-	for (long long v = version; v < STORE_SCHEMA_VERSION; v++) {
-		if (store_exec_sql(db, path, store_migrations[v], "creating the schema",
-			     err, errlen) != 0)
-			goto rollback;
-	}
-	if (snprintf(sql, sizeof(sql), "INSERT INTO meta(key, value)"
-		     " VALUES('schema_version', %d) ON CONFLICT(key)"
-		     " DO UPDATE SET value = excluded.value",
-		     STORE_SCHEMA_VERSION) >= (int)sizeof(sql)) {
-		store_set_msg(err, errlen, "store %s: internal: version statement", path);
+	if (version < STORE_SCHEMA_VERSION &&
+	    apply_migrations(db, path, version, err, errlen) != 0)
 		goto rollback;
-	}
-	if (store_exec_sql(db, path, sql, "writing the schema version", err, errlen) != 0)
+	if (store_exec_sql(db, path, store_tail_spans, "giving stored events their spans",
+			   err, errlen) != 0)
 		goto rollback;
 	return store_exec_sql(db, path, "COMMIT", "committing the schema", err, errlen);
 

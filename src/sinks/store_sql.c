@@ -115,7 +115,9 @@ static const char schema_v4[] =
  * per event. `session_events` reads a session's events through it, and
  * `files` becomes a view over that. A migrated store gets one span per
  * session, from its first to its last event; spans of different sessions
- * may overlap, so a span's rows are read with the session as a filter.
+ * may overlap, so a span's rows are read with the session as a filter
+ * (`+e.session`: only a filter, or SQLite builds an automatic index over
+ * all events to join them to the spans of every session).
  */
 static const char schema_v5[] =
 	"CREATE TABLE event_spans("
@@ -128,7 +130,7 @@ static const char schema_v5[] =
 	"CREATE VIEW session_events(id, session, ts_ns, type, pid, tid, start_ns, data) AS"
 	" SELECT e.id, s.session, e.ts_ns, e.type, e.pid, e.tid, e.start_ns, e.data"
 	" FROM event_spans s CROSS JOIN events e"
-	" ON e.id BETWEEN s.first_id AND s.last_id AND e.session = s.session;"
+	" ON e.id BETWEEN s.first_id AND s.last_id AND +e.session = s.session;"
 	"DROP VIEW IF EXISTS files;"
 	"CREATE VIEW files(id, event_id, session, ts_ns, pid, start_ns, op, path,"
 	" arg_path, new_path, access, flags, ret, errno) AS"
@@ -139,6 +141,24 @@ static const char schema_v5[] =
 	" json_extract(data, '$.errno')"
 	" FROM session_events WHERE type IN ('open', 'unlink', 'rename', 'mkdir', 'chmod');"
 	"DROP INDEX IF EXISTS events_session_ts;";
+
+/*
+ * Every event a writer of version 5 or later stores gets its span in the
+ * same transaction. A recorder of version 4 or before that was already
+ * running when its store was migrated goes on writing events without
+ * spans (a recorder checks the version only when it opens). Those stored
+ * after the last span get spans when a writer next opens the store: per
+ * session, one from its first such event to its last, which no span
+ * overlaps. Those among a newer recorder's spans stay without (docs/
+ * schema.md: stop older recorders before a newer one opens the store).
+ * Two lookups when there are none: the spans' largest last_id (a small
+ * table) and a range of rowids.
+ */
+const char store_tail_spans[] =
+	"INSERT INTO event_spans(session, first_id, last_id, first_ts_ns, last_ts_ns, events)"
+	" SELECT session, min(id), max(id), min(ts_ns), max(ts_ns), count(*) FROM events"
+	" WHERE id > (SELECT coalesce(max(last_id), 0) FROM event_spans)"
+	" GROUP BY session";
 
 const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	schema_v1, /* 0 -> 1 */

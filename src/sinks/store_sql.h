@@ -30,6 +30,8 @@ enum stmt_id {
 /* store_migrations[v] brings a database from schema version v to v + 1;
  * version 0 is an empty file. */
 extern const char *const store_migrations[STORE_SCHEMA_VERSION];
+/* Spans for the events after the last span, run whenever a writer opens. */
+extern const char store_tail_spans[];
 
 /* Statements use named parameters that are the JSON keys of the event
  * (":pid" is bound to ev["pid"]), plus ":_event_id" (events.id of the

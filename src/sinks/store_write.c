@@ -174,14 +174,20 @@ static int write_spans(struct store *s)
 
 	for (unsigned i = 0; i < s->nspans; i++) {
 		const struct span *sp = &s->spans[i];
+		int rc = sqlite3_bind_int64(st, 1, sp->session);
 
-		if (sqlite3_bind_int64(st, 1, sp->session) != SQLITE_OK ||
-		    sqlite3_bind_int64(st, 2, sp->first_id) != SQLITE_OK ||
-		    sqlite3_bind_int64(st, 3, sp->last_id) != SQLITE_OK ||
-		    bind_ts(st, 4, sp->has_ts, sp->first_ts) != SQLITE_OK ||
-		    bind_ts(st, 5, sp->has_ts, sp->last_ts) != SQLITE_OK ||
-		    sqlite3_bind_int64(st, 6, sp->events) != SQLITE_OK)
-			return db_fail(s, sqlite3_errcode(s->db), "binding a span");
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_int64(st, 2, sp->first_id);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_int64(st, 3, sp->last_id);
+		if (rc == SQLITE_OK)
+			rc = bind_ts(st, 4, sp->has_ts, sp->first_ts);
+		if (rc == SQLITE_OK)
+			rc = bind_ts(st, 5, sp->has_ts, sp->last_ts);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_int64(st, 6, sp->events);
+		if (rc != SQLITE_OK)
+			return db_fail(s, rc, "binding a span");
 		if (run(s, ST_SPAN, "recording the ids of a batch") != 0)
 			return -1;
 	}

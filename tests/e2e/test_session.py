@@ -171,8 +171,8 @@ def test_sigint_mid_session_keeps_every_event():
     # the spans find every event of the session, each once (schema 5)
     eq(con.execute("SELECT sum(events) FROM event_spans").fetchone()[0],
        n_db, "the spans count every stored event")
-    eq(con.execute("SELECT count(DISTINCT id) FROM session_events").fetchone()[0], n_db,
-       "session_events reads every stored event")
+    eq(con.execute("SELECT count(*) FROM session_events").fetchone()[0], n_db,
+       "session_events reads every stored event once")
     con.close()
 
 

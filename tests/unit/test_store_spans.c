@@ -9,17 +9,20 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
 #include <sqlite3.h>
 
 #include "sinks/store.h"
+#include "sinks/store_int.h"
 #include "sinks/store_sql.h"
 #include "store_fixture.h"
 
@@ -119,16 +122,17 @@ static void spans_hold(sqlite3 *db)
 				" session_events)"), int_of(db, "SELECT count(*) FROM events"));
 }
 
-/* Twenty sessions in turn, more than the writer's span slots, over
- * several batches; some events without a time. */
+/* Sessions in turn, a burst of events each, more sessions than the
+ * writer's span slots: spans of several events are written early and
+ * begun again in the same batch; some events without a time. */
 static void test_interleaved_sessions(void **state)
 {
 	struct fixture *f = *state;
 	struct store *s = open_rw(f->db);
-	const int nsess = 20, n = 3000;
+	const int nsess = 10, burst = 5, n = 3000;
 
 	for (int i = 0; i < n; i++)
-		put(s, event(100 + i % nsess, i % 7 == 0 ? -1 : TS0 + (n - i), i));
+		put(s, event(100 + (i / burst) % nsess, i % 7 == 0 ? -1 : TS0 + (n - i), i));
 	assert_int_equal(store_flush(s), 0);
 	spans_hold(store_db(s));
 	for (int k = 0; k < nsess; k++) {
@@ -138,13 +142,132 @@ static void test_interleaved_sessions(void **state)
 			 100 + k);
 		assert_int_equal(int_of(store_db(s), sql), n / nsess);
 	}
-	/* at least one span per session and batch */
-	assert_true(int_of(store_db(s), "SELECT count(*) FROM event_spans") >=
-		    nsess * ((n + STORE_BATCH_EVENTS - 1) / STORE_BATCH_EVENTS));
+	/* spans of a whole burst, some with and without times among them */
+	assert_int_equal(int_of(store_db(s), "SELECT max(events) FROM event_spans"), burst);
+	assert_true(int_of(store_db(s), "SELECT count(*) FROM event_spans s WHERE events > 1"
+			   " AND EXISTS(SELECT 1 FROM events e WHERE e.session = s.session"
+			   " AND e.id BETWEEN s.first_id AND s.last_id AND e.ts_ns IS NULL)") > 0);
 	assert_int_equal(store_close(s), 0);
 
 	s = open_ro(f->db);
 	spans_hold(store_db(s));
+	assert_int_equal(store_close(s), 0);
+}
+
+/* A batch committed by the writer's clock, not by a flush, has its spans. */
+static void test_batch_by_clock(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s = open_rw(f->db);
+	sqlite3 *other = NULL;
+
+	assert_int_equal(sqlite3_open_v2(f->db, &other, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	for (int round = 1; round <= 2; round++) {
+		for (int i = 0; i < 10; i++)
+			put(s, event(1 + i % 2, TS0 + round * 100 + i, i));
+		assert_int_equal(store_push(s), 0);
+		/* committed within STORE_BATCH_MS with no flush asked */
+		for (int tries = 0; int_of(other, "SELECT count(*) FROM events") < round * 10;
+		     tries++) {
+			assert_true(tries < 500);
+			usleep(10000);
+		}
+		spans_hold(other);
+	}
+	assert_true(int_of(other, "SELECT count(*) FROM event_spans WHERE session = 1") >= 2);
+	sqlite3_close(other);
+	assert_int_equal(store_close(s), 0);
+}
+
+/* Writing a span fails (here a trigger refuses it): the batch is rolled
+ * back with the events its spans were of, at the commit and when the
+ * spans are written early; committed events and their spans stay. */
+static void span_write_fails(void **state, bool early)
+{
+	struct fixture *f = *state;
+	struct store *s = open_rw(f->db);
+
+	for (int i = 0; i < 20; i++)
+		put(s, event(1 + i % 2, TS0 + i, i));
+	assert_int_equal(store_flush(s), 0);
+	assert_int_equal(sqlite3_exec(store_db(s), "CREATE TRIGGER no_666 BEFORE INSERT"
+				      " ON event_spans WHEN NEW.session = 666"
+				      " BEGIN SELECT RAISE(ABORT, 'refused'); END", NULL, NULL,
+				      NULL), SQLITE_OK);
+	/* early: 666 first, then enough other sessions to fill the slots */
+	if (early)
+		put(s, event(666, TS0 + 100, 100));
+	for (int k = 0; k < STORE_SPAN_SLOTS; k++)
+		put(s, event(10 + k, TS0 + 101 + k, 101 + k));
+	if (!early)
+		put(s, event(666, TS0 + 200, 200));
+	assert_int_equal(store_flush(s), -1);
+	assert_non_null(strstr(store_last_error(s), "refused"));
+	assert_non_null(strstr(store_last_error(s), "lost"));
+	assert_int_equal(store_close(s), 0);
+
+	s = open_ro(f->db);
+	assert_int_equal(int_of(store_db(s), "SELECT count(*) FROM events"), 20);
+	spans_hold(store_db(s));
+	assert_int_equal(store_close(s), 0);
+}
+
+static void test_span_fails_at_commit(void **state)
+{
+	span_write_fails(state, false);
+}
+
+static void test_span_fails_early(void **state)
+{
+	span_write_fails(state, true);
+}
+
+/* Events a recorder of version 4 stored after the store was migrated
+ * (it does not know of spans) get spans when a writer next opens it. */
+static void test_tail_without_spans(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s = open_rw(f->db);
+	sqlite3 *db = NULL;
+
+	for (int i = 0; i < 6; i++)
+		put(s, event(1, TS0 + i, i));
+	assert_int_equal(store_close(s), 0);
+	/* as that recorder's statement would */
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO events(session, ts_ns, type, data) VALUES"
+				      " (1, 50, 'open', '{}'), (2, 40, 'exec', '{}'),"
+				      " (1, 60, 'exit', '{}')", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(int_of(db, "SELECT count(*) FROM session_events"), 6);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+
+	s = open_rw(f->db);
+	spans_hold(store_db(s));
+	assert_int_equal(int_of(store_db(s), "SELECT count(*) FROM session_events"), 9);
+	assert_int_equal(int_of(store_db(s), "SELECT count(*) FROM event_spans WHERE session = 2"
+				" AND first_id = 8 AND last_id = 8 AND events = 1"), 1);
+	assert_int_equal(store_close(s), 0);
+}
+
+/* A time that is not an integer is refused with its event alone. */
+static void test_ts_not_integer(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s = open_rw(f->db);
+	json_t *ev = event(1, -1, 0);
+
+	assert_int_equal(json_object_set_new(ev, "ts_ns", json_real(1.5)), 0);
+	assert_int_equal(store_put(s, ev), -1);
+	assert_int_equal(store_usable(s), 1);
+	assert_non_null(strstr(store_last_error(s), "ts_ns"));
+	json_decref(ev);
+	ev = event(1, -1, 1);
+	assert_int_equal(json_object_set_new(ev, "ts_ns", json_null()), 0);
+	put(s, ev);
+	put(s, event(1, TS0, 2));
+	assert_int_equal(store_flush(s), 0);
+	spans_hold(store_db(s));
+	assert_int_equal(int_of(store_db(s), "SELECT count(*) FROM events"), 2);
 	assert_int_equal(store_close(s), 0);
 }
 
@@ -266,21 +389,18 @@ static void test_migrate_v4(void **state)
 
 /* The reader's plan: a session's events are found through its spans, not
  * by reading every event (the point of the spans). */
-static void test_session_events_plan(void **state)
+/* The steps of SQLite's plan for sql, joined by ';'. */
+static void plan_of(sqlite3 *db, const char *sql, char *plan, size_t size)
 {
-	struct fixture *f = *state;
-	struct store *s = open_rw(f->db);
+	char q[256];
 	sqlite3_stmt *st = NULL;
-	char plan[1024] = "";
 	size_t used = 0;
 
-	put(s, event(3, TS0, 0));
-	assert_int_equal(store_flush(s), 0);
-	assert_int_equal(sqlite3_prepare_v2(store_db(s), "EXPLAIN QUERY PLAN SELECT count(*)"
-					    " FROM files WHERE session = 3", -1, &st, NULL),
-			 SQLITE_OK);
-	while (sqlite3_step(st) == SQLITE_ROW && used < sizeof(plan) - 1) {
-		int w = snprintf(plan + used, sizeof(plan) - used, "%s;",
+	snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", sql);
+	assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+	plan[0] = '\0';
+	while (sqlite3_step(st) == SQLITE_ROW && used < size - 1) {
+		int w = snprintf(plan + used, size - used, "%s;",
 				 (const char *)sqlite3_column_text(st, 3));
 
 		if (w < 0)
@@ -288,9 +408,24 @@ static void test_session_events_plan(void **state)
 		used += (size_t)w;
 	}
 	sqlite3_finalize(st);
+}
+
+static void test_session_events_plan(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s = open_rw(f->db);
+	char plan[1024];
+
+	put(s, event(3, TS0, 0));
+	assert_int_equal(store_flush(s), 0);
+	plan_of(store_db(s), "SELECT count(*) FROM files WHERE session = 3", plan, sizeof(plan));
 	assert_non_null(strstr(plan, "SEARCH s USING PRIMARY KEY (session=?)"));
 	assert_non_null(strstr(plan, "SEARCH e USING INTEGER PRIMARY KEY"));
 	assert_null(strstr(plan, "SCAN e"));
+	/* every session: the spans in turn, never an index built over all events */
+	plan_of(store_db(s), "SELECT count(*) FROM files", plan, sizeof(plan));
+	assert_non_null(strstr(plan, "SEARCH e USING INTEGER PRIMARY KEY"));
+	assert_null(strstr(plan, "AUTOMATIC"));
 	assert_int_equal(store_close(s), 0);
 }
 
@@ -299,7 +434,12 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_interleaved_sessions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_session, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_by_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_span_fails_at_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_span_fails_early, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tail_without_spans, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ts_not_integer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v4, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_events_plan, setup, teardown),
 	};
