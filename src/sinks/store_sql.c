@@ -95,16 +95,19 @@ static const char schema_v3[] =
  * read from the event's JSON; queries by session use events(session,
  * ts_ns). The old table's rows are copies of what `events` holds.
  */
+#define FILES_VIEW_OVER(source)                                                    \
+	"CREATE VIEW files(id, event_id, session, ts_ns, pid, start_ns, op, path,"   \
+	" arg_path, new_path, access, flags, ret, errno) AS"                         \
+	" SELECT id, id, session, ts_ns, pid, start_ns, type,"                       \
+	" json_extract(data, '$.path'), json_extract(data, '$.arg_path'),"           \
+	" json_extract(data, '$.new_path'), json_extract(data, '$.access'),"         \
+	" json_extract(data, '$.flags'), json_extract(data, '$.ret'),"               \
+	" json_extract(data, '$.errno')"                                             \
+	" FROM " source " WHERE type IN ('open', 'unlink', 'rename', 'mkdir', 'chmod');"
+
 static const char schema_v4[] =
 	"DROP TABLE IF EXISTS files;"
-	"CREATE VIEW files(id, event_id, session, ts_ns, pid, start_ns, op, path,"
-	" arg_path, new_path, access, flags, ret, errno) AS"
-	" SELECT id, id, session, ts_ns, pid, start_ns, type,"
-	" json_extract(data, '$.path'), json_extract(data, '$.arg_path'),"
-	" json_extract(data, '$.new_path'), json_extract(data, '$.access'),"
-	" json_extract(data, '$.flags'), json_extract(data, '$.ret'),"
-	" json_extract(data, '$.errno')"
-	" FROM events WHERE type IN ('open', 'unlink', 'rename', 'mkdir', 'chmod');";
+	FILES_VIEW_OVER("events");
 
 /*
  * Schema version 5: no index on `events` at all. Its one index,
@@ -132,14 +135,7 @@ static const char schema_v5[] =
 	" FROM event_spans s CROSS JOIN events e"
 	" ON e.id BETWEEN s.first_id AND s.last_id AND +e.session = s.session;"
 	"DROP VIEW IF EXISTS files;"
-	"CREATE VIEW files(id, event_id, session, ts_ns, pid, start_ns, op, path,"
-	" arg_path, new_path, access, flags, ret, errno) AS"
-	" SELECT id, id, session, ts_ns, pid, start_ns, type,"
-	" json_extract(data, '$.path'), json_extract(data, '$.arg_path'),"
-	" json_extract(data, '$.new_path'), json_extract(data, '$.access'),"
-	" json_extract(data, '$.flags'), json_extract(data, '$.ret'),"
-	" json_extract(data, '$.errno')"
-	" FROM session_events WHERE type IN ('open', 'unlink', 'rename', 'mkdir', 'chmod');"
+	FILES_VIEW_OVER("session_events")
 	"DROP INDEX IF EXISTS events_session_ts;";
 
 /*

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A temporary directory with a database path in it, for the store's unit
- * tests: set up and torn down around each test (cmocka fixtures).
+ * tests: set up and torn down around each test (cmocka fixtures); and
+ * opening the store there.
  */
 #ifndef AT_TESTS_STORE_FIXTURE_H
 #define AT_TESTS_STORE_FIXTURE_H
@@ -52,6 +53,31 @@ static inline int teardown(void **state)
 	rmdir(f->dir);
 	free(f);
 	return 0;
+}
+
+/*
+ * The store at path opened for writing, or read-only; a failure fails the
+ * test with the store's message. For test files that include cmocka.h
+ * and sinks/store.h before this header.
+ */
+static inline struct store *open_rw(const char *path)
+{
+	char err[512];
+	struct store *s = NULL;
+
+	if (store_open(path, &s, err, sizeof(err)) != 0)
+		fail_msg("store_open: %s", err);
+	return s;
+}
+
+static inline struct store *open_ro(const char *path)
+{
+	char err[512];
+	struct store *s = NULL;
+
+	if (store_open_readonly(path, &s, err, sizeof(err)) != 0)
+		fail_msg("store_open_readonly: %s", err);
+	return s;
 }
 
 #endif

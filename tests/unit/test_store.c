@@ -204,16 +204,6 @@ static char *rows_of(sqlite3 *db, const char *sql)
 		free(got_);                             \
 	} while (0)
 
-static struct store *open_ro(const char *path)
-{
-	char err[512];
-	struct store *s = NULL;
-
-	if (store_open_readonly(path, &s, err, sizeof(err)) != 0)
-		fail_msg("store_open_readonly: %s", err);
-	return s;
-}
-
 /* Run the report into a string. */
 static char *report_text(sqlite3 *db, const struct report_opts *o, int *rc)
 {

@@ -33,26 +33,6 @@ static int setup(void **state)
 	return fixture_setup(state, "trail.db");
 }
 
-static struct store *open_rw(const char *path)
-{
-	char err[512];
-	struct store *s = NULL;
-
-	if (store_open(path, &s, err, sizeof(err)) != 0)
-		fail_msg("store_open: %s", err);
-	return s;
-}
-
-static struct store *open_ro(const char *path)
-{
-	char err[512];
-	struct store *s = NULL;
-
-	if (store_open_readonly(path, &s, err, sizeof(err)) != 0)
-		fail_msg("store_open_readonly: %s", err);
-	return s;
-}
-
 static long long int_of(sqlite3 *db, const char *sql)
 {
 	sqlite3_stmt *st = NULL;

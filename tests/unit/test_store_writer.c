@@ -32,16 +32,6 @@ static int setup(void **state)
 	return fixture_setup(state, "trail.db");
 }
 
-static struct store *open_rw(const char *path)
-{
-	char err[512];
-	struct store *s = NULL;
-
-	if (store_open(path, &s, err, sizeof(err)) != 0)
-		fail_msg("store_open: %s", err);
-	return s;
-}
-
 /* A second, independent connection: what another reader sees. */
 static long long count_other(const char *path, const char *sql)
 {
