@@ -535,6 +535,7 @@ static int enqueue(struct store *s)
 
 int store_put(struct store *s, json_t *ev)
 {
+	const json_t *ts;
 	const char *type;
 
 	if (!s)
@@ -550,8 +551,8 @@ int store_put(struct store *s, json_t *ev)
 	if (!json_is_integer(json_object_get(ev, "session")))
 		return fail(s, "%s event without an integer \"session\"", type);
 	/* what the span of its batch records of it (store_write.c) */
-	if (json_object_get(ev, "ts_ns") && !json_is_integer(json_object_get(ev, "ts_ns")) &&
-	    !json_is_null(json_object_get(ev, "ts_ns")))
+	ts = json_object_get(ev, "ts_ns");
+	if (ts && !json_is_integer(ts) && !json_is_null(ts))
 		return fail(s, "%s event with a \"ts_ns\" that is not an integer", type);
 	if (store_row_encode(s, ev, store_route_of(type)) != 0)
 		return -1;

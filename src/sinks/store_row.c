@@ -224,6 +224,7 @@ int store_row_encode(struct store *s, const json_t *ev, int route)
 	const struct store_plan *p = &s->plan;
 	struct row_head *h = &s->draft;
 	struct jbuf *b = &s->scratch;
+	const json_t *ts;
 	int rc;
 
 	if (b->cap > STORE_SCRATCH_MAX)
@@ -257,8 +258,9 @@ int store_row_encode(struct store *s, const json_t *ev, int route)
 		      json_is_integer(json_object_get(ev, "start_ns"));
 	h->thread = json_is_true(json_object_get(ev, "thread"));
 	h->session = json_integer_value(json_object_get(ev, "session"));
-	h->has_ts = json_is_integer(json_object_get(ev, "ts_ns"));
-	h->ts_ns = json_integer_value(json_object_get(ev, "ts_ns"));
+	ts = json_object_get(ev, "ts_ns");
+	h->has_ts = json_is_integer(ts);
+	h->ts_ns = json_integer_value(ts);
 	h->pid = json_integer_value(json_object_get(ev, "pid"));
 	h->start_ns = json_integer_value(json_object_get(ev, "start_ns"));
 	return 0;
