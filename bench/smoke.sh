@@ -11,7 +11,9 @@
 # the accounted ratio made from them, that the stress
 # reported every rate for both stores, that `--from-json` rewrites the same
 # report, and that the audit settings, kernel.bpf_stats_enabled and the peer tracers are as they were
-# before.  Never asserts a time.
+# before.  Then that `--pool` pools the run's per-round ratios, and that a run
+# interrupted in its third round exits 130 with whole rounds in its JSON.
+# Never asserts a time.
 #
 # A peer configuration may be skipped (the JSON then says why, e.g. auditd
 # when another audit daemon runs); the smoke test prints the reason.
@@ -264,6 +266,75 @@ if doc.get("quick_config_workloads") != ONLY:
 if set(st.get("highest_zero_drop") or {}) != {"no-db", "db"}:
     errors.append("stress: highest_zero_drop %r" % st.get("highest_zero_drop"))
 
+for e in errors:
+    print("bench smoke: " + e, file=sys.stderr)
+sys.exit(1 if errors else 0)
+EOF
+
+# --pool: the quick run's one round per configuration, given twice, is every
+# non-bare configuration with two rounds of the same ratio.
+if ! "$here/run" --pool "$tmp/results.json" "$tmp/results.json" --json "$tmp/pool.json" \
+	>"$tmp/pool.md" 2>"$tmp/pool.err"; then
+	cat "$tmp/pool.err" >&2
+	result fail "bench/run --pool exited non-zero"
+fi
+/usr/bin/python3 - "$tmp/results.json" "$tmp/pool.json" <<'EOF' || result fail "pool check"
+import json
+import sys
+
+doc, pooled = (json.load(open(p)) for p in sys.argv[1:3])
+want = {(wl, c): cfg["round_ratios"][0] for wl, w in doc["workloads"].items()
+        for c, cfg in w["configs"].items() if c != "bare" and cfg.get("round_ratios")}
+got = {(r["workload"], r["config"]): r for r in pooled["pooled"]}
+errors = []
+if set(got) != set(want):
+    errors.append("pooled pairs %s, want %s" % (sorted(got), sorted(want)))
+for key, ratio in want.items():
+    r = got.get(key) or {}
+    if (r.get("runs"), r.get("rounds")) != (2, 2) or r.get("median") != round(ratio, 4) \
+            or r.get("ci95") != [round(ratio, 4)] * 2:
+        errors.append("pooled %s: %r, want 2 runs of 2 rounds at %s" % (key, r, ratio))
+for e in errors:
+    print("bench smoke: " + e, file=sys.stderr)
+sys.exit(1 if errors else 0)
+EOF
+
+# An interrupted run keeps the rounds it finished: SIGTERM once the third
+# round has begun, then the JSON must hold whole rounds only, and say so.
+"$here/run" --workloads open --configs bare,in-session --rounds 30 --n open=2000 --settle 5 \
+	--json "$tmp/cut.json" >"$tmp/cut.md" 2>"$tmp/cut.err" &
+cut=$!
+for _ in $(seq 1 600); do
+	grep -q '^\[round 3/' "$tmp/cut.err" && break
+	kill -0 "$cut" 2>/dev/null || break
+	sleep 0.1
+done
+kill -TERM "$cut"
+wait "$cut"
+rc=$?
+if [ "$rc" != 130 ]; then
+	cat "$tmp/cut.err" >&2
+	result fail "an interrupted bench/run exited $rc, not 130"
+fi
+/usr/bin/python3 - "$tmp/cut.json" <<'EOF' || result fail "interrupted run check"
+import json
+import sys
+
+doc = json.load(open(sys.argv[1]))
+cut = doc.get("interrupted") or {}
+done = (cut.get("rounds_done") or {}).get("open")
+errors = []
+if not isinstance(done, int) or not 2 <= done < 30 or cut.get("rounds_planned") != {"open": 30}:
+    errors.append("interrupted %r" % cut)
+else:
+    for c in ("bare", "in-session"):
+        cfg = doc["workloads"]["open"]["configs"][c]
+        if len(cfg["samples_ns_per_op"]) != done:
+            errors.append("%s: %d samples after %d rounds" % (c, len(cfg["samples_ns_per_op"]), done))
+    if len(doc["workloads"]["open"]["configs"]["in-session"]["round_ratios"]) != done:
+        errors.append("round ratios of other than %d rounds" % done)
+    if doc.get("rounds") != done or not any("interrupted" in w for w in doc.get("warnings", [])):
+        errors.append("rounds %r, warnings %r" % (doc.get("rounds"), doc.get("warnings")))
 for e in errors:
     print("bench smoke: " + e, file=sys.stderr)
 sys.exit(1 if errors else 0)
