@@ -5,7 +5,6 @@ this kind of machine; the rounds of several runs pooled narrow it, and
 pooling them by hand is error-prone. Runs nothing."""
 
 import json
-import math
 import statistics
 
 from .stats import median_ci95
@@ -44,10 +43,6 @@ def gather(docs):
     return pooled
 
 
-def geomean(xs):
-    return math.exp(sum(math.log(x) for x in xs) / len(xs))
-
-
 def pool_rows(pooled):
     """JSON-ready rows, one per (workload, configuration)."""
     rows = []
@@ -56,7 +51,7 @@ def pool_rows(pooled):
         rows.append({
             "workload": wl, "config": config, "runs": len(p["runs"]), "rounds": len(rr),
             "median": round(statistics.median(rr), 4),
-            "geometric_mean": round(geomean(rr), 4),
+            "geometric_mean": round(statistics.geometric_mean(rr), 4),
             "ci95": median_ci95(rr, 4),
             "below_1": sum(1 for x in rr if x < 1),
         })
