@@ -176,6 +176,8 @@ struct store {
 	/* the writer's own */
 	bool in_tx;
 	unsigned long batch_n;     /* events in the open transaction */
+	int64_t tx_last_id;        /* ... the id of its last, 0 before one */
+	unsigned long grouped;     /* rows stored by ST_EVENT_GROUP (tests) */
 	struct span spans[STORE_SPAN_SLOTS];  /* ... by session */
 	unsigned nspans;
 	uint64_t batch_start_ms;   /* CLOCK_MONOTONIC ms when it began */

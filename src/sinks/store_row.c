@@ -80,6 +80,13 @@ static int plan_params(struct store *s)
 
 		if (id == ST_SPAN)
 			continue;   /* not bound from an event */
+		if (id == ST_EVENT_GROUP) {
+			/* bound row by row with ST_EVENT's plan */
+			if (n != STORE_EVENT_GROUP * sqlite3_bind_parameter_count(s->st[ST_EVENT]))
+				return fail(s, "a row of the grouped insert does not match",
+					    store_stmt_sql[ST_EVENT]);
+			continue;
+		}
 		if (n > STORE_MAX_PARAMS)
 			return fail(s, "too many parameters in", store_stmt_sql[id]);
 		p->nparams[id] = n;

@@ -170,13 +170,23 @@ const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 
 #define PROC_KEY "ON CONFLICT(session, pid, start_ns) DO "
 
+/* ST_EVENT and ST_EVENT_GROUP: the same columns, in the order of
+ * ST_EVENT's parameters */
+#define EVENT_INSERT \
+	"INSERT INTO events(session, ts_ns, type, pid, tid, start_ns, data) VALUES"
+#define EVENT_TUPLE "(?,?,?,?,?,?,?)"
+#define TUPLES_2 EVENT_TUPLE "," EVENT_TUPLE
+#define TUPLES_8 TUPLES_2 "," TUPLES_2 "," TUPLES_2 "," TUPLES_2
+#define TUPLES_32 TUPLES_8 "," TUPLES_8 "," TUPLES_8 "," TUPLES_8
+#if STORE_EVENT_GROUP != 32
+#error "ST_EVENT_GROUP's SQL has 32 rows"
+#endif
+
 const char *const store_stmt_sql[ST__MAX] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
-	[ST_EVENT] =
-		"INSERT INTO events(session, ts_ns, type, pid, tid, start_ns, data)"
-		" VALUES(:session, :ts_ns, :type, :pid, :tid, :start_ns, :_data)",
+	[ST_EVENT] = EVENT_INSERT "(:session, :ts_ns, :type, :pid, :tid, :start_ns, :_data)",
 	/* any event of a process: make sure the process has a row */
 	[ST_PROC_SEEN] =
 		"INSERT INTO processes(session, pid, start_ns, ppid, comm, uid, first_ts_ns)"
@@ -289,4 +299,7 @@ const char *const store_stmt_sql[ST__MAX] = {
 	[ST_SPAN] =
 		"INSERT INTO event_spans(session, first_id, last_id, first_ts_ns,"
 		" last_ts_ns, events) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+	/* store_write.c, put_group; store_row.c checks that the tuple has as
+	 * many parameters as ST_EVENT */
+	[ST_EVENT_GROUP] = EVENT_INSERT TUPLES_32,
 };

@@ -105,22 +105,23 @@ static int bind_data(sqlite3_stmt *st, int idx, enum stmt_id id, const char *jso
 	return sqlite3_bind_text(st, idx, json, -1, SQLITE_STATIC);
 }
 
-static int bind_row(struct store *s, enum stmt_id id, const struct row *r,
-		    sqlite3_int64 event_id)
+/* Row r's values for statement id's parameters, into st from parameter
+ * base + 1 on (st is id's own but for a grouped insert). */
+static int bind_row_at(struct store *s, enum stmt_id id, sqlite3_stmt *st, int base,
+		       const struct row *r, sqlite3_int64 event_id)
 {
 	const struct store_plan *p = &s->plan;
 	const char *text = row_text(r, p->nslots[r->h.route]);
-	sqlite3_stmt *st = s->st[id];
 
 	for (int i = 0; i < p->nparams[id]; i++) {
-		int k = p->param_key[id][i], rc;
+		int k = p->param_key[id][i], at = base + i + 1, rc;
 
 		if (k == KEY_EVENT_ID)
-			rc = sqlite3_bind_int64(st, i + 1, event_id);
+			rc = sqlite3_bind_int64(st, at, event_id);
 		else if (k == KEY_DATA)
-			rc = bind_data(st, i + 1, id, text, r->h.json_len);
+			rc = bind_data(st, at, id, text, r->h.json_len);
 		else
-			rc = bind_cell(st, i + 1, &r->cells[p->key_slot[r->h.route][k]], text);
+			rc = bind_cell(st, at, &r->cells[p->key_slot[r->h.route][k]], text);
 		if (rc != SQLITE_OK) {
 			(void)sqlite3_clear_bindings(st); /* always SQLITE_OK */
 			return db_fail(s, rc, "binding a value");
@@ -132,7 +133,7 @@ static int bind_row(struct store *s, enum stmt_id id, const struct row *r,
 static int run_row(struct store *s, enum stmt_id id, const struct row *r,
 		   sqlite3_int64 event_id, const char *what)
 {
-	if (bind_row(s, id, r, event_id) != 0)
+	if (bind_row_at(s, id, s->st[id], 0, r, event_id) != 0)
 		return -1;
 	return run(s, id, what);
 }
@@ -228,16 +229,14 @@ static int note_span(struct store *s, const struct row *r, sqlite3_int64 id)
 	return 0;
 }
 
-static int put_row(struct store *s, const struct row *r)
+/* What follows row r's insert into `events` as event id: its span, and
+ * the tables derived from it. */
+static int put_derived(struct store *s, const struct row *r, sqlite3_int64 id)
 {
 	const struct route *rt = &store_routes[r->h.route];
 	enum stmt_id steps[2] = { rt->first, rt->second };
 	const char *what = rt->type ? rt->type : "event";
-	sqlite3_int64 id;
 
-	if (run_row(s, ST_EVENT, r, 0, "inserting an event") != 0)
-		return -1;
-	id = sqlite3_last_insert_rowid(s->db);
 	if (note_span(s, r, id) != 0)
 		return -1;
 
@@ -254,6 +253,58 @@ static int put_row(struct store *s, const struct row *r)
 			return -1;
 	}
 	return 0;
+}
+
+static int put_row(struct store *s, const struct row *r)
+{
+	if (run_row(s, ST_EVENT, r, 0, "inserting an event") != 0)
+		return -1;
+	s->tx_last_id = sqlite3_last_insert_rowid(s->db);
+	return put_derived(s, r, s->tx_last_id);
+}
+
+/*
+ * STORE_EVENT_GROUP rows into `events` by one statement, then each row's
+ * span and derived rows in order. The rows' ids are needed for those: with
+ * the write lock held since BEGIN IMMEDIATE, SQLite gives each new row the
+ * largest id so far plus one, so the group takes the ids after the last
+ * one this transaction inserted (only when that largest possible id is
+ * reached does it pick ids at random; the writer checks that the group
+ * ended where it must).
+ */
+static int put_group(struct store *s, struct row *const *grp)
+{
+	sqlite3_stmt *st = s->st[ST_EVENT_GROUP];
+	int width = s->plan.nparams[ST_EVENT];
+	sqlite3_int64 first = s->tx_last_id + 1, last;
+
+	for (int i = 0; i < STORE_EVENT_GROUP; i++) {
+		if (bind_row_at(s, ST_EVENT, st, i * width, grp[i], 0) != 0)
+			return -1;
+	}
+	if (run(s, ST_EVENT_GROUP, "inserting events") != 0)
+		return -1;
+	last = sqlite3_last_insert_rowid(s->db);
+	if (last != first + STORE_EVENT_GROUP - 1) {
+		store_set_msg(s->wmsg, sizeof(s->wmsg), "store %s: internal: events took"
+			      " ids up to %lld, not %lld..%lld", s->path, (long long)last,
+			      (long long)first, (long long)(first + STORE_EVENT_GROUP - 1));
+		return -1;
+	}
+	s->tx_last_id = last;
+	s->grouped += STORE_EVENT_GROUP;
+	for (int i = 0; i < STORE_EVENT_GROUP; i++) {
+		if (put_derived(s, grp[i], first + i) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Can the next rows go as a group? Only after an insert of this
+ * transaction gave the id they follow, and far from the largest id. */
+static bool group_ok(const struct store *s)
+{
+	return s->tx_last_id > 0 && s->tx_last_id < INT64_MAX - STORE_EVENT_GROUP;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -308,6 +359,7 @@ static int begin(struct store *s)
 		return -1;
 	s->in_tx = true;
 	s->batch_n = 0;
+	s->tx_last_id = 0;
 	s->batch_start_ms = store_now_ms();
 	return 0;
 }
@@ -326,24 +378,49 @@ unsigned long store_free_rows(struct row *r)
 	return n;
 }
 
-/* Write a taken list of rows; each goes onto *done once it is dealt with. */
+/* Rows of list, up to max, into grp; returns how many. */
+static unsigned take_rows(struct row **list, struct row **grp, unsigned max)
+{
+	unsigned n = 0;
+
+	while (*list && n < max) {
+		grp[n++] = *list;
+		*list = (*list)->next;
+	}
+	return n;
+}
+
+/*
+ * Write a taken list of rows; each goes onto *done once it is dealt with.
+ * STORE_EVENT_GROUP rows go in one insert when the list has that many
+ * left (and group_ok), else one at a time; a batch is committed once it
+ * has STORE_BATCH_EVENTS rows or more.
+ */
 static int write_rows(struct store *s, struct row *list, struct row **done)
 {
 	while (list) {
-		struct row *r = list;
+		struct row *grp[STORE_EVENT_GROUP];
+		unsigned n;
 		int rc;
 
-		list = r->next;
 		s->wmsg[0] = '\0';
-		rc = begin(s) != 0 || put_row(s, r) != 0 ? -1 : 0;
-		r->next = *done;
-		*done = r;
+		rc = begin(s);
+		n = take_rows(&list, grp, rc == 0 && group_ok(s) ? STORE_EVENT_GROUP : 1);
+		if (rc == 0 && n == STORE_EVENT_GROUP)
+			rc = put_group(s, grp);
+		for (unsigned i = 0; rc == 0 && n < STORE_EVENT_GROUP && i < n; i++)
+			rc = put_row(s, grp[i]);
+		for (unsigned i = 0; i < n; i++) {
+			grp[i]->next = *done;
+			*done = grp[i];
+		}
 		if (rc != 0) {
-			/* this row is not in batch_n yet */
-			undo_batch(s, 1 + store_free_rows(list));
+			/* these rows are not in batch_n yet */
+			undo_batch(s, n + store_free_rows(list));
 			return -1;
 		}
-		if (++s->batch_n >= STORE_BATCH_EVENTS && commit(s) != 0) {
+		s->batch_n += n;
+		if (s->batch_n >= STORE_BATCH_EVENTS && commit(s) != 0) {
 			add_msg(s, "; %lu more event(s) not stored", store_free_rows(list));
 			return -1;
 		}
