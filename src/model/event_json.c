@@ -111,6 +111,34 @@ static void span_cstr(char *buf, size_t size, struct span s)
 
 /* ---- paths and flags ----------------------------------------------------- */
 
+/*
+ * An absolute path that lexical normalisation leaves as it is: no empty,
+ * "." or ".." component, no slash at the end (but "/" itself). Most paths
+ * of failed opens are (a compiler's include search): they are copied.
+ */
+static bool path_is_normal(const char *p, size_t n)
+{
+	if (n == 0 || p[0] != '/')
+		return false;
+	if (n == 1)
+		return true;
+	if (p[n - 1] == '/')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		const char *c = p + i + 1;   /* a component starts after each '/' */
+		size_t left = n - i - 1;
+
+		if (p[i] != '/')
+			continue;
+		if (left == 0 || c[0] == '/')
+			return false;
+		if (c[0] == '.' && (left == 1 || c[1] == '/' ||
+				    (c[1] == '.' && (left == 2 || c[2] == '/'))))
+			return false;
+	}
+	return true;
+}
+
 int path_join_lexical(const char *dir, const char *arg, char *out, size_t len)
 {
 	char buf[2 * AT_PATH_MAX + 2];
@@ -123,6 +151,12 @@ int path_join_lexical(const char *dir, const char *arg, char *out, size_t len)
 	 * a compiler's include search comes here) */
 	if (ld + la >= sizeof(buf))
 		return -1;
+	if (!ld && path_is_normal(arg, la)) {
+		if (la + 1 > len)
+			return -1;
+		memcpy(out, arg, la + 1);
+		return 0;
+	}
 	if (ld) {
 		memcpy(buf, dir, ld - 1);
 		buf[ld - 1] = '/';

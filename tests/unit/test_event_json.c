@@ -1883,6 +1883,21 @@ static void test_path_join_lexical(void **state)
 		{ "/ignored", "/", "/" },
 		{ "/ignored", "//x//", "/x" },
 		{ "/dir with space", "f", "/dir with space/f" },
+		/* absolute and normal already: as they are */
+		{ "/ignored", "/usr/include/stdio.h", "/usr/include/stdio.h" },
+		{ "/ignored", "/a", "/a" },
+		{ "/ignored", "/.a/..b/...", "/.a/..b/..." },
+		/* absolute, one step from normal */
+		{ "/ignored", "/a/", "/a" },
+		{ "/ignored", "/a/.", "/a" },
+		{ "/ignored", "/a/..", "/" },
+		{ "/ignored", "/a/./b", "/a/b" },
+		{ "/ignored", "/a/../b", "/b" },
+		{ "/ignored", "/a//b", "/a/b" },
+		{ "/ignored", "/.", "/" },
+		{ "/ignored", "/..", "/" },
+		{ "/ignored", "/./a", "/a" },
+		{ "/ignored", "//", "/" },
 	};
 	char out[256];
 
@@ -1896,6 +1911,67 @@ static void test_path_join_lexical(void **state)
 			fail_msg("join(\"%s\", \"%s\"): \"%s\", want \"%s\"", cases[i].dir,
 				 cases[i].arg, out, cases[i].want);
 	}
+}
+
+/* The normal form by the book: components split on '/', empty and "."
+ * ones dropped, ".." taking the one before it away. */
+static void normal_form(const char *arg, char *out)
+{
+	const char *parts[16];
+	size_t lens[16], n = 0, o = 0;
+
+	for (const char *p = arg; *p;) {
+		const char *e = strchr(p, '/');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+
+		if (l == 2 && p[0] == '.' && p[1] == '.') {
+			if (n)
+				n--;
+		} else if (l && !(l == 1 && p[0] == '.')) {
+			parts[n] = p;
+			lens[n++] = l;
+		}
+		p += l + (e != NULL);
+	}
+	for (size_t i = 0; i < n; i++) {
+		out[o++] = '/';
+		memcpy(out + o, parts[i], lens[i]);
+		o += lens[i];
+	}
+	if (!o)
+		out[o++] = '/';
+	out[o] = '\0';
+}
+
+/* Every absolute path of up to 9 bytes made of '/', '.' and 'a', those the
+ * copy takes and those it does not: the book's normal form. */
+static void test_path_join_lexical_all_short(void **state)
+{
+	static const char alphabet[] = "/.a";
+	char arg[16], want[32], out[32];
+	unsigned long checked = 0;
+
+	(void)state;
+	for (int len = 1; len <= 9; len++) {
+		unsigned long total = 1;
+
+		for (int i = 1; i < len; i++)
+			total *= 3;
+		for (unsigned long k = 0; k < total; k++) {
+			unsigned long v = k;
+
+			arg[0] = '/';
+			for (int i = 1; i < len; i++, v /= 3)
+				arg[i] = alphabet[v % 3];
+			arg[len] = '\0';
+			normal_form(arg, want);
+			assert_int_equal(path_join_lexical("/ignored", arg, out, sizeof(out)), 0);
+			if (strcmp(out, want) != 0)
+				fail_msg("join(\"%s\"): \"%s\", want \"%s\"", arg, out, want);
+			checked++;
+		}
+	}
+	assert_int_equal(checked, 9841);   /* 3^0 + ... + 3^8 */
 }
 
 static void test_path_join_lexical_limits(void **state)
@@ -1923,6 +1999,13 @@ static void test_path_join_lexical_limits(void **state)
 	memset(out, 'Z', sizeof(out));
 	assert_int_equal(path_join_lexical("/", ".", out, 1), -1);
 	assert_int_equal(path_join_lexical("/", "..", out, 0), -1);
+	for (size_t i = 0; i < sizeof(out); i++)
+		assert_int_equal(out[i], 'Z');
+	/* an absolute path copied as it is: the same limit */
+	assert_int_equal(path_join_lexical("/", "/abcdefgh", out, 10), 0);
+	assert_string_equal(out, "/abcdefgh");
+	memset(out, 'Z', sizeof(out));
+	assert_int_equal(path_join_lexical("/", "/abcdefgh", out, 9), -1);
 	for (size_t i = 0; i < sizeof(out); i++)
 		assert_int_equal(out[i], 'Z');
 
@@ -2156,6 +2239,7 @@ int main(void)
 		T(test_text_path_edges),
 		T(test_no_leak_on_malformed),
 		T(test_path_join_lexical),
+		T(test_path_join_lexical_all_short),
 		T(test_path_join_lexical_limits),
 		T(test_path_join_lexical_many_components),
 		T(test_open_flags_str),
