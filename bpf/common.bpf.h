@@ -284,6 +284,12 @@ struct {
 #define SYSCALL_EXIT(name) \
 	SEC("tp_btf/sys_exit") int sx_##name(struct bpf_raw_tracepoint_args *ctx)
 
+/* A handler that records nothing unless the call returned more than 0 on
+ * a socket, labels aside (net.bpf.c, PAYLOAD_PROLOGUE): when no labels
+ * move, the dispatcher skips it for a file or a pipe. */
+#define PAYLOAD_EXIT(name) \
+	SEC("tp_btf/sys_exit") int sxp_##name(struct bpf_raw_tracepoint_args *ctx)
+
 /* sys_exit's arguments: the task's saved registers and the return value. */
 static __always_inline struct pt_regs *exit_regs(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -342,6 +348,25 @@ static __always_inline struct file *fd_file(int fd)
 	if (bpf_probe_read_kernel(&f, sizeof(f), &fdt->fd[fd]))
 		return NULL;
 	return f;
+}
+
+#define AT_S_IFMT 0170000
+#define AT_S_IFSOCK 0140000
+
+/* Is fd a socket in the current task? Asked of every read and write in a
+ * session: plain loads where the kernel can type the pointer (btf_walk),
+ * else one read. */
+static __always_inline bool fd_is_socket(struct file *f)
+{
+	umode_t mode;
+
+	if (!f)
+		return false;
+	if (btf_walk)
+		mode = AT_CAST(struct file, f)->f_inode->i_mode;
+	else
+		mode = BPF_CORE_READ(f, f_inode, i_mode);
+	return (mode & AT_S_IFMT) == AT_S_IFSOCK;
 }
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -13,10 +13,7 @@
 #define AT_AF_INET 2
 #define AT_AF_INET6 10
 #define AT_TCP_CLOSE 7
-#define AT_S_IFMT 0170000
-#define AT_S_IFSOCK 0140000
 #define AT_EINPROGRESS 115
-
 
 /* Who owns a TCP socket: the record to emit when it closes. Keyed by the
  * kernel socket address; close may happen in softirq, in no process. */
@@ -55,17 +52,8 @@ static __always_inline struct sock *fd_sock(int fd)
 {
 	struct file *f = fd_file(fd);
 	struct socket *so;
-	umode_t mode;
 
-	if (!f)
-		return NULL;
-	/* asked of every read and write in a session: plain loads where the
-	 * kernel can type the pointer (btf_walk), else two reads */
-	if (btf_walk)
-		mode = AT_CAST(struct file, f)->f_inode->i_mode;
-	else
-		mode = BPF_CORE_READ(f, f_inode, i_mode);
-	if ((mode & AT_S_IFMT) != AT_S_IFSOCK)
+	if (!fd_is_socket(f))
 		return NULL;
 	so = BPF_CORE_READ(f, private_data);
 	return so ? BPF_CORE_READ(so, sk) : NULL;
@@ -500,7 +488,9 @@ static __always_inline void dns_recv(struct at_proc *p, const struct at_args *s,
  * (label_fd_read or label_fd_write; the guard's, for any descriptor), then
  * only sockets go on, to the session and the payload. Most reads and writes
  * in a session are of files and pipes (a build's compilers: half a million
- * per build): they stop after the descriptor's mode, before any map lookup.
+ * per build): the dispatcher stops them before the tail call when no
+ * labels move (PAYLOAD_EXIT, sysexit.bpf.c), else they stop here after the
+ * descriptor's mode, before any map lookup.
  */
 #define PAYLOAD_PROLOGUE(move_labels)                                            \
 	struct at_args s;                                                        \
@@ -518,7 +508,7 @@ static __always_inline void dns_recv(struct at_proc *p, const struct at_args *s,
 		return 0
 
 /* An unconnected datagram sent to port 53 marks its socket as DNS. */
-SYSCALL_EXIT(sendto)
+PAYLOAD_EXIT(sendto)
 {
 	struct { __u16 family; __u16 port; } sa = {};
 	PAYLOAD_PROLOGUE(label_fd_write);
@@ -531,7 +521,7 @@ SYSCALL_EXIT(sendto)
 	return 0;
 }
 
-SYSCALL_EXIT(write)
+PAYLOAD_EXIT(write)
 {
 	PAYLOAD_PROLOGUE(label_fd_write);
 
@@ -540,7 +530,7 @@ SYSCALL_EXIT(write)
 	return 0;
 }
 
-SYSCALL_EXIT(writev)
+PAYLOAD_EXIT(writev)
 {
 	PAYLOAD_PROLOGUE(label_fd_write);
 
@@ -551,7 +541,7 @@ SYSCALL_EXIT(writev)
 	return 0;
 }
 
-SYSCALL_EXIT(sendmsg)
+PAYLOAD_EXIT(sendmsg)
 {
 	PAYLOAD_PROLOGUE(label_fd_write);
 
@@ -560,7 +550,7 @@ SYSCALL_EXIT(sendmsg)
 	return 0;
 }
 
-SYSCALL_EXIT(read)
+PAYLOAD_EXIT(read)
 {
 	PAYLOAD_PROLOGUE(label_fd_read);
 
@@ -570,7 +560,7 @@ SYSCALL_EXIT(read)
 	return 0;
 }
 
-SYSCALL_EXIT(readv)
+PAYLOAD_EXIT(readv)
 {
 	PAYLOAD_PROLOGUE(label_fd_read);
 
@@ -581,7 +571,7 @@ SYSCALL_EXIT(readv)
 	return 0;
 }
 
-SYSCALL_EXIT(recvfrom)
+PAYLOAD_EXIT(recvfrom)
 {
 	PAYLOAD_PROLOGUE(label_fd_read);
 
@@ -592,7 +582,7 @@ SYSCALL_EXIT(recvfrom)
 	return 0;
 }
 
-SYSCALL_EXIT(recvmsg)
+PAYLOAD_EXIT(recvmsg)
 {
 	PAYLOAD_PROLOGUE(label_fd_read);
 

@@ -27,6 +27,8 @@
 #define AT_DNS_MAX 2048       /* bytes of one DNS message captured (power of 2) */
 #define AT_UNIX_PATH_MAX 108  /* sizeof(sun_path) */
 #define AT_SYSCALL_SLOTS 512  /* syscall numbers the exit dispatcher handles */
+#define AT_SX_HOOKED 1        /* hooked[nr] (bpf/sysexit.bpf.c): a handler */
+#define AT_SX_PAYLOAD 2       /* ... that records only a socket's bytes */
 #define AT_DATA_MAX 16384     /* payload bytes in one data record (power of 2) */
 #define AT_DATA_CHUNKS 1024   /* data records one call may produce (16 MiB) */
 

@@ -143,7 +143,8 @@ static void skip_missing_tracepoints(struct bpf_object *obj, struct loader *l)
 	}
 }
 
-/* Syscall handlers are named sx_NAME (bpf/common.bpf.h: SYSCALL_EXIT). */
+/* Syscall handlers are named sx_NAME, or sxp_NAME for those that record
+ * only a socket's bytes (bpf/common.bpf.h: SYSCALL_EXIT, PAYLOAD_EXIT). */
 static const struct {
 	const char *name;
 	long nr;
@@ -169,12 +170,23 @@ static const struct {
 	{ "io_uring_setup", SYS_io_uring_setup },
 };
 
-static long syscall_nr(const char *prog_name)
+/* The syscall a handler is for, or -1 for any other program; *how gets
+ * its bits of hooked[] (include/agenttrail/events.h, AT_SX_*). */
+static long syscall_nr(const char *prog_name, __u8 *how)
 {
-	if (strncmp(prog_name, "sx_", 3) != 0)
+	size_t skip;
+
+	if (strncmp(prog_name, "sx_", 3) == 0) {
+		skip = 3;
+		*how = AT_SX_HOOKED;
+	} else if (strncmp(prog_name, "sxp_", 4) == 0) {
+		skip = 4;
+		*how = AT_SX_HOOKED | AT_SX_PAYLOAD;
+	} else {
 		return -1;
+	}
 	for (size_t i = 0; i < sizeof(syscalls) / sizeof(syscalls[0]); i++)
-		if (!strcmp(prog_name + 3, syscalls[i].name))
+		if (!strcmp(prog_name + skip, syscalls[i].name))
 			return syscalls[i].nr;
 	return -1;
 }
@@ -189,16 +201,17 @@ static int collect_handlers(struct bpf_object *obj, volatile __u8 *hooked, char 
 
 	bpf_object__for_each_program(prog, obj) {
 		const char *name = bpf_program__name(prog);
+		__u8 how = 0;
 		long nr;
 
-		if (strncmp(name, "sx_", 3) != 0)
+		if (strncmp(name, "sx_", 3) != 0 && strncmp(name, "sxp_", 4) != 0)
 			continue;
-		nr = syscall_nr(name);
+		nr = syscall_nr(name, &how);
 		if (nr < 0 || nr >= AT_SYSCALL_SLOTS) {
 			snprintf(err, errlen, "handler %s: unknown syscall", name);
 			return -1;
 		}
-		hooked[nr] = 1;
+		hooked[nr] = how;
 		bpf_program__set_autoattach(prog, false);
 	}
 	return 0;
@@ -210,7 +223,8 @@ static int register_handlers(struct bpf_object *obj, int table_fd, char *err, si
 	struct bpf_program *prog;
 
 	bpf_object__for_each_program(prog, obj) {
-		long nr = syscall_nr(bpf_program__name(prog));
+		__u8 how;
+		long nr = syscall_nr(bpf_program__name(prog), &how);
 		__u32 key;
 		int fd;
 
@@ -529,6 +543,7 @@ int loader_open(struct loader *l, const struct loader_opts *o, char *err, size_t
 		fail(err, errlen, "open syscall dispatcher", errno);
 		goto error;
 	}
+	l->sysexit->rodata->labels_move = o->guard;   /* as net's guard_labels */
 	if (collect_handlers(l->file->obj, l->sysexit->rodata->hooked, err, errlen) ||
 	    collect_handlers(l->net->obj, l->sysexit->rodata->hooked, err, errlen) ||
 	    share_maps(l->sysexit->obj, l->proc->obj, err, errlen))
