@@ -285,6 +285,44 @@ def test_plain_http_local_model_stream():
         raise AssertionError("no first-token time")
 
 
+def test_plain_http_by_write_writev_and_read():
+    """write(2), writev(2) and read(2) on a socket carry the payload too,
+    among the reads and writes of a file (which the dispatcher stops before
+    their handler when no labels move)."""
+    d = tmpdir()
+    scratch = os.path.join(d, "scratch.txt")
+    with MockLLM(os.path.join(d, "mock"), script=STREAM_SCRIPT, plain=True) as m:
+        script = ("import json, os, socket\n"
+                  "f = os.open(%r, os.O_RDWR | os.O_CREAT, 0o600)\n"
+                  "body = json.dumps({'model': 'llama3', 'stream': True,"
+                  " 'messages': [{'role': 'user', 'content': 'by writev'}]}).encode()\n"
+                  "head = ('POST /v1/chat/completions HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n'"
+                  " 'Content-Type: application/json\\r\\nConnection: close\\r\\n'"
+                  " 'Content-Length: %%d\\r\\n\\r\\n' %% len(body)).encode()\n"
+                  "c = socket.create_connection(('127.0.0.1', %d))\n"
+                  "os.write(f, b'before')\n"
+                  "os.write(c.fileno(), head[:20])\n"
+                  "os.writev(c.fileno(), [head[20:], body])\n"
+                  "os.pwrite(f, b'x', 0); os.lseek(f, 0, 0); os.read(f, 100)\n"
+                  "got = b''\n"
+                  "while True:\n"
+                  "    b = os.read(c.fileno(), 4096)\n"
+                  "    if not b: break\n"
+                  "    got += b\n"
+                  "    os.write(f, b'.')\n"
+                  "assert b' 200 ' in got.split(b'\\r\\n')[0], got[:100]\n" % (scratch, m.port))
+        rec = record([PY, "-c", script])
+    eq(rec.rc, 0, "python exit: " + rec.stderr)
+    call = rec.one("llm_call")
+    eq((call["provider"], call["source"], call["tls"]), ("openai_chat", "socket", False),
+       "plain-HTTP call")
+    eq(call["request"]["messages"], [{"role": "user", "content": "by writev"}], "prompt")
+    eq(call["response"]["text"], "The local model says hello.", "streamed text, by read")
+    h = rec.one("http")
+    eq((h["request"]["method"], h["request"]["target"]), ("POST", "/v1/chat/completions"),
+       "request line, by write")
+
+
 SECRET_KEY = "sk-ant-api03-" + "Zq9" * 30 + "AA"
 AWS_KEY = "AKIAZ7QXW3ERTY5UIOPL"
 TOOL_SCRIPT = {"turns": [{"tool_use": {"id": "toolu_01TestCapture", "name": "Bash",
