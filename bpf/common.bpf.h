@@ -353,7 +353,7 @@ static __always_inline struct file *fd_file(int fd)
 #define AT_S_IFMT 0170000
 #define AT_S_IFSOCK 0140000
 
-/* Is fd a socket in the current task? Asked of every read and write in a
+/* Is f (fd_file()'s, or NULL) a socket? Asked of every read and write in a
  * session: plain loads where the kernel can type the pointer (btf_walk),
  * else one read. */
 static __always_inline bool fd_is_socket(struct file *f)

@@ -12,9 +12,9 @@
 #define AT_TS_COMPAT 0x0002   /* thread_info.status: a 32-bit syscall */
 
 /* hooked[nr]: AT_SX_HOOKED, a handler is registered for syscall nr, and
- * AT_SX_PAYLOAD, its handler records only a positive result on a socket
- * (net.bpf.c, PAYLOAD_PROLOGUE) once labels are off. Set by the loader
- * before load, so unhooked syscalls return after one array test. */
+ * AT_SX_PAYLOAD, that handler records only a positive result on a socket,
+ * labels aside (net.bpf.c, PAYLOAD_PROLOGUE). Set by the loader before
+ * load, so unhooked syscalls return after one array test. */
 const volatile __u8 hooked[AT_SYSCALL_SLOTS] = {};
 
 /* Set by the loader: labels move (labels.bpf.h), and the payload handlers
