@@ -33,19 +33,6 @@ static int setup(void **state)
 	return fixture_setup(state, "trail.db");
 }
 
-static long long int_of(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	long long v;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
 /* An open event of session sid; no ts_ns when ts < 0. */
 static json_t *event(long long sid, long long ts, int i)
 {
