@@ -4,6 +4,8 @@
  *
  *   loops open N [PATH]     openat(AT_FDCWD, PATH, O_RDONLY) + close, N times
  *   loops stat N [PATH]     stat(PATH), N times
+ *   loops write N           write(2) of one byte to /dev/null, N times (the
+ *                           descriptor is opened before the timed loop)
  *   loops forkexec N [PROG] fork + execve(PROG, {"true"}) + waitpid, N times;
  *                           PROG (default /bin/true) must exit 0 (the VM
  *                           bench passes one static program, so that the
@@ -81,6 +83,16 @@ static void loop_stat(long n, const char *path)
 	for (long i = 0; i < n; i++) {
 		if (stat(path, &st))
 			die(path);
+	}
+}
+
+static void loop_write(long n, int fd)
+{
+	const char byte = 0;
+
+	for (long i = 0; i < n; i++) {
+		if (write(fd, &byte, 1) != 1)
+			die("write /dev/null");
 	}
 }
 
@@ -299,8 +311,9 @@ static void loop_turns(bool open_mode, long n, const char *path)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: loops open N [PATH] | stat N [PATH] | forkexec N [PROG] | unlink N |\n"
-		"       connect N\n"		"       loops rate R SECONDS [PATH]\n"
+		"usage: loops open N [PATH] | stat N [PATH] | write N | forkexec N [PROG] |\n"
+		"       unlink N | connect N\n"
+		"       loops rate R SECONDS [PATH]\n"
 		"       loops turns open|stat N [PATH]   (a chunk per byte on stdin)\n"
 		"prints ns_per_op=X (CLOCK_MONOTONIC around the loop, divided by N)\n");
 	exit(2);
@@ -357,7 +370,7 @@ int main(int argc, char **argv)
 	char *end;
 	long n = strtol(argv[2], &end, 10);
 
-	if (*end || n <= 0)
+	if (*end || n <= 0 || (strcmp(mode, "write") == 0 && argc != 3))
 		usage();
 	if (path[0] != '/') {
 		fprintf(stderr, "loops: PATH must be absolute\n");
@@ -374,9 +387,19 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	int null_fd = -1;
+
+	if (strcmp(mode, "write") == 0) {
+		null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (null_fd < 0)
+			die("/dev/null");
+	}
+
 	double t0 = now_ns();
 
-	if (strcmp(mode, "open") == 0)
+	if (null_fd >= 0)
+		loop_write(n, null_fd);
+	else if (strcmp(mode, "open") == 0)
 		loop_open(n, path);
 	else if (strcmp(mode, "stat") == 0)
 		loop_stat(n, path);

@@ -76,7 +76,7 @@ fi
 import json
 import sys
 
-WORKLOADS = ["open", "stat", "forkexec", "unlink", "connect", "tls", "build", "agent"]
+WORKLOADS = ["open", "stat", "write", "forkexec", "unlink", "connect", "tls", "build", "agent"]
 CONFIGS = ["bare", "in-session", "in-session-db", "enforce32", "enforce256", "outside",
            "enforce256-outside", "execsnoop+opensnoop", "auditd"]
 SESSION = ["in-session", "in-session-db", "enforce32", "enforce256"]

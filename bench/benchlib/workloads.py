@@ -17,6 +17,7 @@ from .procs import MANAGED
 WORKLOADS = [
     ("open", 200000, 2000, "op", "ns", 1),
     ("stat", 200000, 2000, "op", "ns", 1),
+    ("write", 1000000, 20000, "op", "ns", 1),
     ("forkexec", 1000, 50, "op", "ns", 1),
     ("unlink", 20000, 500, "op", "ns", 1),
     ("connect", 10000, 500, "op", "ns", 1),
