@@ -315,8 +315,12 @@ def summary_lines(doc):
                 parts.append("%s x%.3f (95%% CI x%.3f .. x%.3f)"
                              % (config, c["round_ratio_median"], ci[0], ci[1]))
         if parts:
-            out.append("%s, median of per-round ratios to bare (%d rounds): %s"
-                       % (wl, w["rounds"], ", ".join(parts)))
+            # the statistics time every program run: two clock reads per
+            # syscall of a recorded process, paid by the recorded side only
+            stats = (" (kernel.bpf_stats_enabled was on: the recorded configurations also paid "
+                     "its two clock reads per program run)") if doc.get("bpf_stats") else ""
+            out.append("%s, median of per-round ratios to bare (%d rounds): %s%s"
+                       % (wl, w["rounds"], ", ".join(parts), stats))
     for wl, w in (doc.get("workloads") or {}).items():
         bare_cpu = (w["configs"].get("bare") or {}).get("median_workload_cpu_s")
         parts = []
