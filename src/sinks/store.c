@@ -419,6 +419,8 @@ static struct row *take_spare(struct store *s, size_t need)
 	if (!r)
 		return NULL;
 	s->mine = r->next;
+	if (s->mine)
+		row_prefetch(s->mine, true);   /* the next put's row (store_int.h) */
 	if (r->cap >= need)
 		return r;
 	free(r);
@@ -521,11 +523,17 @@ static int enqueue(struct store *s)
 	if (!r)
 		return -1;
 	r->next = NULL;
+	r->ahead = NULL;
 	if (s->held_tail)
 		s->held_tail->next = r;
 	else
 		s->held_head = r;
 	s->held_tail = r;
+	/* held rows are this thread's until hand_over(): linked ahead only
+	 * within a handful, never into rows the writer may be reading */
+	if (s->held_n >= ROW_AHEAD)
+		s->held_last[s->held_n % ROW_AHEAD]->ahead = r;
+	s->held_last[s->held_n % ROW_AHEAD] = r;
 	s->held_n++;
 	s->held_bytes += r->cap;
 	if (s->held_n < STORE_PUSH_ROWS)

@@ -111,6 +111,9 @@ struct row_head {
  * threads takes the allocator's arena lock against the caller's mallocs. */
 struct row {
 	struct row *next;
+	/* the row put ROW_AHEAD puts after this one in the same handful, or
+	 * NULL: the writer starts loading it while it gets to it (row_prefetch) */
+	struct row *ahead;
 	size_t cap;        /* bytes allocated */
 	struct row_head h;
 	struct cell cells[];
@@ -119,6 +122,31 @@ struct row {
 static inline const char *row_text(const struct row *r, int nslots)
 {
 	return (const char *)&r->cells[nslots];
+}
+
+/*
+ * Rows are made on one CPU and written on another, and travel as a list:
+ * walked as it is, each row's first cache line is a miss the walk waits
+ * for before it learns where the next row is, one after the other (about
+ * a tenth of the store's CPU time in a recorded build). Both sides load
+ * the rows they will need a few rows early instead, so that the misses
+ * overlap: the writer through row->ahead, the caller's side the next spare
+ * it will fill. ROW_PREFETCH_BYTES covers the head, the cells and the
+ * start of a file event's text; the CPU streams the rest.
+ */
+#define ROW_AHEAD 4
+#define ROW_PREFETCH_BYTES 512
+
+static inline void row_prefetch(const struct row *r, bool for_write)
+{
+	const char *p = (const char *)r;
+
+	for (size_t off = 0; off < ROW_PREFETCH_BYTES; off += 64) {
+		if (for_write)
+			__builtin_prefetch(p + off, 1);
+		else
+			__builtin_prefetch(p + off, 0);
+	}
 }
 
 /* The ids a session's events took in the open transaction (event_spans,
@@ -147,6 +175,7 @@ struct store {
 	 * handful, not once per event (store_push) */
 	struct row *held_head, *held_tail;
 	unsigned held_n;
+	struct row *held_last[ROW_AHEAD];  /* the last held rows, for ->ahead */
 	size_t held_bytes;
 	bool fail_told;          /* the writer's failure was returned once */
 

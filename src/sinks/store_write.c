@@ -384,6 +384,8 @@ static unsigned take_rows(struct row **list, struct row **grp, unsigned max)
 	unsigned n = 0;
 
 	while (*list && n < max) {
+		if ((*list)->ahead)
+			row_prefetch((*list)->ahead, false);
 		grp[n++] = *list;
 		*list = (*list)->next;
 	}

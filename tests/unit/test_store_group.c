@@ -6,7 +6,8 @@
  * the middle of a group rolls its batch back with an exact count of what
  * was lost; and ids that do not follow each other (here a trigger that
  * inserts into `events` too) are an error, not rows filed under the wrong
- * event.
+ * event. And the rows' links for the writer's prefetch stay within their
+ * handful.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -134,6 +135,43 @@ static void test_groups_hold(void **state)
 }
 
 /*
+ * Held rows point ROW_AHEAD puts ahead (store_int.h, row_prefetch), within
+ * their handful only: the rows of a handful handed over are the writer's,
+ * and no later put may write into them.
+ */
+static void test_ahead_within_handful(void **state)
+{
+	struct fixture *f = *state;
+	struct store *s = open_rw(f->db);
+	const int tail = ROW_AHEAD + 3;   /* puts after the first handful */
+	struct row *r, *held[STORE_PUSH_ROWS];
+	int n = 0;
+
+	assert_int_equal(put_range(s, 0, STORE_PUSH_ROWS - 1), STORE_PUSH_ROWS - 1);
+	for (r = s->held_head; r && n < STORE_PUSH_ROWS; r = r->next)
+		held[n++] = r;
+	assert_int_equal(n, STORE_PUSH_ROWS - 1);
+	for (int i = 0; i < n; i++)
+		assert_ptr_equal(held[i]->ahead, i + ROW_AHEAD < n ? held[i + ROW_AHEAD] : NULL);
+
+	/* the handful's last put hands it over; the next ones start anew */
+	assert_int_equal(put_range(s, STORE_PUSH_ROWS - 1, STORE_PUSH_ROWS + tail),
+			 tail + 1);
+	n = 0;
+	for (r = s->held_head; r && n < STORE_PUSH_ROWS; r = r->next)
+		held[n++] = r;
+	assert_int_equal(n, tail);
+	for (int i = 0; i < n; i++)
+		assert_ptr_equal(held[i]->ahead, i + ROW_AHEAD < n ? held[i + ROW_AHEAD] : NULL);
+
+	assert_int_equal(store_flush(s), 0);
+	assert_int_equal(int_of(store_db(s), "SELECT count(*) FROM events"),
+			 STORE_PUSH_ROWS + tail);
+	rows_hold(store_db(s));
+	assert_int_equal(store_close(s), 0);
+}
+
+/*
  * A trigger refuses some rows (of `events` or of a derived table) or
  * makes ids skip (it inserts into `events` itself) from event `from` on.
  * The put or flush that finds it fails with why and what was lost; every
@@ -218,6 +256,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_groups_hold, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ahead_within_handful, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_event_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_derived_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ids_skip, setup, teardown),
