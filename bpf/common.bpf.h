@@ -187,14 +187,17 @@ static __always_inline void fill_hdr(struct at_hdr *h, __u16 kind, struct at_pro
  * reader's position, a cache line the reader writes after every record;
  * that form (which also forced a wakeup on every record above the
  * threshold) measured about 0.2 us per recorded open slower. The
- * reader also looks every 100 ms on its own. The kinds that steer capture
- * or enforcement wake it at once: a session starting, an exec of a
+ * reader also looks every 100 ms on its own, which at a build's rate
+ * (about 1 MiB per CPU and second) is what wakes it: a wakeup per
+ * 256 KiB added a turn every 200 ms per CPU, each turn's cold caches
+ * about 5% of the reader's CPU in a recorded build, for no lower
+ * latency. The kinds that steer capture or enforcement wake it at once: a session starting, an exec of a
  * program not looked at yet or an executable mapping (TLS uprobes to
  * attach before the new program talks; bpf/proc.bpf.c), a policy decision, a DNS answer (names bound to addresses for
  * the egress rules). Where order matters the reader drains the ring
  * anyway (before an exec decision, before answering an agent's hook).
  */
-#define AT_WAKE_SHIFT 18   /* 256 KiB */
+#define AT_WAKE_SHIFT 20   /* 1 MiB */
 
 /* Bytes this CPU has written to the ring, for ring_wake(). */
 struct {
