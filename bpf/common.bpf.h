@@ -182,7 +182,7 @@ static __always_inline void fill_hdr(struct at_hdr *h, __u16 kind, struct at_pro
  * (an inter-processor interrupt) and the reader a context switch and a
  * round of its loop: at a few thousand events a second (a build) that was
  * most of the reader's CPU time, one wakeup per event. So the frequent
- * kinds wake it once per AT_WAKE_BYTES that a CPU has written, counted on
+ * kinds wake it once per 1 << AT_WAKE_SHIFT bytes a CPU has written, counted on
  * that CPU. Asking the ring how much is waiting instead reads the
  * reader's position, a cache line the reader writes after every record;
  * that form (which also forced a wakeup on every record above the
@@ -191,11 +191,13 @@ static __always_inline void fill_hdr(struct at_hdr *h, __u16 kind, struct at_pro
  * (about 1 MiB per CPU and second) is what wakes it: a wakeup per
  * 256 KiB added a turn every 200 ms per CPU, each turn's cold caches
  * about 5% of the reader's CPU in a recorded build, for no lower
- * latency. The kinds that steer capture or enforcement wake it at once: a session starting, an exec of a
- * program not looked at yet or an executable mapping (TLS uprobes to
- * attach before the new program talks; bpf/proc.bpf.c), a policy decision, a DNS answer (names bound to addresses for
- * the egress rules). Where order matters the reader drains the ring
- * anyway (before an exec decision, before answering an agent's hook).
+ * latency. The kinds that steer capture or enforcement wake it at once:
+ * a session starting, an exec of a program not looked at yet or an
+ * executable mapping (TLS uprobes to attach before the new program
+ * talks; bpf/proc.bpf.c), a policy decision, a DNS answer (names bound
+ * to addresses for the egress rules). Where order matters the reader
+ * drains the ring anyway (before an exec decision, before answering an
+ * agent's hook).
  */
 #define AT_WAKE_SHIFT 20   /* 1 MiB */
 

@@ -131,7 +131,7 @@ static inline const char *row_text(const struct row *r, int nslots)
  * Rows are made on one CPU and written on another, and travel as a list:
  * walked as it is, each row's first cache line is a miss the walk waits
  * for before it learns where the next row is, one after the other (about
- * a tenth of the store's CPU time in a recorded build). Both sides load
+ * 9% of agenttrail's CPU while a build was recorded). Both sides load
  * the rows they will need a few rows early instead, so that the misses
  * overlap: the writer through row->ahead, the caller's side the next spare
  * it will fill. ROW_PREFETCH_BYTES covers the head, the cells and the
