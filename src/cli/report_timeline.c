@@ -68,6 +68,8 @@ static int text_line(struct report_ctx *c, const char *type, const json_t *e, lo
 				     !json_is_null(json_object_get(e, "tool_call")) &&
 				     strcmp(type, "tool_call") && strcmp(type, "finding")
 				     ? "      " : "  ";
+	char tried[48];
+	size_t searched;
 
 	if (!strcmp(type, "llm_call")) {
 		const json_t *resp = json_object_get(e, "response");
@@ -126,11 +128,16 @@ static int text_line(struct report_ctx *c, const char *type, const json_t *e, lo
 		return write_out(c, "%+7lldms %s%s POLICY %s %s %s%s (rule %s, %s): %s\n", ms, indent,
 				 sev_colour(c, "high"), js(e, "effect"), js(e, "op"), js(e, "target"),
 				 reset(c), js(e, "rule"), js(e, "mechanism"), js(e, "reason"));
-	/* file operations */
-	return write_out(c, "%+7lldms %s %-6s pid %lld %s%s%s%s\n", ms, indent, type,
+	/* file operations; an open that ended a search says how many places
+	 * it looked first (its "searched", docs/events.md) */
+	searched = json_array_size(json_object_get(e, "searched"));
+	if (searched)
+		snprintf(tried, sizeof(tried), " (after %zu miss%s)", searched,
+			 searched == 1 ? "" : "es");
+	return write_out(c, "%+7lldms %s %-6s pid %lld %s%s%s%s%s\n", ms, indent, type,
 			 (long long)json_integer_value(json_object_get(e, "pid")),
 			 js(e, "access")[0] ? js(e, "access") : "", js(e, "access")[0] ? " " : "",
-			 js(e, "path"), js(e, "errno")[0] ? " (failed)" : "");
+			 js(e, "path"), js(e, "errno")[0] ? " (failed)" : "", searched ? tried : "");
 }
 
 static json_t *timeline_entry(const char *type, const json_t *e)
@@ -138,7 +145,7 @@ static json_t *timeline_entry(const char *type, const json_t *e)
 	static const char *const keep[] = {
 		"eid", "ts_ns", "pid", "tool_call", "llm_call", "attribution", "id", "provider",
 		"model", "name", "input", "argv", "path", "access", "daddr", "dport", "domain",
-		"errno", "kind", "severity", "explanation", "evidence", "new_path",
+		"errno", "kind", "severity", "explanation", "evidence", "new_path", "searched",
 	};
 	json_t *o = json_object();
 

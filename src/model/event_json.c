@@ -408,6 +408,30 @@ bool event_is_file(unsigned kind)
 	       kind == AT_EV_MKDIR || kind == AT_EV_CHMOD;
 }
 
+/* A file event's "path" and "path_source": the kernel's path of an opened
+ * file, else the argument joined to its directory. */
+static const char *file_path(struct ev_out *w, const struct at_file *f, struct span path,
+			     struct span arg)
+{
+	const char *p;
+	char fl[64];
+
+	if (f->h.kind == AT_EV_OPEN && f->ret >= 0 && (f->h.flags & AT_F_PATH_PSEUDO)) {
+		/* a pipe, socket or memfd reached through a path such as
+		 * /dev/stdin or /proc/self/fd/N: no place in the tree */
+		snprintf(fl, sizeof(fl), "pseudo:[%llu]", (unsigned long long)f->ino);
+		p = evo_bytes(w, "path", fl, strlen(fl));
+		evo_word(w, "path_source", "pseudo");
+		return p;
+	}
+	if (f->h.kind == AT_EV_OPEN && f->ret >= 0 && path.p && !(f->h.flags & AT_F_PATH_LEXICAL)) {
+		p = out_span(w, "path", path);
+		evo_word(w, "path_source", "kernel");
+		return p;
+	}
+	return joined_path(w, "path", "path_source", f->h.flags, path, arg);
+}
+
 /* The members after the common ones; what the event says goes to *v. */
 static int file_members(struct ev_out *w, const struct at_file *f, size_t size,
 			struct ev_file *v)
@@ -421,18 +445,7 @@ static int file_members(struct ev_out *w, const struct at_file *f, size_t size,
 
 	if (cur.bad)
 		return -1;
-	if (f->h.kind == AT_EV_OPEN && f->ret >= 0 && (f->h.flags & AT_F_PATH_PSEUDO)) {
-		/* a pipe, socket or memfd reached through a path such as
-		 * /dev/stdin or /proc/self/fd/N: no place in the tree */
-		snprintf(fl, sizeof(fl), "pseudo:[%llu]", (unsigned long long)f->ino);
-		v->path = evo_bytes(w, "path", fl, strlen(fl));
-		evo_word(w, "path_source", "pseudo");
-	} else if (f->h.kind == AT_EV_OPEN && f->ret >= 0 && path.p && !(f->h.flags & AT_F_PATH_LEXICAL)) {
-		v->path = out_span(w, "path", path);
-		evo_word(w, "path_source", "kernel");
-	} else {
-		v->path = joined_path(w, "path", "path_source", f->h.flags, path, arg);
-	}
+	v->path = file_path(w, f, path, arg);
 	out_span(w, "arg_path", arg);
 	if (f->h.flags & AT_F_PATH_TRUNC)
 		evo_bool(w, "path_truncated", true);
@@ -472,6 +485,27 @@ static int decode_file(json_t *o, const struct at_file *f, size_t size)
 
 	evo_object(&w, o);
 	return file_members(&w, f, size, &v);
+}
+
+const char *event_file_path(const void *data, size_t size, struct jbuf *scratch,
+			    struct jbuf *strs)
+{
+	const struct at_file *f = data;
+	struct cursor cur;
+	struct span path, arg;
+	struct ev_out w;
+	const char *p;
+
+	if (size < sizeof(*f) || f->h.size > size || !event_is_file(f->h.kind))
+		return NULL;
+	cur = (struct cursor){ f->data, size - sizeof(*f), 0 };
+	path = take(&cur, f->path_len);
+	arg = take(&cur, f->arg_len);
+	/* room as in event_file_text(): arg twice, a '/' or two */
+	if (cur.bad || evo_text(&w, scratch, strs, EVO_STR_ROOM(2 * size + 64)) != 0)
+		return NULL;
+	p = file_path(&w, f, path, arg);
+	return w.failed ? NULL : p;
 }
 
 int event_file_text(struct ev_ctx *c, const void *data, size_t size, int64_t eid,

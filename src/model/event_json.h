@@ -61,6 +61,15 @@ int event_file_text(struct ev_ctx *c, const void *data, size_t size, int64_t eid
 		    struct jbuf *out, struct jbuf *strs, struct ev_file *v, char *err,
 		    size_t errlen);
 
+/*
+ * The "path" event_file_text() gives a file record, alone (for folding a
+ * search's failed opens, model/search.c): NUL-terminated, valid UTF-8, in
+ * strs until strs is reused; scratch takes the text around it. NULL for a
+ * malformed record or no memory.
+ */
+const char *event_file_path(const void *data, size_t size, struct jbuf *scratch,
+			    struct jbuf *strs);
+
 /* The fields every event has (type from h->kind, times, process); a new
  * object or NULL when out of memory. */
 json_t *event_common(struct ev_ctx *c, const struct at_hdr *h);

@@ -227,6 +227,8 @@ static void print_summary(struct recorder *r)
 		fprintf(stderr, "malformed records: %llu\n", (unsigned long long)r->malformed);
 	fprintf(stderr, "file events written straight to text: %llu\n",
 		(unsigned long long)r->as_text);
+	fprintf(stderr, "failed opens folded into the open that ended their search: %llu\n",
+		(unsigned long long)r->folded);
 	{
 		uint64_t at_once, later;
 
@@ -420,6 +422,7 @@ int recorder_run(const struct rec_opts *o)
 	if (!r)
 		return 1;
 	r->o = o;
+	searches_init(&r->search);
 	r->my_sid = getsid(0);
 	r->sessions = calloc(MAX_SESSIONS, sizeof(*r->sessions));
 	if (!r->sessions || pidset_init(&r->live))
@@ -509,6 +512,7 @@ out:
 	jbuf_free(&r->text);
 	jbuf_free(&r->strs);
 	jbuf_free(&r->annot);
+	searches_free(&r->search);
 	free(r->sessions);
 	free(r);
 	return status;

@@ -2,8 +2,10 @@
  * From the ring buffer to the sinks: each kernel record decoded (to an
  * object, or for plain file events straight to text), annotated with its
  * tool call, checked by the detectors and written to the store and the
- * JSONL stream. The recording's lifecycle (the loop, the end) is
- * recorder.c's; the command and the sessions are recorder_sessions.c's.
+ * JSONL stream. A search's failed opens are held and folded into the open
+ * that ends it (model/search.h). The recording's lifecycle (the loop, the
+ * end) is recorder.c's; the command and the sessions are
+ * recorder_sessions.c's.
  */
 #include "model/recorder_int.h"
 
@@ -206,6 +208,9 @@ bool rec_drain_some(struct recorder *r)
 
 	r->batch = 0;
 	n = ring_buffer__consume(r->rb);
+	/* a search cut by the end of what was ready is written as it was:
+	 * nothing waits in here for a record that may come much later */
+	rec_give_back_searches(r);
 	if (n == BUDGET_SPENT)
 		return true;
 	if (n < 0 && n != -EINTR)
@@ -297,8 +302,26 @@ static int append_members(struct jbuf *text, const struct jbuf *annot)
 	return 0;
 }
 
+/* The run's paths as the open's "searched" member, before its closing
+ * brace; -1 (out of memory) with the text as it was. */
+static int append_searched(struct jbuf *text, const struct search_run *run)
+{
+	static const char key[] = ",\"searched\":[";
+
+	if (jbuf_reserve(text, sizeof(key) - 1 + run->paths.len + 2) != 0)
+		return -1;
+	text->len--;   /* the '}' event_file_text() ended with */
+	/* none can fail: the room is reserved */
+	(void)jbuf_add(text, key, sizeof(key) - 1);
+	(void)jbuf_add(text, run->paths.p, run->paths.len);
+	(void)jbuf_add(text, "]}", 2);
+	return 0;
+}
+
+/* A file event, written as text; with run, the open that ended run's
+ * search, the run's misses folded into it (model/search.h). */
 static int handle_file_text(struct recorder *r, const struct at_hdr *h, const void *data,
-			    size_t size, struct session *s)
+			    size_t size, struct session *s, struct search_run *run)
 {
 	struct ev_file v;
 	json_t *findings;
@@ -322,15 +345,87 @@ static int handle_file_text(struct recorder *r, const struct at_hdr *h, const vo
 	if (lost || (r->corr && append_members(&r->text, &r->annot) != 0))
 		fprintf(stderr, "agenttrail: out of memory; event %lld is written without"
 			" its tool call\n", (long long)v.eid);
+	if (run && append_searched(&r->text, run) == 0) {
+		r->counts[h->kind] += run->n;
+		r->folded += run->n;
+		search_clear(&r->search, run);
+	} else if (run) {
+		fprintf(stderr, "agenttrail: out of memory; the failed opens that led to event"
+			" %lld are written after it\n", (long long)v.eid);
+	}
 	write_text(r, h, &v);
 	if (findings)
 		rec_write_findings(r, findings);
 	return 0;
 }
 
+/* A run of failed opens that did not end in the open they searched for:
+ * written as the events they were. */
+static void give_back(struct recorder *r, struct search_run *run)
+{
+	const void *rec;
+	size_t off = 0, size;
+
+	while (search_next(run, &off, &rec, &size))
+		handle_file_text(r, rec, rec, size,
+				 rec_find_session(r, ((const struct at_hdr *)rec)->session), NULL);
+	search_clear(&r->search, run);
+}
+
+void rec_give_back_searches(struct recorder *r)
+{
+	while (r->search.used) {
+		struct search_run *oldest = NULL;
+
+		for (unsigned i = 0; i < SEARCH_RUNS; i++)
+			if (r->search.run[i].n && (!oldest || r->search.run[i].seq < oldest->seq))
+				oldest = &r->search.run[i];
+		give_back(r, oldest);
+	}
+}
+
+/* Keep a failed open back, to fold it into the open its search ends in;
+ * false when it is to be written now. */
+static bool hold_miss(struct recorder *r, const void *data, size_t size)
+{
+	struct search_run *out;
+
+	for (;;) {
+		switch (search_hold(&r->search, data, size, &out)) {
+		case SEARCH_HELD:
+			return true;
+		case SEARCH_GIVE_BACK:
+			give_back(r, out);   /* frees a slot or the thread's run */
+			continue;
+		default:
+			return false;
+		}
+	}
+}
+
+/*
+ * The run of failed opens the record's thread holds, if the record ends
+ * its search (NULL otherwise). Another file event of the thread is left to
+ * search_hold(), which keeps the run going or gives it back; anything else
+ * the thread did comes after the run, which is written now.
+ */
+static struct search_run *search_ended_by(struct recorder *r, const struct at_hdr *h,
+					  const void *data, size_t size)
+{
+	struct search_run *run = search_of(&r->search, h->tid);
+
+	if (!run)
+		return NULL;
+	if (file_as_text(r, h))
+		return search_ends(&r->search, run, data, size) ? run : NULL;
+	give_back(r, run);
+	return NULL;
+}
+
 static int handle_record(struct recorder *r, void *data, size_t size)
 {
 	const struct at_hdr *h = data;
+	struct search_run *ended;
 	struct session *s;
 	char err[128];
 	json_t *ev;
@@ -339,6 +434,7 @@ static int handle_record(struct recorder *r, void *data, size_t size)
 		r->malformed++;
 		return 0;
 	}
+	ended = search_ended_by(r, h, data, size);
 	s = rec_find_session(r, h->session);
 	if (h->kind == AT_EV_SESSION) {
 		if (!s) {
@@ -383,8 +479,11 @@ static int handle_record(struct recorder *r, void *data, size_t size)
 	if (h->kind == AT_EV_OPEN && (h->flags & AT_F_EXE_WRITTEN) && size >= sizeof(struct at_file))
 		tls_mgr_file_written(&r->tls, ((const struct at_file *)data)->dev,
 				     ((const struct at_file *)data)->ino);
-	if (file_as_text(r, h))
-		return handle_file_text(r, h, data, size, s);
+	if (file_as_text(r, h)) {
+		if (!ended && hold_miss(r, data, size))
+			return 0;
+		return handle_file_text(r, h, data, size, s, ended);
+	}
 	ev = event_to_json(&r->ev, data, size, err, sizeof(err));
 	if (!ev) {
 		r->malformed++;

@@ -24,6 +24,7 @@
 #include "guard/seccomp_notify.h"
 #include "model/event_json.h"
 #include "model/pidset.h"
+#include "model/search.h"
 #include "model/recorder.h"
 #include "sinks/jsonl.h"
 #include "sinks/store.h"
@@ -91,6 +92,8 @@ struct recorder {
 	/* file events, written straight to text (handle_file_text) */
 	struct jbuf text, strs, annot;
 	uint64_t as_text;      /* events that took that path */
+	struct searches search;  /* failed opens held to fold (model/search.h) */
+	uint64_t folded;       /* failed opens folded into the open they led to */
 	uint64_t cgroup_told;  /* the cgroup id last told to the kernel as named */
 	/* enforcement (run --policy) */
 	struct guard guard;
@@ -138,6 +141,8 @@ void rec_store_said(struct recorder *r, int rc);
 void rec_store_gave_up(struct recorder *r);
 /* The ring buffer's callback: one record (ctx is the recorder). */
 int rec_on_record(void *ctx, void *data, size_t size);
+/* Write the failed opens held for folding as the events they were. */
+void rec_give_back_searches(struct recorder *r);
 /* Consume what the ring holds, at most one budget; true if more waits. */
 bool rec_drain_some(struct recorder *r);
 /* Consume what the kernel produced up to now (not what comes after). */

@@ -32,7 +32,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
-#define STORE_SCHEMA_VERSION 5   /* meta.schema_version written by this build */
+#define STORE_SCHEMA_VERSION 6   /* meta.schema_version written by this build */
 #define STORE_BATCH_EVENTS 1024  /* commit after this many events */
 #define STORE_BATCH_MS 200       /* ... or when the batch is this old */
 #define STORE_PUSH_ROWS 64       /* puts held before they go to the writer */

@@ -156,12 +156,40 @@ const char store_tail_spans[] =
 	" WHERE id > (SELECT coalesce(max(last_id), 0) FROM event_spans)"
 	" GROUP BY session";
 
+/*
+ * Schema version 6: `files` gives a row for each path an open's
+ * `searched` lists (the failed opens of a search, folded into the open
+ * that found the file: docs/events.md), as it gave a row for each of them
+ * when they were events of their own: op 'open', ret -2, errno 'ENOENT',
+ * the open's flags and access. Their id, event_id and ts_ns are the
+ * open's; their arg_path is NULL (not kept). `instr` keeps json_each()
+ * to the opens that have the member; `+e.type`, only a filter, keeps
+ * SQLite from building an automatic index over all events on it.
+ */
+static const char schema_v6[] =
+	"DROP VIEW IF EXISTS files;"
+	"CREATE VIEW files(id, event_id, session, ts_ns, pid, start_ns, op, path,"
+	" arg_path, new_path, access, flags, ret, errno) AS"
+	" SELECT id, id, session, ts_ns, pid, start_ns, type,"
+	" json_extract(data, '$.path'), json_extract(data, '$.arg_path'),"
+	" json_extract(data, '$.new_path'), json_extract(data, '$.access'),"
+	" json_extract(data, '$.flags'), json_extract(data, '$.ret'),"
+	" json_extract(data, '$.errno')"
+	" FROM session_events WHERE type IN ('open', 'unlink', 'rename', 'mkdir', 'chmod')"
+	" UNION ALL"
+	" SELECT e.id, e.id, e.session, e.ts_ns, e.pid, e.start_ns, 'open', j.value,"
+	" NULL, NULL, json_extract(e.data, '$.access'), json_extract(e.data, '$.flags'),"
+	" -2, 'ENOENT'"
+	" FROM session_events e, json_each(e.data, '$.searched') j"
+	" WHERE +e.type = 'open' AND instr(e.data, '\"searched\":[') > 0;";
+
 const char *const store_migrations[STORE_SCHEMA_VERSION] = {
 	schema_v1, /* 0 -> 1 */
 	schema_v2, /* 1 -> 2 */
 	schema_v3, /* 2 -> 3 */
 	schema_v4, /* 3 -> 4 */
 	schema_v5, /* 4 -> 5 */
+	schema_v6, /* 5 -> 6 */
 };
 
 /* Prepared statements, indexed by enum stmt_id. */

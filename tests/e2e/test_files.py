@@ -1,7 +1,8 @@
 """File events: real paths resolved in the kernel, errno, access classes."""
 import os
 import stat
-from atlib import PY, eq, record, run_tests, tmpdir
+import subprocess
+from atlib import AGENTTRAIL, PY, eq, record, run_tests, tmpdir
 
 
 def workload(script):
@@ -148,6 +149,84 @@ def test_pipe_opened_by_path_is_a_pseudo_path():
     ev = r.one("open", arg_path="/dev/stdin")
     eq(ev["path_source"], "pseudo", "a pipe has no place in the tree")
     eq(ev["path"], "pseudo:[%d]" % ev["ino"], "path names the inode")
+
+
+def test_search_misses_fold_into_the_open_that_found_the_file():
+    """A header looked for in three include directories and found in the
+    third: one open event listing the two misses; a search that finds
+    nothing, or whose next open is of another name, keeps its misses as
+    events. The store's files view still has a row for every attempt."""
+    d = tmpdir()
+    dirs = [os.path.join(d, n) for n in ("inc1", "inc2", "inc3", "other")]
+    for x in dirs:
+        os.makedirs(x)
+    with open(os.path.join(dirs[2], "x.h"), "w") as f:
+        f.write("found")
+    with open(os.path.join(dirs[3], "y.h"), "w") as f:
+        f.write("other")
+    with open(os.path.join(dirs[2], "w.db"), "w") as f:
+        f.write("opened for writing")
+    script = (
+        "import os\n"
+        "def search(name, dirs, flags=os.O_RDONLY):\n"
+        "    for x in dirs:\n"
+        "        try:\n"
+        "            os.close(os.open(os.path.join(x, name), flags))\n"
+        "            return\n"
+        "        except FileNotFoundError:\n"
+        "            pass\n"
+        "search('x.h', %r)\n"
+        "search('nowhere.h', %r)\n"
+        "search('y.h', %r)\n"
+        "search('w.db', %r, os.O_RDWR)\n" % (dirs[:3], dirs[:2], dirs[:2] + [dirs[3]], dirs[:3]))
+    r = record([PY, "-c", script], extra=["--stats"])
+    eq(r.rc, 0, "status")
+    hit = r.one("open", path=os.path.join(dirs[2], "x.h"))
+    eq(hit["errno"], None, "the open that found the file")
+    eq(hit["searched"], [os.path.join(dirs[0], "x.h"), os.path.join(dirs[1], "x.h")],
+       "the misses before it, in order")
+    for x in dirs[:2]:
+        eq(r.of("open", path=os.path.join(x, "x.h")), [], "a folded miss is no event of its own")
+    # nowhere.h: found nowhere, then another name: its misses stay events;
+    # y.h in inc1 and inc2, then found in other
+    for x in dirs[:2]:
+        miss = r.one("open", path=os.path.join(x, "nowhere.h"))
+        eq(miss["errno"], "ENOENT", "an unfolded miss")
+        eq("searched" in miss, False, "a miss has no searched")
+    y = r.one("open", path=os.path.join(dirs[3], "y.h"))
+    eq(y["searched"], [os.path.join(dirs[0], "y.h"), os.path.join(dirs[1], "y.h")],
+       "the next search folds again")
+    other = [e for e in r.of("open") if e.get("errno") is None and "searched" not in e
+             and e["path"].startswith(d)]
+    eq(other, [], "no other open of the workload's files")
+    # --stats counts every folded miss (the interpreter's own start folds some)
+    folded = [l for l in r.stderr.splitlines() if l.startswith("failed opens folded")]
+    eq(folded, ["failed opens folded into the open that ended their search: %d"
+                % sum(len(e.get("searched", [])) for e in r.of("open"))], "--stats")
+    # the files view: a row per attempt, the misses with the open's flags
+    # the timeline shows an open for writing with the places it looked first
+    rep = subprocess.run([AGENTTRAIL, "report", "--db", r.db, "timeline"],
+                         capture_output=True, text=True, timeout=60)
+    eq(rep.returncode, 0, "report timeline")
+    w = [l for l in rep.stdout.splitlines() if "w.db" in l]
+    eq(len(w), 1, "one timeline line for w.db: %r" % w)
+    eq(w[0].endswith("read-write %s (after 2 misses)" % os.path.join(dirs[2], "w.db")), True,
+       "timeline line %r" % w[0])
+    rows = r.sql("SELECT path, ret, errno, access, flags, id FROM files"
+                 " WHERE session = ? AND path LIKE ? AND path NOT LIKE '%.db'"
+                 " ORDER BY path", r.session(), d + "/%")
+    eq([(p, ret, err) for p, ret, err, _, _, _ in rows],
+       [(os.path.join(dirs[0], "nowhere.h"), -2, "ENOENT"),
+        (os.path.join(dirs[0], "x.h"), -2, "ENOENT"),
+        (os.path.join(dirs[0], "y.h"), -2, "ENOENT"),
+        (os.path.join(dirs[1], "nowhere.h"), -2, "ENOENT"),
+        (os.path.join(dirs[1], "x.h"), -2, "ENOENT"),
+        (os.path.join(dirs[1], "y.h"), -2, "ENOENT"),
+        (os.path.join(dirs[2], "x.h"), hit["ret"], None),
+        (os.path.join(dirs[3], "y.h"), y["ret"], None)], "files: every attempt")
+    by_path = {p: (acc, fl, i) for p, _, _, acc, fl, i in rows}
+    hit_row = by_path[os.path.join(dirs[2], "x.h")]
+    eq(by_path[os.path.join(dirs[0], "x.h")], hit_row, "a miss's access, flags, id: the open's")
 
 
 run_tests(globals())

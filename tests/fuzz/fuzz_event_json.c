@@ -24,7 +24,8 @@
  * Besides the sanitizers the target checks the decoder's promises and
  * aborts when one is broken: NULL comes with a message, an event carries
  * every common field and the fields of its kind, and serialises; a file
- * record written straight to text gives the object's bytes.
+ * record written straight to text gives the object's bytes, and its path
+ * alone (event_file_path) is the object's "path".
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -199,7 +200,8 @@ static void check_event(json_t *o, const struct at_hdr *h)
  */
 static void check_text_path(struct ev_ctx *ctx, const uint8_t *buf, size_t given, json_t *o)
 {
-	struct jbuf text, strs, want;
+	struct jbuf text, strs, want, scratch, pstrs;
+	const char *alone;
 	struct ev_file v;
 	char err[128];
 	int rc;
@@ -207,6 +209,9 @@ static void check_text_path(struct ev_ctx *ctx, const uint8_t *buf, size_t given
 	jbuf_init(&text);
 	jbuf_init(&strs);
 	jbuf_init(&want);
+	jbuf_init(&scratch);
+	jbuf_init(&pstrs);
+	alone = event_file_path(buf, given, &scratch, &pstrs);
 	rc = event_file_text(ctx, buf, given, 99, &text, &strs, &v, err, sizeof(err));
 	CHECK((rc == 0) == (o != NULL));
 	if (o) {
@@ -221,7 +226,11 @@ static void check_text_path(struct ev_ctx *ctx, const uint8_t *buf, size_t given
 		CHECK(!to == !v.new_path && (!to || strcmp(to, v.new_path) == 0));
 		CHECK(strcmp(v.comm, json_string_value(json_object_get(o, "comm"))) == 0);
 		CHECK(v.ok == (json_integer_value(json_object_get(o, "ret")) >= 0));
+		/* the path alone (for folding a search) is the event's */
+		CHECK(!path == !alone && (!path || strcmp(path, alone) == 0));
 	}
+	jbuf_free(&scratch);
+	jbuf_free(&pstrs);
 	jbuf_free(&text);
 	jbuf_free(&strs);
 	jbuf_free(&want);

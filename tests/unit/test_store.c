@@ -235,7 +235,7 @@ static void test_fixture_rows(void **state)
 	s = open_ro(f->db);
 	db = store_db(s);
 
-	assert_rows(db, "SELECT key, value FROM meta", "schema_version|5");
+	assert_rows(db, "SELECT key, value FROM meta", "schema_version|6");
 	assert_rows(db, "PRAGMA journal_mode", "wal");
 	assert_rows(db, "SELECT id, session, ts_ns - 1700000000000000000, type, pid, tid,"
 		    " start_ns FROM events ORDER BY id",
@@ -361,7 +361,7 @@ static void test_newer_schema_refused(void **state)
 	assert_int_equal(store_open(f->db, &s, err, sizeof(err)), -1);
 	assert_null(s);
 	assert_non_null(strstr(err, "schema version 99, newer than this agenttrail"
-			       " supports (5)"));
+			       " supports (6)"));
 	assert_non_null(strstr(err, f->db));
 	assert_int_equal(store_open_readonly(f->db, &s, err, sizeof(err)), -1);
 	assert_null(s);
@@ -444,6 +444,45 @@ static char *everything(sqlite3 *db)
 }
 
 /* store_put_text() makes the rows store_put() makes of the same event. */
+/*
+ * An open whose search misses were folded into it (docs/events.md,
+ * "searched"): the files view (schema 6) gives each path tried its row,
+ * as when each miss was an event of its own, with the open's flags,
+ * access, id and time; an open without the member, one row.
+ */
+static void test_files_view_searched(void **state)
+{
+	struct fixture *f = *state;
+	char err[512];
+	struct store *s = NULL;
+	json_t *found = mk("open", 1, 50, 500, 1, "cc1", "{s:s, s:s, s:s, s:i, s:i, s:n, s:[s,s]}",
+			   "path", "/usr/include/stdio.h", "arg_path", "/usr/include/stdio.h",
+			   "access", "read", "flags", 256, "ret", 3, "errno", "searched",
+			   "/src/include/stdio.h", "/usr/local/include/stdio.h");
+	json_t *plain = mk("open", 2, 50, 500, 1, "cc1", "{s:s, s:s, s:i, s:i, s:s}", "path",
+			   "/nothere.h", "access", "read", "flags", 0, "ret", -2, "errno",
+			   "ENOENT");
+
+	if (store_open(f->db, &s, err, sizeof(err)))
+		fail_msg("store_open: %s", err);
+	assert_int_equal(store_put(s, found), 0);
+	assert_int_equal(store_put(s, plain), 0);
+	json_decref(found);
+	json_decref(plain);
+	assert_int_equal(store_close(s), 0);
+	s = open_ro(f->db);
+	assert_rows(store_db(s), "SELECT id, event_id, ts_ns - 1700000000000000000, pid, op, path,"
+		    " arg_path, access, flags, ret, errno FROM files WHERE session = 7"
+		    " ORDER BY id, ret DESC, path",
+		    "1|1|1|50|open|/usr/include/stdio.h|/usr/include/stdio.h|read|256|3|NULL\n"
+		    "1|1|1|50|open|/src/include/stdio.h|NULL|read|256|-2|ENOENT\n"
+		    "1|1|1|50|open|/usr/local/include/stdio.h|NULL|read|256|-2|ENOENT\n"
+		    "2|2|2|50|open|/nothere.h|NULL|read|0|-2|ENOENT");
+	assert_rows(store_db(s), "SELECT count(*) FROM files WHERE session = 7 AND errno = 'ENOENT'",
+		    "3");
+	assert_int_equal(store_close(s), 0);
+}
+
 static void test_put_text_same_rows(void **state)
 {
 	struct fixture *f = *state;
@@ -930,6 +969,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_agenttrail_or_missing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_events, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_files_view_searched, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_text_same_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
 		cmocka_unit_test(test_default_path),

@@ -327,7 +327,7 @@ static void test_migrate_v4(void **state)
 
 	s = open_rw(f->db);
 	assert_int_equal(int_of(store_db(s), "SELECT value FROM meta"
-				" WHERE key = 'schema_version'"), 5);
+				" WHERE key = 'schema_version'"), 6);
 	assert_int_equal(int_of(store_db(s), "SELECT count(*) FROM sqlite_master"
 				" WHERE type = 'index' AND tbl_name = 'events'"), 0);
 	assert_int_equal(int_of(store_db(s), "SELECT count(*) FROM event_spans"

@@ -546,7 +546,7 @@ static void test_migrate_v2(void **state)
 	s = open_rw(f->db);
 	put_decref(s, open_event(5, "/etc/hosts"));
 	assert_int_equal(store_flush(s), 0);
-	text_is(store_db(s), "SELECT value FROM meta WHERE key = 'schema_version'", "5");
+	text_is(store_db(s), "SELECT value FROM meta WHERE key = 'schema_version'", "6");
 	text_is(store_db(s), "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_master"
 		" WHERE type = 'index' AND tbl_name IN ('events', 'files') ORDER BY name)",
 		"NULL");
@@ -603,7 +603,7 @@ static void test_migrate_v3(void **state)
 			    "3|4|12|50|7|rename|/b|b|/c|-|0|-2|ENOENT");
 
 	s = open_rw(f->db);
-	text_is(store_db(s), "SELECT value FROM meta WHERE key = 'schema_version'", "5");
+	text_is(store_db(s), "SELECT value FROM meta WHERE key = 'schema_version'", "6");
 	text_is(store_db(s), "SELECT type FROM sqlite_master WHERE name = 'files'", "view");
 	text_is(store_db(s), cols, before);
 	text_is(store_db(s), "SELECT group_concat(id, ',') FROM files", "1,3");
