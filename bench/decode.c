@@ -14,7 +14,10 @@
  * same text. For the file records, two lines more: the same with "eid"
  * set (as the recorder stores it), and "KIND+eid text": the record written
  * straight to text (event_file_text, the recorder's path for plain file
- * events), checked to be the same bytes. Build it against two trees to compare a change (bench/README.md).
+ * events), checked to be the same bytes. Then a compiler's include search,
+ * five misses and the open that finds the file, written as six events or
+ * folded into one (model/search.c): ns per search and bytes written.
+ * Build it against two trees to compare a change (bench/README.md).
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -29,6 +32,7 @@
 #include "agenttrail/events.h"
 #include "model/event_json.h"
 #include "model/json_pool.h"
+#include "model/search.h"
 #include "sinks/json_out.h"
 
 #define PASSES 5
@@ -205,6 +209,107 @@ static int measure(struct ev_ctx *c, const struct record *r, long n, int how,
 	return rc;
 }
 
+/*
+ * A compiler's include search: SEARCH_LEN failed opens of one name, then
+ * the open that finds it. Written as SEARCH_LEN + 1 events (text), or
+ * folded (model/search.c): the misses held, the open written with their
+ * paths as its "searched". ns per search, and the bytes written.
+ */
+#define SEARCH_LEN 5
+
+static void make_search(struct record *miss, struct record *hit)
+{
+	struct at_file *f = (struct at_file *)hit->buf;
+	size_t off = sizeof(*f);
+
+	make_open(miss, true);
+	memset(hit->buf, 0, sizeof(hit->buf));
+	hit->name = "open-found";
+	f->flags = 0400 /* O_NOCTTY, as the misses */;
+	f->ret = 4;
+	f->ino = 6905892;
+	f->dev = 266338304;
+	off = put(hit->buf, off, "/usr/include/x86_64-linux-gnu/bits/types/locale_t.h",
+		  &f->path_len);
+	off = put(hit->buf, off, "/usr/include/x86_64-linux-gnu/bits/types/locale_t.h",
+		  &f->arg_len);
+	fill_hdr(&f->h, AT_EV_OPEN, (uint32_t)off);
+	hit->size = off;
+}
+
+static int search_pass(struct ev_ctx *c, const struct record *miss, const struct record *hit,
+		       long n, bool fold, size_t *bytes, double *ns)
+{
+	struct searches s;
+	struct search_run *run;
+	struct jbuf out, strs;
+	struct ev_file v;
+	char err[128];
+	int rc = 0;
+	uint64_t t0;
+
+	searches_init(&s);
+	jbuf_init(&out);
+	jbuf_init(&strs);
+	t0 = now_ns();
+	for (long i = 0; i < n && rc == 0; i++) {
+		*bytes = 0;
+		for (int k = 0; k < SEARCH_LEN && rc == 0; k++) {
+			if (fold) {
+				rc = search_hold(&s, miss->buf, miss->size, &run) == SEARCH_HELD ? 0 : -1;
+				continue;
+			}
+			rc = event_file_text(c, miss->buf, miss->size, 1, &out, &strs, &v, err,
+					     sizeof(err));
+			*bytes += out.len;
+		}
+		run = fold ? search_of(&s, 5923) : NULL;
+		if (rc == 0 && fold && !(run && search_ends(&s, run, hit->buf, hit->size)))
+			rc = -1;
+		if (rc == 0)
+			rc = event_file_text(c, hit->buf, hit->size, 1, &out, &strs, &v, err,
+					     sizeof(err));
+		if (rc == 0 && run) {
+			/* as the recorder appends it (recorder_events.c) */
+			out.len--;
+			rc = jbuf_add(&out, ",\"searched\":[", 13) || jbuf_add(&out, run->paths.p,
+				run->paths.len) || jbuf_add(&out, "]}", 2) ? -1 : 0;
+			search_clear(&s, run);
+		}
+		*bytes += out.len;
+	}
+	*ns = (double)(now_ns() - t0) / (double)n;
+	if (rc != 0)
+		fprintf(stderr, "decode: search (%s) failed\n", fold ? "folded" : "as events");
+	searches_free(&s);
+	jbuf_free(&out);
+	jbuf_free(&strs);
+	return rc;
+}
+
+static int measure_search(struct ev_ctx *c, long n)
+{
+	struct record miss, hit;
+	double best[2] = { 0, 0 }, ns;
+	size_t bytes[2] = { 0, 0 };
+
+	make_search(&miss, &hit);
+	for (int p = 0; p < PASSES; p++) {
+		for (int fold = 0; fold < 2; fold++) {
+			if (search_pass(c, &miss, &hit, n / (SEARCH_LEN + 1), fold, &bytes[fold],
+					&ns) != 0)
+				return -1;
+			if (p == 0 || ns < best[fold])
+				best[fold] = ns;
+		}
+	}
+	printf("search-%d-misses as-events ns_per_search=%.1f bytes=%zu\n", SEARCH_LEN, best[0],
+	       bytes[0]);
+	printf("search-%d-misses folded ns_per_search=%.1f bytes=%zu\n", SEARCH_LEN, best[1],
+	       bytes[1]);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct record recs[3];
@@ -251,5 +356,5 @@ int main(int argc, char **argv)
 		if (rc != 0)
 			return 1;
 	}
-	return 0;
+	return measure_search(&c, n) == 0 ? 0 : 1;
 }
