@@ -112,7 +112,7 @@ enum search_hold search_hold(struct searches *s, const void *rec, size_t size,
 		path = event_file_path(rec, size, &s->scratch, &s->strs);
 	if (path) {
 		base = last_component(path);
-		if (!*base || strlen(base) >= sizeof(run->base))
+		if (!*base || strlen(base) >= SEARCH_BASE_MAX)
 			base = NULL;
 	}
 	if (run) {
