@@ -95,15 +95,17 @@ static const char schema_v3[] =
  * read from the event's JSON; queries by session use events(session,
  * ts_ns). The old table's rows are copies of what `events` holds.
  */
-#define FILES_VIEW_OVER(source)                                                    \
+#define FILES_VIEW_COLUMNS                                                         \
 	"CREATE VIEW files(id, event_id, session, ts_ns, pid, start_ns, op, path,"   \
-	" arg_path, new_path, access, flags, ret, errno) AS"                         \
+	" arg_path, new_path, access, flags, ret, errno) AS"
+#define FILES_ROWS_OVER(source)                                                    \
 	" SELECT id, id, session, ts_ns, pid, start_ns, type,"                       \
 	" json_extract(data, '$.path'), json_extract(data, '$.arg_path'),"           \
 	" json_extract(data, '$.new_path'), json_extract(data, '$.access'),"         \
 	" json_extract(data, '$.flags'), json_extract(data, '$.ret'),"               \
 	" json_extract(data, '$.errno')"                                             \
-	" FROM " source " WHERE type IN ('open', 'unlink', 'rename', 'mkdir', 'chmod');"
+	" FROM " source " WHERE type IN ('open', 'unlink', 'rename', 'mkdir', 'chmod')"
+#define FILES_VIEW_OVER(source) FILES_VIEW_COLUMNS FILES_ROWS_OVER(source) ";"
 
 static const char schema_v4[] =
 	"DROP TABLE IF EXISTS files;"
@@ -168,14 +170,7 @@ const char store_tail_spans[] =
  */
 static const char schema_v6[] =
 	"DROP VIEW IF EXISTS files;"
-	"CREATE VIEW files(id, event_id, session, ts_ns, pid, start_ns, op, path,"
-	" arg_path, new_path, access, flags, ret, errno) AS"
-	" SELECT id, id, session, ts_ns, pid, start_ns, type,"
-	" json_extract(data, '$.path'), json_extract(data, '$.arg_path'),"
-	" json_extract(data, '$.new_path'), json_extract(data, '$.access'),"
-	" json_extract(data, '$.flags'), json_extract(data, '$.ret'),"
-	" json_extract(data, '$.errno')"
-	" FROM session_events WHERE type IN ('open', 'unlink', 'rename', 'mkdir', 'chmod')"
+	FILES_VIEW_COLUMNS FILES_ROWS_OVER("session_events")
 	" UNION ALL"
 	" SELECT e.id, e.id, e.session, e.ts_ns, e.pid, e.start_ns, 'open', j.value,"
 	" NULL, NULL, json_extract(e.data, '$.access'), json_extract(e.data, '$.flags'),"
