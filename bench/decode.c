@@ -263,17 +263,14 @@ static int search_pass(struct ev_ctx *c, const struct record *miss, const struct
 					     sizeof(err));
 			*bytes += out.len;
 		}
-		run = fold ? search_of(&s, 5923) : NULL;
+		run = fold ? search_of(&s, ((const struct at_hdr *)miss->buf)->tid) : NULL;
 		if (rc == 0 && fold && !(run && search_ends(&s, run, hit->buf, hit->size)))
 			rc = -1;
 		if (rc == 0)
 			rc = event_file_text(c, hit->buf, hit->size, 1, &out, &strs, &v, err,
 					     sizeof(err));
 		if (rc == 0 && run) {
-			/* as the recorder appends it (recorder_events.c) */
-			out.len--;
-			rc = jbuf_add(&out, ",\"searched\":[", 13) || jbuf_add(&out, run->paths.p,
-				run->paths.len) || jbuf_add(&out, "]}", 2) ? -1 : 0;
+			rc = search_append_searched(run, &out);
 			search_clear(&s, run);
 		}
 		*bytes += out.len;

@@ -302,22 +302,6 @@ static int append_members(struct jbuf *text, const struct jbuf *annot)
 	return 0;
 }
 
-/* The run's paths as the open's "searched" member, before its closing
- * brace; -1 (out of memory) with the text as it was. */
-static int append_searched(struct jbuf *text, const struct search_run *run)
-{
-	static const char key[] = ",\"searched\":[";
-
-	if (jbuf_reserve(text, sizeof(key) - 1 + run->paths.len + 2) != 0)
-		return -1;
-	text->len--;   /* the '}' event_file_text() ended with */
-	/* none can fail: the room is reserved */
-	(void)jbuf_add(text, key, sizeof(key) - 1);
-	(void)jbuf_add(text, run->paths.p, run->paths.len);
-	(void)jbuf_add(text, "]}", 2);
-	return 0;
-}
-
 /* A file event, written as text; with run, the open that ended run's
  * search, the run's misses folded into it (model/search.h). */
 static int handle_file_text(struct recorder *r, const struct at_hdr *h, const void *data,
@@ -345,7 +329,7 @@ static int handle_file_text(struct recorder *r, const struct at_hdr *h, const vo
 	if (lost || (r->corr && append_members(&r->text, &r->annot) != 0))
 		fprintf(stderr, "agenttrail: out of memory; event %lld is written without"
 			" its tool call\n", (long long)v.eid);
-	if (run && append_searched(&r->text, run) == 0) {
+	if (run && search_append_searched(run, &r->text) == 0) {
 		r->counts[h->kind] += run->n;
 		r->folded += run->n;
 		search_clear(&r->search, run);
@@ -374,14 +358,10 @@ static void give_back(struct recorder *r, struct search_run *run)
 
 void rec_give_back_searches(struct recorder *r)
 {
-	while (r->search.used) {
-		struct search_run *oldest = NULL;
+	struct search_run *oldest;
 
-		for (unsigned i = 0; i < SEARCH_RUNS; i++)
-			if (r->search.run[i].n && (!oldest || r->search.run[i].seq < oldest->seq))
-				oldest = &r->search.run[i];
+	while ((oldest = search_oldest(&r->search)))
 		give_back(r, oldest);
-	}
 }
 
 /* Keep a failed open back, to fold it into the open its search ends in;

@@ -61,18 +61,23 @@ bool search_ends(struct searches *s, const struct search_run *run, const void *r
 	return path && !strcmp(last_component(path), run->base);
 }
 
-/* The slot for a new run: a free one, else NULL with the oldest in *out. */
-static struct search_run *free_slot(struct searches *s, struct search_run **out)
+struct search_run *search_oldest(struct searches *s)
 {
 	struct search_run *oldest = NULL;
 
-	for (unsigned i = 0; i < SEARCH_RUNS; i++) {
+	for (unsigned i = 0; i < SEARCH_RUNS; i++)
+		if (s->run[i].n && (!oldest || s->run[i].seq < oldest->seq))
+			oldest = &s->run[i];
+	return oldest;
+}
+
+/* The slot for a new run: a free one, else NULL with the oldest in *out. */
+static struct search_run *free_slot(struct searches *s, struct search_run **out)
+{
+	for (unsigned i = 0; i < SEARCH_RUNS; i++)
 		if (!s->run[i].n)
 			return &s->run[i];
-		if (!oldest || s->run[i].seq < oldest->seq)
-			oldest = &s->run[i];
-	}
-	*out = oldest;
+	*out = search_oldest(s);
 	return NULL;
 }
 
@@ -154,6 +159,20 @@ bool search_next(const struct search_run *run, size_t *off, const void **rec, si
 	*size = n;
 	*off += RAW_STEP(n);
 	return true;
+}
+
+int search_append_searched(const struct search_run *run, struct jbuf *text)
+{
+	static const char key[] = ",\"searched\":[";
+
+	if (!text->len || jbuf_reserve(text, sizeof(key) - 1 + run->paths.len + 2) != 0)
+		return -1;
+	text->len--;   /* the event's closing '}' */
+	/* none can fail: the room is reserved */
+	(void)jbuf_add(text, key, sizeof(key) - 1);
+	(void)jbuf_add(text, run->paths.p, run->paths.len);
+	(void)jbuf_add(text, "]}", 2);
+	return 0;
 }
 
 void search_clear(struct searches *s, struct search_run *run)

@@ -85,6 +85,13 @@ enum search_hold search_hold(struct searches *s, const void *rec, size_t size,
 /* The run's records in order: start with *off = 0; false after the last. */
 bool search_next(const struct search_run *run, size_t *off, const void **rec, size_t *size);
 
+/* The run held longest, or NULL when none is. */
+struct search_run *search_oldest(struct searches *s);
+
+/* The run's paths as an event's "searched" member, put before the closing
+ * brace of the event's text; -1 (no memory) with the text as it was. */
+int search_append_searched(const struct search_run *run, struct jbuf *text);
+
 /* Forget the run's misses (written, or folded); its slot is free. */
 void search_clear(struct searches *s, struct search_run *run);
 

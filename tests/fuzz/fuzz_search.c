@@ -183,14 +183,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(m.s.used <= SEARCH_RUNS);
 	}
 	/* the end of a consume call: the oldest run first */
-	while (m.s.used) {
-		struct search_run *oldest = NULL;
-
-		for (unsigned i = 0; i < SEARCH_RUNS; i++)
-			if (m.s.run[i].n && (!oldest || m.s.run[i].seq < oldest->seq))
-				oldest = &m.s.run[i];
+	for (struct search_run *oldest; (oldest = search_oldest(&m.s));)
 		give_back(&m, oldest);
-	}
+	CHECK(m.s.used == 0);
 	for (uint32_t i = 0; i < n; i++)
 		CHECK(m.out[i]);
 	searches_free(&m.s);

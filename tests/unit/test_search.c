@@ -91,6 +91,17 @@ static void test_run_ends_in_the_open_that_found_the_name(void **state)
 	assert_false(ends(&s, 7, -EACCES, RDONLY, "/c/inc/x.h"));
 	/* x.h found, in a directory of another depth: the end */
 	assert_true(ends(&s, 7, 3, RDONLY, "/usr/include/x.h"));
+	/* the open's text gains the paths tried */
+	{
+		struct jbuf text;
+
+		jbuf_init(&text);
+		assert_int_equal(jbuf_add(&text, "{\"eid\":1}", 9), 0);
+		assert_int_equal(search_append_searched(search_of(&s, 7), &text), 0);
+		assert_string_equal(text.p,
+				    "{\"eid\":1,\"searched\":[\"/a/inc/x.h\",\"/b/inc/x.h\"]}");
+		jbuf_free(&text);
+	}
 	search_clear(&s, search_of(&s, 7));
 	assert_int_equal(s.used, 0);
 	assert_null(search_of(&s, 7));
@@ -193,6 +204,7 @@ static void test_threads_hold_runs_apart_and_the_oldest_goes_first(void **state)
 	assert_int_equal(offer(&s, 3, -ENOENT, RDONLY, "/b/x.h", &out), SEARCH_HELD);
 	assert_int_equal(search_of(&s, 3)->n, 2);
 	assert_int_equal(search_of(&s, 4)->n, 1);
+	assert_ptr_equal(search_oldest(&s), search_of(&s, 1));
 	/* a thread more: the oldest run (thread 1) is given back first */
 	assert_int_equal(offer(&s, 99, -ENOENT, RDONLY, "/a/x.h", &out), SEARCH_GIVE_BACK);
 	assert_ptr_equal(out, search_of(&s, 1));
